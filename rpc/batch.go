@@ -1,0 +1,132 @@
+package rpc
+
+import "context"
+
+// batch is a batch being answered: its parsed items and the answer array built so far. When a
+// timeout may race with it, its fields are guarded by the answer's mutex.
+type batch struct {
+	items []batchItem
+	next  int    // index of the first item not yet answered
+	buf   []byte // "[" followed by the answers so far, comma separated
+	n     int    // answers in buf
+}
+
+type batchItem struct {
+	req request
+	err *Error // the item is invalid; answer this
+}
+
+// appendItem adds one answer to the array.
+func (b *batch) appendItem(resp []byte) {
+	if b.n > 0 {
+		b.buf = append(b.buf, ',')
+	}
+	b.buf = append(b.buf, resp...)
+	b.n++
+}
+
+// finish closes the array, or returns nil when nothing needs an answer.
+func (b *batch) finish() []byte {
+	if b.n == 0 {
+		return nil
+	}
+	return append(b.buf, ']')
+}
+
+// expire answers the items not yet answered as if they had timed out.
+func (b *batch) expire() []byte {
+	for _, it := range b.items[b.next:] {
+		switch {
+		case it.err != nil:
+			b.appendItem(appendError(nil, it.req.id, it.err))
+		case it.req.id != nil:
+			b.appendItem(appendError(nil, it.req.id, errTimeout))
+		}
+	}
+	b.next = len(b.items)
+	return b.finish()
+}
+
+// processBatch answers a batch: one array holding the answers to its calls, in request order.
+// Items run one after another on this goroutine.
+func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
+	elems, err := splitArray(msg)
+	if err != nil {
+		ss.sendError(a, nil, parseError(err))
+		return
+	}
+	if len(elems) == 0 {
+		ss.sendError(a, nil, errEmptyBatch)
+		return
+	}
+	b := &batch{items: make([]batchItem, len(elems))}
+	for i, e := range elems {
+		it := &b.items[i]
+		if e[0] != '{' {
+			it.err = invalidRequest("invalid request: not an object")
+			continue
+		}
+		it.req, _ = parseRequest(e) // valid JSON: the whole batch was scanned
+		it.err = it.req.check()
+	}
+	bp := getBuf()
+	defer putBuf(bp)
+	if len(elems) > ss.srv.cfg.batchItems {
+		var id []byte
+		for _, it := range b.items {
+			if it.err == nil && it.req.id != nil {
+				id = it.req.id
+				break
+			}
+		}
+		*bp = append(appendError(append(*bp, '['), id, errBatchTooLarge), ']')
+		ss.send(a, *bp)
+		return
+	}
+	b.buf = append(*bp, '[')
+	if a != nil {
+		a.mu.Lock()
+		a.batch = b
+		a.mu.Unlock()
+	}
+	size, limit := 0, ss.srv.cfg.batchBytes
+	tmp := getBuf()
+	defer putBuf(tmp)
+	for i := range b.items {
+		it := &b.items[i]
+		resp, ok := (*tmp)[:0], true
+		switch {
+		case it.err != nil:
+			resp = appendError(resp, it.req.id, it.err)
+		case size >= limit:
+			if it.req.id == nil {
+				ok = false
+			} else {
+				resp = appendError(resp, it.req.id, errTooLarge)
+			}
+		default:
+			resp, ok = ss.call(ctx, resp, &it.req)
+		}
+		*tmp = resp
+		size += len(resp)
+		if a != nil {
+			a.mu.Lock()
+		}
+		if a != nil && a.written {
+			a.mu.Unlock()
+			return
+		}
+		if ok {
+			b.appendItem(resp)
+		}
+		b.next = i + 1
+		if a != nil {
+			a.mu.Unlock()
+		}
+	}
+	out := b.finish()
+	*bp = b.buf
+	if out != nil {
+		ss.send(a, out)
+	}
+}

@@ -1,0 +1,146 @@
+package rpc
+
+import (
+	"encoding/json"
+)
+
+// response is the envelope of a message the client receives.
+type response struct {
+	id     []byte
+	result []byte
+	errObj []byte
+	method []byte
+}
+
+func parseResponse(b []byte) (response, error) {
+	var r response
+	_, err := scanObject(b, skipSpace(b, 0), 1, func(key []byte, esc bool, s, e int) error {
+		switch {
+		case keyIs(key, esc, "id"):
+			r.id = b[s:e]
+		case keyIs(key, esc, "result"):
+			r.result = b[s:e]
+		case keyIs(key, esc, "error"):
+			r.errObj = b[s:e]
+		case keyIs(key, esc, "method"):
+			r.method = b[s:e]
+		}
+		return nil
+	})
+	return r, err
+}
+
+// receive takes one message from the server: an answer, a batch of answers, or a notification.
+func (c *Client) receive(msg []byte) {
+	i := skipSpace(msg, 0)
+	if i == len(msg) {
+		return
+	}
+	if msg[i] != '[' {
+		c.receiveOne(msg[i:])
+		return
+	}
+	elems, err := splitArray(msg[i:])
+	if err != nil {
+		return
+	}
+	var batches []*pendingCall
+	for _, e := range elems {
+		if pc := c.receiveOne(e); pc != nil && pc.batch != nil {
+			batches = append(batches, pc)
+		}
+	}
+	// A batch is answered by one array: elements it left out will not come.
+	for _, pc := range batches {
+		c.mu.Lock()
+		for k := range pc.batch {
+			delete(c.pending, pc.base+uint64(k))
+		}
+		c.mu.Unlock()
+		pc.complete(nil)
+	}
+}
+
+// receiveOne handles one answer object and returns the call it answered, if any.
+func (c *Client) receiveOne(b []byte) *pendingCall {
+	r, err := parseResponse(b)
+	if err != nil || r.method != nil {
+		return nil // invalid, or a server notification: subscriptions handle those
+	}
+	id, ok := parseUint(r.id)
+	if !ok {
+		if r.errObj != nil {
+			c.orphanError(decodeError(r.errObj))
+		}
+		return nil
+	}
+	c.mu.Lock()
+	pc := c.pending[id]
+	delete(c.pending, id)
+	c.mu.Unlock()
+	if pc == nil {
+		return nil
+	}
+	if pc.batch != nil {
+		k := int(id - pc.base)
+		el := &pc.batch[k]
+		el.Error = decodeResult(r, el.Result)
+		c.mu.Lock()
+		pc.seen[k] = true
+		pc.left--
+		last := pc.left == 0
+		c.mu.Unlock()
+		if last {
+			pc.complete(nil)
+		}
+		return pc
+	}
+	pc.complete(decodeResult(r, pc.result))
+	return pc
+}
+
+// orphanError handles an error answer with no usable id (the server could not read the
+// request). With exactly one call waiting it must be that call's; otherwise it is kept for a
+// request/response transport to report.
+func (c *Client) orphanError(e *Error) {
+	c.mu.Lock()
+	var only *pendingCall
+	var onlyID uint64
+	if !c.roundTrip && len(c.pending) == 1 {
+		for id, pc := range c.pending {
+			only, onlyID = pc, id
+		}
+		delete(c.pending, onlyID)
+	}
+	if only == nil {
+		c.orphan = e
+	}
+	c.mu.Unlock()
+	if only != nil {
+		only.complete(e)
+	}
+}
+
+func decodeResult(r response, result any) error {
+	switch {
+	case r.errObj != nil:
+		return decodeError(r.errObj)
+	case r.result == nil:
+		return ErrNoResult
+	case result == nil:
+		return nil
+	}
+	return json.Unmarshal(r.result, result)
+}
+
+func decodeError(raw []byte) *Error {
+	var w struct {
+		Code    int             `json:"code"`
+		Message string          `json:"message"`
+		Data    json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return &Error{Code: CodeInternalError, Message: "rpc: malformed error object: " + err.Error()}
+	}
+	return &Error{Code: w.Code, Message: w.Message, Data: rawData(w.Data)}
+}

@@ -1,0 +1,71 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+)
+
+// Conn is a message connection, the seam between the server or client and a transport. A
+// message is one complete JSON value: a request, a response, a notification or a batch.
+// Transports only move bytes; they never parse JSON-RPC.
+//
+// ReadMessage is called from one goroutine at a time and returns a slice the caller may keep.
+// WriteMessage calls are serialised by the caller; msg ends with '\n' and is valid only during
+// the call. Close unblocks a pending ReadMessage. A Conn may also implement Flush() error (see
+// [MessageWriter]).
+type Conn interface {
+	ReadMessage() ([]byte, error)
+	WriteMessage(msg []byte) error
+	Close() error
+}
+
+// ErrMessageTooLarge is returned by [Conn.ReadMessage] when an incoming message was over the
+// size limit and has been skipped; the connection stays usable. The server answers it with
+// -32600 and id null.
+var ErrMessageTooLarge = errors.New("rpc: message too large")
+
+// ServeConn serves one connection until it fails or is closed: it reads messages, runs their
+// calls concurrently (up to Options.MaxConcurrentCalls) and writes each answer as it is ready.
+// When the peer ends its side cleanly (io.EOF, for example after a half-close), answers to the
+// calls already received are still written. ServeConn closes conn before returning; it returns
+// nil after a clean end.
+func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
+	ss, err := s.NewSession(context.Background(), opts, conn)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	defer ss.Close()
+	for {
+		msg, err := conn.ReadMessage()
+		switch {
+		case err == nil:
+			if ss.Dispatch(msg) != nil {
+				return nil // closed meanwhile
+			}
+		case errors.Is(err, ErrMessageTooLarge):
+			e := invalidRequest("message too large: the limit is " + strconv.Itoa(s.cfg.maxMessage) + " bytes")
+			if opts.Peer.Transport == TransportWS {
+				e.Message = "message too large"
+			}
+			ss.sendError(nil, nil, e)
+		case errors.Is(err, io.EOF):
+			ss.Wait()
+			return nil
+		default:
+			ss.cancel()
+			if ss.ctx.Err() != nil && errors.Is(err, io.ErrClosedPipe) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// ServeStream serves a byte stream (a unix socket, a named pipe, a TCP connection) that carries
+// consecutive JSON values, with the server's message size limit. See [NewStreamConn].
+func (s *Server) ServeStream(rwc io.ReadWriteCloser, opts ConnOptions) error {
+	return s.ServeConn(NewStreamConn(rwc, s.cfg.maxMessage), opts)
+}

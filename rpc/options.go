@@ -1,0 +1,92 @@
+package rpc
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Options configures a [Server]. The zero value, and a nil *Options, give the defaults documented
+// on each field. A negative limit removes that limit.
+type Options struct {
+	// BatchItemLimit is the most requests one batch may hold. A larger batch is answered with a
+	// single -32600 "batch too large" and none of it runs. Default 1000 (go-ethereum's node default).
+	BatchItemLimit int
+
+	// BatchResponseMaxBytes bounds the size of a batch's answer. Once the answers so far reach it,
+	// the remaining calls are not run and are answered -32003 "response too large".
+	// Default 25,000,000 (go-ethereum's node default).
+	BatchResponseMaxBytes int
+
+	// MaxMessageBytes bounds one incoming message on stream transports (IPC, in-process). A larger
+	// message is skipped and answered -32600 "message too large"; the connection stays usable.
+	// Message transports (HTTP, WebSocket) enforce their own limits. Default 32 MiB.
+	MaxMessageBytes int
+
+	// MaxConcurrentCalls bounds the calls (a batch counts as one) that run at once on one
+	// connection. Further requests wait: the connection is not read until a call finishes.
+	// Default 64.
+	MaxConcurrentCalls int
+
+	// MaxMethodNameLength bounds the method name; a longer one is -32600. Default 2048.
+	MaxMethodNameLength int
+
+	// CallTimeout, when positive, bounds each call (each batch, as a whole). At the deadline the
+	// method's context is cancelled and the caller is answered -32002 "request timed out"; what
+	// the method returns later is discarded. Default 0: no timeout.
+	CallTimeout time.Duration
+
+	// StopTimeout bounds how long Stop waits for in-flight calls after cancelling their contexts.
+	// Default 5s.
+	StopTimeout time.Duration
+
+	// Logger receives the server's log records (panics with their stacks, dropped connections).
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+// config is Options with the defaults applied and negative values turned into "no limit".
+type config struct {
+	batchItems     int
+	batchBytes     int
+	maxMessage     int
+	maxConcurrent  int
+	maxMethodName  int
+	callTimeout    time.Duration
+	stopTimeout    time.Duration
+	log            *slog.Logger
+}
+
+const unlimited = int(^uint(0) >> 1)
+
+func limit(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return unlimited
+	}
+	return v
+}
+
+func (o *Options) config() config {
+	if o == nil {
+		o = &Options{}
+	}
+	c := config{
+		batchItems:    limit(o.BatchItemLimit, 1000),
+		batchBytes:    limit(o.BatchResponseMaxBytes, 25_000_000),
+		maxMessage:    limit(o.MaxMessageBytes, 32<<20),
+		maxConcurrent: limit(o.MaxConcurrentCalls, 64),
+		maxMethodName: limit(o.MaxMethodNameLength, 2048),
+		callTimeout:   max(o.CallTimeout, 0),
+		stopTimeout:   o.StopTimeout,
+		log:           o.Logger,
+	}
+	if c.stopTimeout <= 0 {
+		c.stopTimeout = 5 * time.Second
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	return c
+}

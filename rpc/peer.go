@@ -1,0 +1,51 @@
+package rpc
+
+import "context"
+
+// Transport names used in [PeerInfo.Transport].
+const (
+	TransportInProc = "inproc"
+	TransportIPC    = "ipc"
+	TransportHTTP   = "http"
+	TransportWS     = "ws"
+)
+
+// PeerInfo describes the client at the other end of a connection. Transports fill it in when they
+// hand a connection to the server; methods read it with [PeerInfoFromContext].
+type PeerInfo struct {
+	Transport  string // one of the Transport* names
+	RemoteAddr string // the remote network address, when there is one
+
+	// Set by HTTP and WebSocket transports from the request.
+	Host      string
+	Origin    string
+	UserAgent string
+}
+
+// ConnOptions describes a connection a transport hands to the server.
+type ConnOptions struct {
+	// Peer describes the client.
+	Peer PeerInfo
+	// Namespaces, when non-nil, lists the namespaces callable on this connection (go-ethereum's
+	// --http.api). Other methods answer -32601. The rpc namespace is always callable.
+	Namespaces []string
+	// NoSubscriptions marks a request/response transport (HTTP POST) that cannot carry server
+	// push: subscribe calls answer -32601 "notifications not supported".
+	NoSubscriptions bool
+}
+
+type sessionKey struct{}
+
+// PeerInfoFromContext returns the peer of the connection a method is being called on. It returns
+// the zero PeerInfo for a context that did not come from the server.
+func PeerInfoFromContext(ctx context.Context) PeerInfo {
+	if ss, ok := ctx.Value(sessionKey{}).(*Session); ok {
+		return ss.opts.Peer
+	}
+	return PeerInfo{}
+}
+
+func sessionFromContext(ctx context.Context) *Session {
+	ss, _ := ctx.Value(sessionKey{}).(*Session)
+	return ss
+}

@@ -1,0 +1,168 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strconv"
+	"sync"
+)
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		*b = (*b)[:0]
+		bufPool.Put(b)
+	}
+}
+
+func parseError(err error) *Error {
+	return &Error{Code: CodeParseError, Message: "parse error: " + err.Error()}
+}
+
+// process answers one incoming message. a is nil when no timeout can race with the answer.
+func (ss *Session) process(ctx context.Context, msg []byte, a *answer) {
+	i := skipSpace(msg, 0)
+	if i == len(msg) {
+		ss.sendError(a, nil, parseError(errUnexpectedEnd))
+		return
+	}
+	switch msg[i] {
+	case '{':
+		ss.processSingle(ctx, msg[i:], a)
+	case '[':
+		ss.processBatch(ctx, msg[i:], a)
+	default:
+		if err := validJSON(msg); err != nil {
+			ss.sendError(a, nil, parseError(err))
+		} else {
+			ss.sendError(a, nil, invalidRequest("invalid request: not an object or array"))
+		}
+	}
+}
+
+func (ss *Session) sendError(a *answer, id []byte, e *Error) {
+	bp := getBuf()
+	*bp = appendError(*bp, id, e)
+	ss.send(a, *bp)
+	putBuf(bp)
+}
+
+func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
+	req, err := parseRequest(msg)
+	if err != nil {
+		ss.sendError(a, nil, parseError(err))
+		return
+	}
+	if e := req.check(); e != nil {
+		ss.sendError(a, req.id, e)
+		return
+	}
+	if a != nil && req.id != nil {
+		a.mu.Lock()
+		a.single = req.id
+		a.mu.Unlock()
+	}
+	bp := getBuf()
+	if out, ok := ss.call(ctx, *bp, &req); ok {
+		*bp = out
+		ss.send(a, out)
+	}
+	putBuf(bp)
+}
+
+// call runs one valid request and appends its response to buf. It reports false for a
+// notification, which has no response.
+func (ss *Session) call(ctx context.Context, buf []byte, req *request) ([]byte, bool) {
+	cb, e := ss.lookup(req)
+	var res reflect.Value
+	if e == nil {
+		var args []reflect.Value
+		if args, e = cb.decodeArgs(req.params); e == nil {
+			res, e = ss.invoke(ctx, cb, args)
+		}
+	}
+	if req.id == nil {
+		return buf, false
+	}
+	if e != nil {
+		return appendError(buf, req.id, e), true
+	}
+	mark := len(buf)
+	buf = append(buf, responseHead...)
+	buf = appendID(buf, req.id)
+	buf = append(buf, `,"result":`...)
+	if !res.IsValid() {
+		buf = append(buf, "null"...)
+	} else {
+		var err error
+		if buf, err = appendValue(buf, res, cb.resultKind); err != nil {
+			return appendError(buf[:mark], req.id, &Error{Code: CodeInternalError, Message: err.Error()}), true
+		}
+	}
+	return append(buf, '}'), true
+}
+
+// lookup finds the method a request names, if this connection may call it.
+func (ss *Session) lookup(req *request) (*callback, *Error) {
+	raw := req.method[1 : len(req.method)-1]
+	if n := ss.srv.cfg.maxMethodName; len(raw) > n {
+		return nil, invalidRequest("method name too long: " + strconv.Itoa(len(raw)) + " > " + strconv.Itoa(n))
+	}
+	var cb *callback
+	if m := ss.srv.reg.methods.Load(); m != nil {
+		if req.method != nil && !hasEscape(raw) {
+			cb = (*m)[string(raw)]
+		} else {
+			cb = (*m)[req.methodName()]
+		}
+	}
+	if cb == nil || !ss.allowed(cb.namespace) {
+		return nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("the method %s does not exist/is not available", req.methodName())}
+	}
+	if ss.srv.draining.Load() {
+		return nil, errShuttingDown
+	}
+	return cb, nil
+}
+
+func hasEscape(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+// invoke calls the method, turning a panic into -32603 and a returned error into its wire form.
+func (ss *Session) invoke(ctx context.Context, cb *callback, args []reflect.Value) (res reflect.Value, e *Error) {
+	defer func() {
+		if p := recover(); p != nil {
+			buf := make([]byte, 64<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			ss.srv.cfg.log.Error("rpc: method panicked", "method", cb.name, "panic", fmt.Sprint(p), "stack", string(buf))
+			res, e = reflect.Value{}, errPanic
+		}
+	}()
+	in := make([]reflect.Value, 0, 2+len(args))
+	in = append(in, cb.rcvr)
+	if cb.hasCtx {
+		in = append(in, reflect.ValueOf(ctx))
+	}
+	in = append(in, args...)
+	out := cb.fn.Call(in)
+	if cb.errIndex >= 0 {
+		if err, _ := out[cb.errIndex].Interface().(error); err != nil {
+			return reflect.Value{}, errorObject(err)
+		}
+	}
+	if cb.hasResult {
+		return out[0], nil
+	}
+	return reflect.Value{}, nil
+}

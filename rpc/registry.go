@@ -1,0 +1,321 @@
+package rpc
+
+import (
+	"context"
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Separator between namespace and method in wire names: test + Add → test_add.
+const separator = "_"
+
+var (
+	contextType         = reflect.TypeFor[context.Context]()
+	errorType           = reflect.TypeFor[error]()
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	jsonMarshalerType   = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+// registry maps wire names to callbacks. Lookups are lock-free: Register publishes a new map.
+type registry struct {
+	mu      sync.Mutex // serialises writers
+	methods atomic.Pointer[map[string]*callback]
+}
+
+func (r *registry) lookup(name string) *callback {
+	m := r.methods.Load()
+	if m == nil {
+		return nil
+	}
+	return (*m)[name]
+}
+
+// namespaces returns the registered namespaces.
+func (r *registry) namespaces() map[string]bool {
+	ns := make(map[string]bool)
+	if m := r.methods.Load(); m != nil {
+		for _, cb := range *m {
+			ns[cb.namespace] = true
+		}
+	}
+	return ns
+}
+
+// add merges cbs into the registry; a method of the same name replaces the old one.
+func (r *registry) add(cbs []*callback) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := make(map[string]*callback)
+	if m := r.methods.Load(); m != nil {
+		for k, v := range *m {
+			next[k] = v
+		}
+	}
+	for _, cb := range cbs {
+		next[cb.name] = cb
+	}
+	r.methods.Store(&next)
+}
+
+// RegisterOption adjusts one registration; see [WithParamNames].
+type RegisterOption func(*registration)
+
+type registration struct {
+	names map[string][]string // Go method name → parameter names
+}
+
+// WithParamNames declares the parameter names of the Go method goMethod (context excluded), so
+// that it also accepts params by name: {"a":1,"b":2}. Names given here win over generated
+// metadata. Registration fails if the method does not exist or the count differs.
+func WithParamNames(goMethod string, names ...string) RegisterOption {
+	return func(r *registration) {
+		if r.names == nil {
+			r.names = make(map[string][]string)
+		}
+		r.names[goMethod] = names
+	}
+}
+
+// validNamespace reports why ns cannot be a namespace, or nil.
+func validNamespace(ns string) error {
+	if ns == "" {
+		return errors.New("rpc: empty namespace")
+	}
+	for i, c := range ns {
+		if c > unicode.MaxASCII || !(unicode.IsLetter(c) || (i > 0 && unicode.IsDigit(c))) {
+			return fmt.Errorf("rpc: invalid namespace %q: use ASCII letters and digits, starting with a letter (a %q in it would make its methods unreachable)", ns, separator)
+		}
+	}
+	return nil
+}
+
+// formatName lowercases the first rune of a Go method name, as go-ethereum does: FailCoded → failCoded.
+func formatName(name string) string {
+	r, n := utf8.DecodeRuneInString(name)
+	return string(unicode.ToLower(r)) + name[n:]
+}
+
+// newCallbacks builds the callbacks for every suitable method of receiver.
+func newCallbacks(namespace string, receiver any, reg *registration) ([]*callback, error) {
+	rv := reflect.ValueOf(receiver)
+	if !rv.IsValid() {
+		return nil, errors.New("rpc: nil receiver")
+	}
+	rt := rv.Type()
+	var cbs []*callback
+	found := make(map[string]bool)
+	for i := 0; i < rt.NumMethod(); i++ {
+		m := rt.Method(i)
+		if !m.IsExported() {
+			continue
+		}
+		cb, ok := newCallback(rv, m)
+		if !ok {
+			continue
+		}
+		cb.namespace = namespace
+		cb.name = namespace + separator + formatName(m.Name)
+		found[m.Name] = true
+		if names, ok := reg.names[m.Name]; ok {
+			if err := cb.setNames(names); err != nil {
+				return nil, fmt.Errorf("rpc: %s.%s: %w", rt, m.Name, err)
+			}
+		}
+		cbs = append(cbs, cb)
+	}
+	for name := range reg.names {
+		if !found[name] {
+			return nil, fmt.Errorf("rpc: WithParamNames(%q): %s has no suitable method of that name", name, rt)
+		}
+	}
+	if len(cbs) == 0 {
+		hint := ""
+		if rt.Kind() != reflect.Pointer {
+			pt := reflect.PointerTo(rt)
+			for i := 0; i < pt.NumMethod(); i++ {
+				if _, ok := newCallback(reflect.New(rt), pt.Method(i)); ok && pt.Method(i).IsExported() {
+					hint = fmt.Sprintf(" (its pointer type %s has some: register a pointer)", pt)
+					break
+				}
+			}
+		}
+		return nil, fmt.Errorf("rpc: type %s has no exported methods of a suitable shape%s", rt, hint)
+	}
+	return cbs, nil
+}
+
+// callback is one registered method.
+type callback struct {
+	name      string // wire name, namespace_method
+	namespace string
+	fn        reflect.Value // the method's func, receiver first
+	rcvr      reflect.Value
+	hasCtx    bool
+	args      []argType
+	required  int  // args before this index are required in positional form
+	errIndex  int  // index of the error result, or -1
+	hasResult bool // a non-error result exists
+	result    reflect.Type
+	resultKind reflect.Kind // see resultKind
+	names     []string       // parameter names, or nil when unknown
+	nameIndex map[string]int // names → position
+	fields    *structFields  // set when the only argument is a struct: by-name fills its fields
+}
+
+// newCallback checks the method's shape: optional context.Context first, JSON-decodable
+// arguments, and nothing, error, T or (T, error) as results.
+func newCallback(rcvr reflect.Value, m reflect.Method) (*callback, bool) {
+	ft := m.Type
+	cb := &callback{fn: m.Func, rcvr: rcvr, errIndex: -1}
+	first := 1 // skip the receiver
+	if ft.NumIn() > 1 && ft.In(1) == contextType {
+		cb.hasCtx = true
+		first = 2
+	}
+	for i := first; i < ft.NumIn(); i++ {
+		t := ft.In(i)
+		if !decodable(t) {
+			return nil, false
+		}
+		cb.args = append(cb.args, newArgType(t))
+	}
+	if ft.IsVariadic() {
+		return nil, false
+	}
+	switch ft.NumOut() {
+	case 0:
+	case 1:
+		if ft.Out(0) == errorType {
+			cb.errIndex = 0
+		} else {
+			cb.hasResult, cb.result = true, ft.Out(0)
+		}
+	case 2:
+		if ft.Out(0) == errorType || ft.Out(1) != errorType {
+			return nil, false
+		}
+		cb.hasResult, cb.result, cb.errIndex = true, ft.Out(0), 1
+	default:
+		return nil, false
+	}
+	if cb.hasResult {
+		if !encodable(cb.result) {
+			return nil, false
+		}
+		cb.resultKind = resultKind(cb.result)
+	}
+	cb.required = len(cb.args)
+	for cb.required > 0 && cb.args[cb.required-1].typ.Kind() == reflect.Pointer {
+		cb.required--
+	}
+	if len(cb.args) == 1 {
+		cb.fields = structFieldsOf(cb.args[0].typ)
+	}
+	return cb, true
+}
+
+// setNames installs declared parameter names.
+func (cb *callback) setNames(names []string) error {
+	if len(names) != len(cb.args) {
+		return fmt.Errorf("%d parameter names given, the method takes %d arguments", len(names), len(cb.args))
+	}
+	idx := make(map[string]int, len(names))
+	for i, n := range names {
+		if n == "" {
+			return fmt.Errorf("parameter %d has an empty name", i)
+		}
+		if _, dup := idx[n]; dup {
+			return fmt.Errorf("parameter name %q is used twice", n)
+		}
+		idx[n] = i
+	}
+	cb.names, cb.nameIndex = names, idx
+	return nil
+}
+
+// decodable reports whether encoding/json can decode into t.
+func decodable(t reflect.Type) bool {
+	if reflect.PointerTo(t).Implements(jsonUnmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
+		return false
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return decodable(t.Elem())
+	case reflect.Map:
+		return decodable(t.Elem())
+	}
+	return true
+}
+
+// encodable reports whether encoding/json can encode t.
+func encodable(t reflect.Type) bool {
+	if t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
+		return false
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return encodable(t.Elem())
+	}
+	return true
+}
+
+// structFields describes the JSON members of a struct argument, for by-name params.
+type structFields struct {
+	names    []string // JSON member names, in field order
+	required []bool   // non-pointer fields without omitempty/omitzero
+}
+
+// structFieldsOf returns the JSON members of t, or nil if t is not a plain struct (one with its
+// own UnmarshalJSON decides its members itself).
+func structFieldsOf(t reflect.Type) *structFields {
+	if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(jsonUnmarshalerType) {
+		return nil
+	}
+	sf := &structFields{}
+	sf.collect(t, 0)
+	return sf
+}
+
+func (sf *structFields) collect(t reflect.Type, depth int) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			et := f.Type
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct && depth < 8 {
+				sf.collect(et, depth+1)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		optional := f.Type.Kind() == reflect.Pointer || strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")
+		sf.names = append(sf.names, name)
+		sf.required = append(sf.required, !optional)
+	}
+}

@@ -1,0 +1,322 @@
+package rpc
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+)
+
+// This file holds a small, allocation-free JSON scanner. It validates syntax exactly as
+// encoding/json does (RFC 8259; invalid UTF-8 inside strings is tolerated, as encoding/json
+// tolerates it) and reports where values start and end, so that the envelope of a message is
+// decoded once and params reach encoding/json only as the raw bytes of each argument.
+
+// maxDepth bounds nesting, as encoding/json does, so hostile input cannot exhaust the stack.
+const maxDepth = 10000
+
+// syntaxError describes invalid JSON. Its text names the offset, like encoding/json's.
+type syntaxError struct {
+	msg string
+	off int
+}
+
+func (e *syntaxError) Error() string {
+	return e.msg + " at offset " + strconv.Itoa(e.off)
+}
+
+func errAt(msg string, off int) error { return &syntaxError{msg, off} }
+
+var errUnexpectedEnd = errors.New("unexpected end of JSON input")
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// scanValue validates the value that starts at b[i] (no leading space) and returns the index just
+// past it.
+func scanValue(b []byte, i int) (int, error) { return scanValueDepth(b, i, 0) }
+
+func scanValueDepth(b []byte, i, depth int) (int, error) {
+	if i >= len(b) {
+		return i, errUnexpectedEnd
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, err := scanString(b, i)
+		return end, err
+	case c == '{':
+		return scanObject(b, i, depth+1, nil)
+	case c == '[':
+		return scanArray(b, i, depth+1, nil)
+	case c == '-' || (c >= '0' && c <= '9'):
+		return scanNumber(b, i)
+	case c == 't':
+		return scanLiteral(b, i, "true")
+	case c == 'f':
+		return scanLiteral(b, i, "false")
+	case c == 'n':
+		return scanLiteral(b, i, "null")
+	default:
+		return i, errAt("invalid character "+quoteChar(c)+" looking for beginning of value", i)
+	}
+}
+
+func quoteChar(c byte) string {
+	if c == '\'' {
+		return `'\''`
+	}
+	if c == '"' {
+		return `'"'`
+	}
+	s := strconv.Quote(string(rune(c)))
+	if c >= 0x80 {
+		s = strconv.QuoteRune(rune(c))
+	}
+	return "'" + s[1:len(s)-1] + "'"
+}
+
+func scanLiteral(b []byte, i int, lit string) (int, error) {
+	for k := 0; k < len(lit); k++ {
+		if i+k >= len(b) {
+			return i + k, errUnexpectedEnd
+		}
+		if b[i+k] != lit[k] {
+			return i + k, errAt("invalid character "+quoteChar(b[i+k])+" in literal "+lit, i+k)
+		}
+	}
+	return i + len(lit), nil
+}
+
+// scanString validates the string starting at the quote b[i] and returns the index past the
+// closing quote, and whether it holds escape sequences.
+func scanString(b []byte, i int) (end int, escaped bool, err error) {
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, escaped, nil
+		case c == '\\':
+			escaped = true
+			j++
+			if j >= len(b) {
+				return j, escaped, errUnexpectedEnd
+			}
+			switch b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				for k := 1; k <= 4; k++ {
+					if j+k >= len(b) {
+						return j + k, escaped, errUnexpectedEnd
+					}
+					if !isHex(b[j+k]) {
+						return j + k, escaped, errAt("invalid character "+quoteChar(b[j+k])+" in \\u hexadecimal character escape", j+k)
+					}
+				}
+				j += 4
+			default:
+				return j, escaped, errAt("invalid character "+quoteChar(b[j])+" in string escape code", j)
+			}
+		case c < 0x20:
+			return j, escaped, errAt("invalid character "+quoteChar(c)+" in string literal", j)
+		}
+	}
+	return len(b), escaped, errUnexpectedEnd
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func scanNumber(b []byte, i int) (int, error) {
+	j := i
+	if b[j] == '-' {
+		j++
+	}
+	if j >= len(b) {
+		return j, errUnexpectedEnd
+	}
+	switch {
+	case b[j] == '0':
+		j++
+	case b[j] >= '1' && b[j] <= '9':
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+	default:
+		return j, errAt("invalid character "+quoteChar(b[j])+" in numeric literal", j)
+	}
+	if j < len(b) && b[j] == '.' {
+		j++
+		if j >= len(b) {
+			return j, errUnexpectedEnd
+		}
+		if !isDigit(b[j]) {
+			return j, errAt("invalid character "+quoteChar(b[j])+" after decimal point in numeric literal", j)
+		}
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		if j >= len(b) {
+			return j, errUnexpectedEnd
+		}
+		if !isDigit(b[j]) {
+			return j, errAt("invalid character "+quoteChar(b[j])+" in exponent of numeric literal", j)
+		}
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+	}
+	return j, nil
+}
+
+// memberFunc receives each object member: the raw key (with quotes), whether the key has escapes,
+// and the value's bounds. It may be nil.
+type memberFunc func(key []byte, escaped bool, vstart, vend int) error
+
+// scanObject validates the object starting at b[i] and returns the index past it.
+func scanObject(b []byte, i, depth int, f memberFunc) (int, error) {
+	if depth > maxDepth {
+		return i, errAt("exceeded max depth", i)
+	}
+	j := skipSpace(b, i+1)
+	if j < len(b) && b[j] == '}' {
+		return j + 1, nil
+	}
+	for {
+		if j >= len(b) {
+			return j, errUnexpectedEnd
+		}
+		if b[j] != '"' {
+			return j, errAt("invalid character "+quoteChar(b[j])+" looking for beginning of object key string", j)
+		}
+		kend, esc, err := scanString(b, j)
+		if err != nil {
+			return kend, err
+		}
+		key := b[j:kend]
+		j = skipSpace(b, kend)
+		if j >= len(b) {
+			return j, errUnexpectedEnd
+		}
+		if b[j] != ':' {
+			return j, errAt("invalid character "+quoteChar(b[j])+" after object key", j)
+		}
+		vstart := skipSpace(b, j+1)
+		vend, err := scanValueDepth(b, vstart, depth)
+		if err != nil {
+			return vend, err
+		}
+		if f != nil {
+			if err := f(key, esc, vstart, vend); err != nil {
+				return vend, err
+			}
+		}
+		j = skipSpace(b, vend)
+		if j >= len(b) {
+			return j, errUnexpectedEnd
+		}
+		switch b[j] {
+		case ',':
+			j = skipSpace(b, j+1)
+		case '}':
+			return j + 1, nil
+		default:
+			return j, errAt("invalid character "+quoteChar(b[j])+" after object key:value pair", j)
+		}
+	}
+}
+
+// elemFunc receives the bounds of each array element. It may be nil.
+type elemFunc func(start, end int) error
+
+// scanArray validates the array starting at b[i] and returns the index past it.
+func scanArray(b []byte, i, depth int, f elemFunc) (int, error) {
+	if depth > maxDepth {
+		return i, errAt("exceeded max depth", i)
+	}
+	j := skipSpace(b, i+1)
+	if j < len(b) && b[j] == ']' {
+		return j + 1, nil
+	}
+	for {
+		start := j
+		end, err := scanValueDepth(b, start, depth)
+		if err != nil {
+			return end, err
+		}
+		if f != nil {
+			if err := f(start, end); err != nil {
+				return end, err
+			}
+		}
+		j = skipSpace(b, end)
+		if j >= len(b) {
+			return j, errUnexpectedEnd
+		}
+		switch b[j] {
+		case ',':
+			j = skipSpace(b, j+1)
+		case ']':
+			return j + 1, nil
+		default:
+			return j, errAt("invalid character "+quoteChar(b[j])+" after array element", j)
+		}
+	}
+}
+
+// validJSON reports whether b is exactly one JSON value with optional surrounding space.
+func validJSON(b []byte) error {
+	i := skipSpace(b, 0)
+	end, err := scanValue(b, i)
+	if err != nil {
+		return err
+	}
+	if j := skipSpace(b, end); j != len(b) {
+		return errAt("invalid character "+quoteChar(b[j])+" after top-level value", j)
+	}
+	return nil
+}
+
+// splitArray returns the raw elements of the JSON array in b, which must be valid.
+func splitArray(b []byte) ([][]byte, error) {
+	var elems [][]byte
+	i := skipSpace(b, 0)
+	_, err := scanArray(b, i, 1, func(s, e int) error {
+		elems = append(elems, b[s:e])
+		return nil
+	})
+	return elems, err
+}
+
+// unquote returns the string value of the raw JSON string s (quotes included).
+func unquote(s []byte, escaped bool) (string, bool) {
+	if !escaped {
+		return string(s[1 : len(s)-1]), true
+	}
+	var v string
+	if json.Unmarshal(s, &v) != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// keyIs reports whether the raw key equals name.
+func keyIs(key []byte, escaped bool, name string) bool {
+	if !escaped {
+		return len(key) == len(name)+2 && string(key[1:len(key)-1]) == name
+	}
+	v, ok := unquote(key, true)
+	return ok && v == name
+}

@@ -1,0 +1,181 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server holds the method registry and serves connections from any number of transports. Create
+// one with [NewServer]; its methods are safe for concurrent use.
+type Server struct {
+	cfg config
+	reg registry
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+	draining atomic.Bool // Shutdown began: no new calls
+	stopped  bool // Stop began: no new connections
+	inflight sync.WaitGroup
+	stopOnce sync.Once
+	stopDone chan struct{}
+}
+
+// NewServer returns a server with only the built-in rpc namespace (rpc_modules). A nil opts
+// gives the defaults.
+func NewServer(opts *Options) *Server {
+	s := &Server{
+		cfg:      opts.config(),
+		sessions: make(map[*Session]struct{}),
+		stopDone: make(chan struct{}),
+	}
+	cbs, err := newCallbacks(rpcNamespace, &rpcService{s}, &registration{})
+	if err != nil {
+		panic(err) // the built-in service is known to be well formed
+	}
+	s.reg.add(cbs)
+	return s
+}
+
+const rpcNamespace = "rpc"
+
+// Register exposes every exported method of receiver whose shape fits as namespace_method, the
+// Go method name with its first letter lowercased. Registering under an existing namespace adds
+// to it; a method of the same name replaces the old one. See the package documentation for the
+// shapes that fit.
+func (s *Server) Register(namespace string, receiver any, opts ...RegisterOption) error {
+	if err := validNamespace(namespace); err != nil {
+		return err
+	}
+	if namespace == rpcNamespace {
+		return errors.New("rpc: the rpc namespace is reserved for built-in methods")
+	}
+	reg := &registration{}
+	for _, o := range opts {
+		o(reg)
+	}
+	cbs, err := newCallbacks(namespace, receiver, reg)
+	if err != nil {
+		return err
+	}
+	s.reg.add(cbs)
+	return nil
+}
+
+// addSession tracks a new connection; it fails once the server is stopping.
+func (s *Server) addSession(ss *Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped || s.draining.Load() {
+		return ErrServerStopped
+	}
+	s.sessions[ss] = struct{}{}
+	return nil
+}
+
+func (s *Server) removeSession(ss *Session) {
+	s.mu.Lock()
+	delete(s.sessions, ss)
+	s.mu.Unlock()
+}
+
+// Shutdown stops the server gracefully: it refuses new connections and new calls (-32006),
+// waits until the calls in flight have answered or ctx is done, and then does what Stop does.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	done := make(chan struct{})
+	go func() {
+		s.inflight.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.Stop()
+	return err
+}
+
+// Stop stops the server: it refuses new connections, cancels the context of every call, waits
+// for calls in flight to return (at most Options.StopTimeout), and closes every connection.
+// It is safe to call more than once and from several goroutines; every call returns when the
+// server has stopped.
+func (s *Server) Stop() {
+	s.stopOnce.Do(func() {
+		s.mu.Lock()
+		s.stopped = true
+		sessions := make([]*Session, 0, len(s.sessions))
+		for ss := range s.sessions {
+			sessions = append(sessions, ss)
+		}
+		s.mu.Unlock()
+		for _, ss := range sessions {
+			ss.cancel()
+		}
+		done := make(chan struct{})
+		go func() {
+			s.inflight.Wait()
+			close(done)
+		}()
+		t := time.NewTimer(s.cfg.stopTimeout)
+		select {
+		case <-done:
+		case <-t.C:
+			s.cfg.log.Warn("rpc: calls still running after stop timeout", "timeout", s.cfg.stopTimeout)
+		}
+		t.Stop()
+		for _, ss := range sessions {
+			ss.Close()
+		}
+		close(s.stopDone)
+	})
+	<-s.stopDone
+}
+
+// rpcService is the built-in rpc namespace.
+type rpcService struct{ s *Server }
+
+// Modules lists the namespaces callable on the caller's connection, each with version "1.0",
+// as go-ethereum's rpc_modules answers.
+func (r *rpcService) Modules(ctx context.Context) map[string]string {
+	ss := sessionFromContext(ctx)
+	mods := make(map[string]string)
+	for ns := range r.s.reg.namespaces() {
+		if ss == nil || ss.allowed(ns) {
+			mods[ns] = "1.0"
+		}
+	}
+	return mods
+}
+
+// Methods returns the wire names of the methods callable on a connection with the given
+// namespace allowlist (nil: all), sorted.
+func (s *Server) Methods(namespaces []string) []string {
+	allow := allowSet(namespaces)
+	var names []string
+	if m := s.reg.methods.Load(); m != nil {
+		for name, cb := range *m {
+			if allow == nil || allow[cb.namespace] {
+				names = append(names, name)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func allowSet(namespaces []string) map[string]bool {
+	if namespaces == nil {
+		return nil
+	}
+	m := map[string]bool{rpcNamespace: true}
+	for _, ns := range namespaces {
+		m[ns] = true
+	}
+	return m
+}

@@ -1,0 +1,238 @@
+package rpc
+
+import (
+	"context"
+	"io"
+	"sync"
+	"time"
+)
+
+// Session is the server side of one connection. Transports that read messages themselves (see
+// [Server.ServeConn] for those that do not) create one with [Server.NewSession], feed it each
+// incoming message with Handle or Dispatch, and Close it when the connection ends.
+//
+// A session runs at most Options.MaxConcurrentCalls messages at once; Handle and Dispatch wait
+// for a free slot. Every method called through it gets a context that is cancelled when the
+// session closes, when the server stops, and at the call's timeout.
+type Session struct {
+	srv    *Server
+	opts   ConnOptions
+	allow  map[string]bool // nil: every namespace
+	ctx    context.Context
+	cancel context.CancelFunc
+	sem    chan struct{} // nil: unlimited
+	calls  sync.WaitGroup
+	out    writer
+
+	closeOnce sync.Once
+}
+
+// NewSession attaches a connection to the server. Answers and notifications for it go to w.
+// The session's calls are cancelled when ctx is done. It fails with [ErrServerStopped] once the
+// server is stopping.
+func (s *Server) NewSession(ctx context.Context, opts ConnOptions, w MessageWriter) (*Session, error) {
+	ss := &Session{srv: s, opts: opts, allow: allowSet(opts.Namespaces)}
+	cctx, cancel := context.WithCancel(ctx)
+	ss.ctx = context.WithValue(cctx, sessionKey{}, ss)
+	ss.cancel = cancel
+	if s.cfg.maxConcurrent != unlimited {
+		ss.sem = make(chan struct{}, s.cfg.maxConcurrent)
+	}
+	ss.out.init(w)
+	if err := s.addSession(ss); err != nil {
+		cancel()
+		return nil, err
+	}
+	return ss, nil
+}
+
+// Context returns the session's context: it carries the peer and is cancelled when the session
+// closes or the server stops.
+func (ss *Session) Context() context.Context { return ss.ctx }
+
+// Close cancels the session's calls and closes its writer (if it is an io.Closer). It does not
+// wait for calls still running; the server's Stop does. Close is idempotent.
+func (ss *Session) Close() error {
+	var err error
+	ss.closeOnce.Do(func() {
+		ss.cancel()
+		ss.srv.removeSession(ss)
+		if c, ok := ss.out.w.(io.Closer); ok {
+			err = c.Close()
+		}
+	})
+	return err
+}
+
+// Wait waits until the session's calls have returned.
+func (ss *Session) Wait() { ss.calls.Wait() }
+
+func (ss *Session) allowed(namespace string) bool {
+	return ss.allow == nil || ss.allow[namespace]
+}
+
+// acquire takes a call slot, waiting while the session is at its limit.
+func (ss *Session) acquire() bool {
+	if ss.ctx.Err() != nil {
+		return false
+	}
+	ss.calls.Add(1)
+	ss.srv.inflight.Add(1)
+	if ss.sem == nil {
+		return true
+	}
+	select {
+	case ss.sem <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case ss.sem <- struct{}{}:
+		return true
+	case <-ss.ctx.Done():
+		ss.calls.Done()
+		ss.srv.inflight.Done()
+		return false
+	}
+}
+
+func (ss *Session) release() {
+	if ss.sem != nil {
+		<-ss.sem
+	}
+	ss.calls.Done()
+	ss.srv.inflight.Done()
+}
+
+// deadline returns when a message that starts now must be answered, if ever.
+func (ss *Session) deadline() (time.Time, bool) {
+	dl, ok := ss.ctx.Deadline()
+	if t := ss.srv.cfg.callTimeout; t > 0 {
+		if d := time.Now().Add(t); !ok || d.Before(dl) {
+			dl, ok = d, true
+		}
+	}
+	return dl, ok
+}
+
+// Handle processes one incoming message (a request or a batch) and returns once its answer has
+// been written, or once it has run if it needs no answer. It runs the call on the calling
+// goroutine unless a timeout applies, in which case it returns at the timeout with the timeout
+// error written and the call finishing in the background. msg is not retained after Handle
+// returns. It returns [ErrClosed] if the session is closed.
+func (ss *Session) Handle(msg []byte) error {
+	if !ss.acquire() {
+		return ErrClosed
+	}
+	dl, timed := ss.deadline()
+	if !timed {
+		defer ss.release()
+		ss.process(ss.ctx, msg, nil)
+		return nil
+	}
+	a := newAnswer()
+	msg = append([]byte(nil), msg...)
+	go func() {
+		defer ss.release()
+		ss.processTimed(msg, dl, a)
+	}()
+	select {
+	case <-a.done:
+	case <-ss.ctx.Done():
+	}
+	return nil
+}
+
+// Dispatch processes msg on a new goroutine that the session owns and returns at once (after
+// waiting for a call slot). It takes ownership of msg. It returns [ErrClosed] if the session is
+// closed.
+func (ss *Session) Dispatch(msg []byte) error {
+	if !ss.acquire() {
+		return ErrClosed
+	}
+	go func() {
+		defer ss.release()
+		if dl, timed := ss.deadline(); timed {
+			ss.processTimed(msg, dl, newAnswer())
+		} else {
+			ss.process(ss.ctx, msg, nil)
+		}
+	}()
+	return nil
+}
+
+// processTimed runs process with a deadline; when it passes first, the unanswered calls are
+// answered -32002 and the late answers are dropped.
+func (ss *Session) processTimed(msg []byte, dl time.Time, a *answer) {
+	ctx, cancel := context.WithDeadline(ss.ctx, dl)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		if ctx.Err() == context.DeadlineExceeded {
+			ss.expire(a)
+		}
+	})
+	ss.process(ctx, msg, a)
+	stop()
+	a.finish()
+}
+
+// send writes a finished message (without its newline) unless a timeout answered first.
+func (ss *Session) send(a *answer, msg []byte) {
+	msg = append(msg, '\n')
+	if a == nil {
+		ss.out.send(msg)
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.written {
+		a.written = true
+		ss.out.send(msg)
+		a.finishLocked()
+	}
+}
+
+// answer tracks whether a message's answer has been written, when a timeout may race with it.
+type answer struct {
+	mu       sync.Mutex
+	written  bool
+	done     chan struct{} // closed once the answer is written or known to be empty
+	finished bool
+	single   []byte // id of a single call still unanswered; nil otherwise
+	batch    *batch // the batch being answered, if any
+}
+
+func newAnswer() *answer { return &answer{done: make(chan struct{})} }
+
+func (a *answer) finish() {
+	a.mu.Lock()
+	a.finishLocked()
+	a.mu.Unlock()
+}
+
+func (a *answer) finishLocked() {
+	if !a.finished {
+		a.finished = true
+		close(a.done)
+	}
+}
+
+// expire answers whatever is still unanswered with the timeout error.
+func (ss *Session) expire(a *answer) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.written {
+		return
+	}
+	switch {
+	case a.batch != nil:
+		if msg := a.batch.expire(); msg != nil {
+			a.written = true
+			ss.out.send(append(msg, '\n'))
+		}
+	case a.single != nil:
+		a.written = true
+		ss.out.send(append(appendError(nil, a.single, errTimeout), '\n'))
+	}
+	a.finishLocked()
+}

@@ -1,0 +1,183 @@
+package rpc
+
+import (
+	"bufio"
+	"io"
+)
+
+// NewStreamConn frames a byte stream as a [Conn]: incoming bytes are a sequence of JSON values,
+// with or without whitespace or newlines between them, in pieces or several per read; each
+// outgoing message is written as one line. A value longer than maxMessage bytes is skipped and
+// reported as [ErrMessageTooLarge]; maxMessage <= 0 means 32 MiB.
+//
+// The framer only finds where each value ends (by tracking strings and brackets); whether the
+// value is valid JSON is for the server or client to decide, so a malformed value yields a
+// -32700 answer and the stream goes on with the next one.
+func NewStreamConn(rwc io.ReadWriteCloser, maxMessage int) Conn {
+	if maxMessage <= 0 {
+		maxMessage = 32 << 20
+	}
+	return &streamConn{rwc: rwc, max: maxMessage, w: bufio.NewWriter(rwc)}
+}
+
+type streamConn struct {
+	rwc io.ReadWriteCloser
+	max int
+	w   *bufio.Writer
+
+	buf        []byte
+	start, end int // unread bytes are buf[start:end]
+	eof        error
+}
+
+func (c *streamConn) WriteMessage(msg []byte) error {
+	_, err := c.w.Write(msg)
+	return err
+}
+
+func (c *streamConn) Flush() error { return c.w.Flush() }
+
+func (c *streamConn) Close() error { return c.rwc.Close() }
+
+// ReadMessage returns the next JSON value in the stream.
+func (c *streamConn) ReadMessage() ([]byte, error) {
+	var fs frameScanner
+	skipped := 0 // bytes of an oversized value already discarded
+	pos := 0     // bytes of the current value already scanned
+	for {
+		if skipped == 0 && pos == 0 {
+			for c.start < c.end && isSpace(c.buf[c.start]) {
+				c.start++
+			}
+		}
+		data := c.buf[c.start+pos : c.end]
+		if len(data) > 0 {
+			n, complete := fs.scan(data)
+			pos += n
+			if complete {
+				if skipped > 0 {
+					c.start += pos
+					return nil, ErrMessageTooLarge
+				}
+				msg := append([]byte(nil), c.buf[c.start:c.start+pos]...)
+				c.start += pos
+				return msg, nil
+			}
+			if skipped+pos > c.max {
+				skipped += pos
+				c.start += pos
+				pos = 0
+			}
+		}
+		if c.eof != nil {
+			if pos > 0 && skipped == 0 {
+				// An unfinished value at the end: hand it over so that it is answered -32700.
+				msg := append([]byte(nil), c.buf[c.start:c.start+pos]...)
+				c.start += pos
+				return msg, nil
+			}
+			if skipped > 0 {
+				c.start, c.end = 0, 0
+				return nil, ErrMessageTooLarge
+			}
+			return nil, c.eof
+		}
+		if err := c.fill(); err != nil {
+			c.eof = err
+		}
+	}
+}
+
+// fill reads more bytes, moving unread bytes to the front and growing the buffer as needed.
+func (c *streamConn) fill() error {
+	if c.start > 0 {
+		c.end = copy(c.buf, c.buf[c.start:c.end])
+		c.start = 0
+	}
+	if c.end == 0 && len(c.buf) > 64<<10 {
+		c.buf = nil // let a buffer grown for one large message go
+	}
+	if c.end == len(c.buf) {
+		size := max(4096, 2*len(c.buf))
+		nb := make([]byte, size)
+		copy(nb, c.buf[:c.end])
+		c.buf = nb
+	}
+	n, err := c.rwc.Read(c.buf[c.end:])
+	c.end += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// frameScanner finds the end of one JSON value fed to it in pieces. It tracks only strings and
+// bracket depth; a top-level scalar (a number, a literal or junk) ends at the first space or
+// structural character.
+type frameScanner struct {
+	started bool
+	scalar  bool
+	inStr   bool
+	esc     bool
+	depth   int
+}
+
+// scan consumes data and returns how many bytes it used and whether the value is complete.
+func (s *frameScanner) scan(data []byte) (int, bool) {
+	for i, c := range data {
+		if !s.started {
+			s.started = true
+			switch c {
+			case '{', '[':
+				s.depth = 1
+			case '"':
+				s.inStr = true
+			default:
+				s.scalar = true
+				if isStructural(c) {
+					return i + 1, true
+				}
+			}
+			continue
+		}
+		switch {
+		case s.scalar:
+			if isSpace(c) || isStructural(c) {
+				return i, true
+			}
+		case s.inStr:
+			switch {
+			case s.esc:
+				s.esc = false
+			case c == '\\':
+				s.esc = true
+			case c == '"':
+				s.inStr = false
+				if s.depth == 0 {
+					return i + 1, true
+				}
+			}
+		case c == '"':
+			s.inStr = true
+		case c == '{' || c == '[':
+			s.depth++
+		case c == '}' || c == ']':
+			s.depth--
+			if s.depth == 0 {
+				return i + 1, true
+			}
+		}
+	}
+	return len(data), false
+}
+
+func isStructural(c byte) bool {
+	switch c {
+	case '{', '}', '[', ']', ',', ':', '"':
+		return true
+	}
+	return false
+}

@@ -1,0 +1,72 @@
+// Package inproc connects a [rpc.Client] to a [rpc.Server] in the same process, without sockets.
+//
+// Messages go through the same JSON codec and the same server code as on every other transport,
+// so errors and edge cases behave identically; what is skipped is the pipe: a call made with a
+// context that cannot be cancelled (context.Background) runs on the caller's goroutine and its
+// answer is decoded straight from the server's buffer. Calls with a cancellable context run on a
+// goroutine of the server's session so the caller can stop waiting when the context ends.
+// Subscriptions and server notifications are delivered as they are written.
+package inproc
+
+import (
+	"context"
+	"errors"
+
+	"github.com/polyrpc/polyrpc/rpc"
+)
+
+// Dial returns a client connected to srv. The connection exposes every namespace; its peer has
+// Transport "inproc". Close the client to close the connection.
+func Dial(srv *rpc.Server) (*rpc.Client, error) {
+	return DialOptions(srv, rpc.ConnOptions{})
+}
+
+// DialOptions is Dial with connection options (the namespaces exposed, for example). The peer's
+// Transport is always "inproc".
+func DialOptions(srv *rpc.Server, opts rpc.ConnOptions) (*rpc.Client, error) {
+	opts.Peer.Transport = rpc.TransportInProc
+	return rpc.NewTransportClient(func(receive func([]byte)) (rpc.Transport, error) {
+		ss, err := srv.NewSession(context.Background(), opts, sink(receive))
+		if err != nil {
+			return nil, err
+		}
+		return &transport{ss: ss}, nil
+	})
+}
+
+// sink hands what the server writes to the client.
+type sink func([]byte)
+
+func (s sink) WriteMessage(msg []byte) error {
+	s(msg)
+	return nil
+}
+
+type transport struct{ ss *rpc.Session }
+
+// errStopped tells the caller why its session refused the call.
+var errStopped = errors.New("inproc: connection closed (client closed or server stopped)")
+
+func (t *transport) Send(ctx context.Context, msg []byte) error {
+	if ctx.Done() == nil {
+		return t.handle(msg)
+	}
+	msg = append([]byte(nil), msg...)
+	done := make(chan error, 1)
+	go func() { done <- t.handle(msg) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (t *transport) handle(msg []byte) error {
+	if err := t.ss.Handle(msg); err != nil {
+		return errStopped
+	}
+	return nil
+}
+
+func (t *transport) Close() error { return t.ss.Close() }
