@@ -61,4 +61,3 @@ func Bind(c *Client, method string, fnPtr any) error {
 	pv.Elem().Set(fn)
 	return nil
 }
-

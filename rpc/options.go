@@ -46,14 +46,14 @@ type Options struct {
 
 // config is Options with the defaults applied and negative values turned into "no limit".
 type config struct {
-	batchItems     int
-	batchBytes     int
-	maxMessage     int
-	maxConcurrent  int
-	maxMethodName  int
-	callTimeout    time.Duration
-	stopTimeout    time.Duration
-	log            *slog.Logger
+	batchItems    int
+	batchBytes    int
+	maxMessage    int
+	maxConcurrent int
+	maxMethodName int
+	callTimeout   time.Duration
+	stopTimeout   time.Duration
+	log           *slog.Logger
 }
 
 const unlimited = int(^uint(0) >> 1)

@@ -156,20 +156,20 @@ func newCallbacks(namespace string, receiver any, reg *registration) ([]*callbac
 
 // callback is one registered method.
 type callback struct {
-	name      string // wire name, namespace_method
-	namespace string
-	fn        reflect.Value // the method's func, receiver first
-	rcvr      reflect.Value
-	hasCtx    bool
-	args      []argType
-	required  int  // args before this index are required in positional form
-	errIndex  int  // index of the error result, or -1
-	hasResult bool // a non-error result exists
-	result    reflect.Type
-	resultKind reflect.Kind // see resultKind
-	names     []string       // parameter names, or nil when unknown
-	nameIndex map[string]int // names → position
-	fields    *structFields  // set when the only argument is a struct: by-name fills its fields
+	name       string // wire name, namespace_method
+	namespace  string
+	fn         reflect.Value // the method's func, receiver first
+	rcvr       reflect.Value
+	hasCtx     bool
+	args       []argType
+	required   int  // args before this index are required in positional form
+	errIndex   int  // index of the error result, or -1
+	hasResult  bool // a non-error result exists
+	result     reflect.Type
+	resultKind reflect.Kind   // see resultKind
+	names      []string       // parameter names, or nil when unknown
+	nameIndex  map[string]int // names → position
+	fields     *structFields  // set when the only argument is a struct: by-name fills its fields
 }
 
 // newCallback checks the method's shape: optional context.Context first, JSON-decodable

@@ -18,7 +18,7 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	draining atomic.Bool // Shutdown began: no new calls
-	stopped  bool // Stop began: no new connections
+	stopped  bool        // Stop began: no new connections
 	inflight sync.WaitGroup
 	stopOnce sync.Once
 	stopDone chan struct{}
