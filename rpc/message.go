@@ -56,8 +56,11 @@ func (r *request) check() *Error {
 		}
 	}
 	if !bytes.Equal(r.version, []byte(`"2.0"`)) {
-		if v, ok := unquote(r.version, bytes.IndexByte(r.version, '\\') >= 0); !ok || v != "2.0" || r.version[0] != '"' {
-			return invalidRequest(`invalid request: "jsonrpc" must be "2.0"`)
+		if len(r.version) == 0 || r.version[0] != '"' {
+			return errBadVersion
+		}
+		if v, ok := unquote(r.version, true); !ok || v != "2.0" {
+			return errBadVersion
 		}
 	}
 	switch {
@@ -87,6 +90,8 @@ func (r *request) methodName() string {
 	s, _ := unquote(r.method, bytes.IndexByte(r.method, '\\') >= 0)
 	return s
 }
+
+var errBadVersion = invalidRequest(`invalid request: "jsonrpc" must be "2.0"`)
 
 const responseHead = `{"jsonrpc":"2.0","id":`
 

@@ -289,19 +289,30 @@ func validJSON(b []byte) error {
 	return nil
 }
 
-// splitArray returns the raw elements of the JSON array in b, which must be valid.
+// splitArray returns the raw elements of the JSON array that b holds (b starts with '[' after
+// optional space). It fails if b is not valid JSON, including anything but space after the array.
 func splitArray(b []byte) ([][]byte, error) {
 	var elems [][]byte
 	i := skipSpace(b, 0)
-	_, err := scanArray(b, i, 1, func(s, e int) error {
+	end, err := scanArray(b, i, 1, func(s, e int) error {
 		elems = append(elems, b[s:e])
 		return nil
 	})
-	return elems, err
+	if err != nil {
+		return elems, err
+	}
+	if j := skipSpace(b, end); j != len(b) {
+		return elems, errAt("invalid character "+quoteChar(b[j])+" after top-level value", j)
+	}
+	return elems, nil
 }
 
 // unquote returns the string value of the raw JSON string s (quotes included).
+// It reports false if s is not a JSON string, such as a missing (nil) or non-string member.
 func unquote(s []byte, escaped bool) (string, bool) {
+	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+		return "", false
+	}
 	if !escaped {
 		return string(s[1 : len(s)-1]), true
 	}

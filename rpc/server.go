@@ -19,7 +19,7 @@ type Server struct {
 	sessions map[*Session]struct{}
 	draining atomic.Bool // Shutdown began: no new calls
 	stopped  bool        // Stop began: no new connections
-	inflight sync.WaitGroup
+	inflight callCounter
 	stopOnce sync.Once
 	stopDone chan struct{}
 }
@@ -86,14 +86,9 @@ func (s *Server) removeSession(ss *Session) {
 // waits until the calls in flight have answered or ctx is done, and then does what Stop does.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
-	done := make(chan struct{})
-	go func() {
-		s.inflight.Wait()
-		close(done)
-	}()
 	var err error
 	select {
-	case <-done:
+	case <-s.inflight.zero():
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -117,14 +112,9 @@ func (s *Server) Stop() {
 		for _, ss := range sessions {
 			ss.cancel()
 		}
-		done := make(chan struct{})
-		go func() {
-			s.inflight.Wait()
-			close(done)
-		}()
 		t := time.NewTimer(s.cfg.stopTimeout)
 		select {
-		case <-done:
+		case <-s.inflight.zero():
 		case <-t.C:
 			s.cfg.log.Warn("rpc: calls still running after stop timeout", "timeout", s.cfg.stopTimeout)
 		}

@@ -21,7 +21,7 @@ type Session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	sem    chan struct{} // nil: unlimited
-	calls  sync.WaitGroup
+	calls  callCounter
 	out    writer
 
 	closeOnce sync.Once
@@ -65,7 +65,7 @@ func (ss *Session) Close() error {
 }
 
 // Wait waits until the session's calls have returned.
-func (ss *Session) Wait() { ss.calls.Wait() }
+func (ss *Session) Wait() { <-ss.calls.zero() }
 
 func (ss *Session) allowed(namespace string) bool {
 	return ss.allow == nil || ss.allow[namespace]
@@ -76,8 +76,8 @@ func (ss *Session) acquire() bool {
 	if ss.ctx.Err() != nil {
 		return false
 	}
-	ss.calls.Add(1)
-	ss.srv.inflight.Add(1)
+	ss.calls.add()
+	ss.srv.inflight.add()
 	if ss.sem == nil {
 		return true
 	}
@@ -90,8 +90,8 @@ func (ss *Session) acquire() bool {
 	case ss.sem <- struct{}{}:
 		return true
 	case <-ss.ctx.Done():
-		ss.calls.Done()
-		ss.srv.inflight.Done()
+		ss.calls.done()
+		ss.srv.inflight.done()
 		return false
 	}
 }
@@ -100,8 +100,8 @@ func (ss *Session) release() {
 	if ss.sem != nil {
 		<-ss.sem
 	}
-	ss.calls.Done()
-	ss.srv.inflight.Done()
+	ss.calls.done()
+	ss.srv.inflight.done()
 }
 
 // deadline returns when a message that starts now must be answered, if ever.

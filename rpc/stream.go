@@ -55,7 +55,7 @@ func (c *streamConn) ReadMessage() ([]byte, error) {
 			n, complete := fs.scan(data)
 			pos += n
 			if complete {
-				if skipped > 0 {
+				if skipped+pos > c.max { // also when the whole value came in one read
 					c.start += pos
 					return nil, ErrMessageTooLarge
 				}
@@ -114,15 +114,39 @@ func (c *streamConn) fill() error {
 	return err
 }
 
-// frameScanner finds the end of one JSON value fed to it in pieces. It tracks only strings and
-// bracket depth; a top-level scalar (a number, a literal or junk) ends at the first space or
-// structural character.
+// frameScanner finds the end of one JSON value fed to it in pieces. It tracks strings and the
+// stack of open brackets; a top-level scalar (a number, a literal or junk) ends at the first
+// space or structural character. A closing bracket that does not match the open one ends the
+// value at once: it cannot be valid JSON, and ending it there lets the stream go on (the
+// specification's "batch, invalid JSON" example is such a value).
 type frameScanner struct {
 	started bool
 	scalar  bool
 	inStr   bool
 	esc     bool
 	depth   int
+	objects []uint64 // bit i set: the bracket open at depth i+1 is '{'
+}
+
+func (s *frameScanner) push(obj bool) {
+	s.depth++
+	word, bit := (s.depth-1)/64, uint((s.depth-1)%64)
+	for len(s.objects) <= word {
+		s.objects = append(s.objects, 0)
+	}
+	if obj {
+		s.objects[word] |= 1 << bit
+	} else {
+		s.objects[word] &^= 1 << bit
+	}
+}
+
+// pop closes the innermost bracket and reports whether c matches it.
+func (s *frameScanner) pop(c byte) bool {
+	word, bit := (s.depth-1)/64, uint((s.depth-1)%64)
+	obj := s.objects[word]&(1<<bit) != 0
+	s.depth--
+	return obj == (c == '}')
 }
 
 // scan consumes data and returns how many bytes it used and whether the value is complete.
@@ -132,7 +156,7 @@ func (s *frameScanner) scan(data []byte) (int, bool) {
 			s.started = true
 			switch c {
 			case '{', '[':
-				s.depth = 1
+				s.push(c == '{')
 			case '"':
 				s.inStr = true
 			default:
@@ -163,10 +187,9 @@ func (s *frameScanner) scan(data []byte) (int, bool) {
 		case c == '"':
 			s.inStr = true
 		case c == '{' || c == '[':
-			s.depth++
+			s.push(c == '{')
 		case c == '}' || c == ']':
-			s.depth--
-			if s.depth == 0 {
+			if !s.pop(c) || s.depth == 0 {
 				return i + 1, true
 			}
 		}

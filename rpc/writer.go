@@ -16,26 +16,31 @@ type MessageWriter interface {
 type flusher interface{ Flush() error }
 
 // writer serialises a connection's output without a goroutine of its own: the first sender
-// writes, and senders that arrive meanwhile leave a copy of their message for it to write too
-// (flat combining). Bursts therefore share one flush.
+// becomes the active writer, and senders that arrive meanwhile queue their message and wait
+// until the active writer has written (and flushed) it, so a burst shares one flush, nothing is
+// copied, and a sender returns only once its message is out. Waiting senders are calls holding
+// their slot, which bounds what a slow reader can make the server hold.
 type writer struct {
 	w     MessageWriter
 	flush flusher // nil if w has no Flush
 
 	mu      sync.Mutex
+	cond    sync.Cond
 	busy    bool     // a sender is writing
-	pending [][]byte // copies queued for the active sender
-	spare   [][]byte // the last queue, reused
+	pending [][]byte // messages of waiting senders
+	queued  uint64   // tickets handed to waiting senders
+	written uint64   // tickets whose message is out (or failed)
 	err     error    // first write error; later sends fail with it
 }
 
 func (w *writer) init(mw MessageWriter) {
 	w.w = mw
 	w.flush, _ = mw.(flusher)
+	w.cond.L = &w.mu
 }
 
-// send writes msg, or queues a copy for the sender already writing. It returns the first write
-// error the connection has seen.
+// send writes msg and returns once it is out, with the first write error the connection has
+// seen, if any.
 func (w *writer) send(msg []byte) error {
 	w.mu.Lock()
 	if w.err != nil {
@@ -44,20 +49,28 @@ func (w *writer) send(msg []byte) error {
 		return err
 	}
 	if w.busy {
-		w.pending = append(w.pending, append([]byte(nil), msg...))
+		w.pending = append(w.pending, msg)
+		w.queued++
+		ticket := w.queued
+		for w.written < ticket {
+			w.cond.Wait()
+		}
+		err := w.err
 		w.mu.Unlock()
-		return nil
+		return err
 	}
 	w.busy = true
 	w.mu.Unlock()
 
 	err := w.w.WriteMessage(msg)
-	flushed := false
+	needFlush := true // something written has not been flushed
+	var out uint64    // queued messages written but not yet released
+	var spare [][]byte
 	for {
 		w.mu.Lock()
 		if err == nil && len(w.pending) > 0 {
 			q := w.pending
-			w.pending, w.spare = w.spare[:0], nil
+			w.pending, spare = spare, nil
 			w.mu.Unlock()
 			for i, m := range q {
 				if err == nil {
@@ -65,24 +78,45 @@ func (w *writer) send(msg []byte) error {
 				}
 				q[i] = nil
 			}
-			w.mu.Lock()
-			w.spare = q[:0]
-			w.mu.Unlock()
-			flushed = false
+			spare = q[:0]
+			out += uint64(len(q))
+			needFlush = true
+			if w.flush == nil {
+				w.release(out)
+				out = 0
+			}
 			continue
 		}
-		if err == nil && w.flush != nil && !flushed {
+		if err == nil && w.flush != nil && needFlush {
 			w.mu.Unlock()
 			err = w.flush.Flush()
-			flushed = true
+			needFlush = false
+			w.release(out)
+			out = 0
 			continue
 		}
 		w.busy = false
 		if err != nil && w.err == nil {
 			w.err = err
+		}
+		if w.err != nil {
+			// Nothing more will be written: release every waiting sender with the error.
 			w.pending = nil
+			w.written = w.queued
+			w.cond.Broadcast()
 		}
 		w.mu.Unlock()
 		return err
 	}
+}
+
+// release marks n more queued messages as out and wakes their senders.
+func (w *writer) release(n uint64) {
+	if n == 0 {
+		return
+	}
+	w.mu.Lock()
+	w.written += n
+	w.cond.Broadcast()
+	w.mu.Unlock()
 }

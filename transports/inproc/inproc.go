@@ -24,14 +24,22 @@ func Dial(srv *rpc.Server) (*rpc.Client, error) {
 // DialOptions is Dial with connection options (the namespaces exposed, for example). The peer's
 // Transport is always "inproc".
 func DialOptions(srv *rpc.Server, opts rpc.ConnOptions) (*rpc.Client, error) {
-	opts.Peer.Transport = rpc.TransportInProc
 	return rpc.NewTransportClient(func(receive func([]byte)) (rpc.Transport, error) {
-		ss, err := srv.NewSession(context.Background(), opts, sink(receive))
-		if err != nil {
-			return nil, err
-		}
-		return &transport{ss: ss}, nil
+		return Connect(srv, opts, receive)
 	})
+}
+
+// Connect opens an in-process connection to srv and returns its sending side; everything the
+// server sends on it (answers, notifications) is passed to receive, each message one line of
+// JSON ending in '\n' and valid only during the call. It is the raw form of Dial, for custom
+// clients and tests.
+func Connect(srv *rpc.Server, opts rpc.ConnOptions, receive func(msg []byte)) (rpc.Transport, error) {
+	opts.Peer.Transport = rpc.TransportInProc
+	ss, err := srv.NewSession(context.Background(), opts, sink(receive))
+	if err != nil {
+		return nil, err
+	}
+	return &transport{ss: ss}, nil
 }
 
 // sink hands what the server writes to the client.

@@ -1,0 +1,93 @@
+package rpctest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"sync"
+	"time"
+)
+
+// Inbox collects messages written by a server and hands them out in order. It implements
+// rpc.MessageWriter, so a Session can write to it directly.
+type Inbox struct {
+	mu     sync.Mutex
+	msgs   [][]byte
+	notify chan struct{}
+}
+
+// NewInbox returns an empty Inbox.
+func NewInbox() *Inbox { return &Inbox{notify: make(chan struct{}, 1)} }
+
+// WriteMessage stores a copy of msg without its trailing newline.
+func (in *Inbox) WriteMessage(msg []byte) error {
+	in.Put(msg)
+	return nil
+}
+
+// Put stores a copy of msg without its trailing newline.
+func (in *Inbox) Put(msg []byte) {
+	m := bytes.TrimSuffix(bytes.Clone(msg), []byte("\n"))
+	in.mu.Lock()
+	in.msgs = append(in.msgs, m)
+	in.mu.Unlock()
+	select {
+	case in.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Recv returns the oldest message, waiting up to timeout for one.
+func (in *Inbox) Recv(timeout time.Duration) ([]byte, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		in.mu.Lock()
+		if len(in.msgs) > 0 {
+			m := in.msgs[0]
+			in.msgs = in.msgs[1:]
+			in.mu.Unlock()
+			return m, nil
+		}
+		in.mu.Unlock()
+		select {
+		case <-in.notify:
+		case <-deadline.C:
+			return nil, errors.New("rpctest: no message within " + timeout.String())
+		}
+	}
+}
+
+// StreamWire is a Wire over a byte stream whose server writes one message per line (IPC, TCP).
+type StreamWire struct {
+	Conn io.ReadWriteCloser
+	r    *bufio.Reader
+}
+
+// NewStreamWire returns a Wire over c.
+func NewStreamWire(c io.ReadWriteCloser) *StreamWire {
+	return &StreamWire{Conn: c, r: bufio.NewReaderSize(c, 64<<10)}
+}
+
+// Send writes msg followed by a newline.
+func (w *StreamWire) Send(msg []byte) error {
+	_, err := w.Conn.Write(append(bytes.Clone(msg), '\n'))
+	return err
+}
+
+// Recv reads one line.
+func (w *StreamWire) Recv(timeout time.Duration) ([]byte, error) {
+	if d, ok := w.Conn.(interface{ SetReadDeadline(time.Time) error }); ok {
+		d.SetReadDeadline(time.Now().Add(timeout))
+		defer d.SetReadDeadline(time.Time{})
+	}
+	line, err := w.r.ReadBytes('\n')
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(line, []byte("\n")), nil
+}
+
+// Close closes the connection.
+func (w *StreamWire) Close() error { return w.Conn.Close() }

@@ -1,0 +1,53 @@
+package rpc_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/polyrpc/polyrpc/rpc"
+	"github.com/polyrpc/polyrpc/rpc/rpctest"
+)
+
+// sessionWire drives a Session directly: each message is handled synchronously.
+type sessionWire struct {
+	ss    *rpc.Session
+	inbox *rpctest.Inbox
+}
+
+func (w *sessionWire) Send(msg []byte) error                { return w.ss.Handle(msg) }
+func (w *sessionWire) Recv(d time.Duration) ([]byte, error) { return w.inbox.Recv(d) }
+func (w *sessionWire) Close() error                         { return w.ss.Close() }
+
+func dialSession(t testing.TB) rpctest.Wire {
+	srv := rpctest.NewServer(t, nil)
+	inbox := rpctest.NewInbox()
+	ss, err := srv.NewSession(context.Background(), rpc.ConnOptions{}, inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sessionWire{ss, inbox}
+}
+
+// dialStream serves one end of a net.Pipe with ServeStream: the stream codec with concurrent
+// dispatch, as IPC uses it.
+func dialStream(t testing.TB) rpctest.Wire {
+	srv := rpctest.NewServer(t, nil)
+	client, server := net.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.ServeStream(server, rpc.ConnOptions{Peer: rpc.PeerInfo{Transport: rpc.TransportIPC}})
+	}()
+	t.Cleanup(func() {
+		client.Close()
+		<-done
+	})
+	return rpctest.NewStreamWire(client)
+}
+
+func TestTranscripts(t *testing.T) {
+	t.Run("session", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata", dialSession) })
+	t.Run("stream", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata", dialStream) })
+}
