@@ -50,7 +50,15 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 			if opts.Peer.Transport == TransportWS {
 				e.Message = "message too large"
 			}
-			ss.sendError(nil, nil, e)
+			// Answered like any request, off the read loop, so that a peer that is still
+			// writing is not blocked by this answer.
+			if !ss.acquire() {
+				return nil
+			}
+			go func() {
+				defer ss.release()
+				ss.sendError(nil, nil, e)
+			}()
 		case errors.Is(err, io.EOF):
 			ss.Wait()
 			return nil

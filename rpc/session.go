@@ -180,15 +180,23 @@ func (ss *Session) processTimed(msg []byte, dl time.Time, a *answer) {
 func (ss *Session) send(a *answer, msg []byte) {
 	msg = append(msg, '\n')
 	if a == nil {
-		ss.out.send(msg)
+		ss.write(msg)
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !a.written {
 		a.written = true
-		ss.out.send(msg)
+		ss.write(msg)
 		a.finishLocked()
+	}
+}
+
+// write sends one message; a connection that cannot be written is broken, so its calls are
+// cancelled.
+func (ss *Session) write(msg []byte) {
+	if err := ss.out.send(msg); err != nil {
+		ss.cancel()
 	}
 }
 
@@ -228,11 +236,11 @@ func (ss *Session) expire(a *answer) {
 	case a.batch != nil:
 		if msg := a.batch.expire(); msg != nil {
 			a.written = true
-			ss.out.send(append(msg, '\n'))
+			ss.write(append(msg, '\n'))
 		}
 	case a.single != nil:
 		a.written = true
-		ss.out.send(append(appendError(nil, a.single, errTimeout), '\n'))
+		ss.write(append(appendError(nil, a.single, errTimeout), '\n'))
 	}
 	a.finishLocked()
 }
