@@ -119,8 +119,10 @@ func TestAnswersAreLines(t *testing.T) {
 type prettyService struct{}
 type pretty struct{}
 
-func (pretty) MarshalJSON() ([]byte, error) { return []byte("{\n  \"a\": [\n    1,\n    2\n  ]\n}"), nil }
-func (prettyService) Get() pretty          { return pretty{} }
+func (pretty) MarshalJSON() ([]byte, error) {
+	return []byte("{\n  \"a\": [\n    1,\n    2\n  ]\n}"), nil
+}
+func (prettyService) Get() pretty { return pretty{} }
 
 type writerFunc func([]byte) error
 
