@@ -1,0 +1,130 @@
+/*
+Package rpc is the core of polyrpc: a JSON-RPC 2.0 server and client built around a reflection
+registry of Go methods, wire-compatible with go-ethereum's rpc package and its clients.
+
+The same [Server] serves every transport at once. A transport only moves bytes: the server
+parses, validates and answers every message with one shared codec, so a request behaves the
+same in-process, over IPC, HTTP or WebSocket (the packages under transports/).
+
+	srv := rpc.NewServer(nil)
+	if err := srv.Register("calc", new(Calculator)); err != nil {
+		log.Fatal(err)
+	}
+	client, _ := inproc.Dial(srv) // or transports/{ipc,httprpc,wsrpc}
+	var sum int
+	err := client.Call(ctx, &sum, "calc_add", 1, 2)
+
+# Methods
+
+[Server.Register] exposes every exported method of the receiver that has a suitable shape:
+
+  - an optional first argument of type context.Context;
+  - any number of arguments that encoding/json can decode (no channels, funcs or complex
+    numbers; not variadic);
+  - results: nothing, error, one value, or a value and an error (error last).
+
+Other methods are skipped; a receiver with none is an error (with a hint when its pointer type
+has some). Registering again under the same namespace adds methods, replacing those of the same
+name.
+
+# Naming
+
+A method is called as namespace_method: the namespace given at registration, an underscore, and
+the Go method name with only its first letter lowercased, as go-ethereum names them:
+
+	Add       → calc_add
+	FailCoded → calc_failCoded
+	ID        → calc_iD
+
+Namespaces are ASCII letters and digits starting with a letter (an underscore in one would make
+its methods unreachable). The namespace rpc is built in: rpc_modules returns the namespaces
+callable on the caller's connection, each with version "1.0", as go-ethereum does.
+
+# Params
+
+Params by position (a JSON array) work for every method. Trailing arguments of pointer type may
+be left out and are nil; an explicit null gives a pointer argument nil and any other argument its
+zero value.
+
+Params by name (a JSON object) work when the parameter names are known:
+
+  - a method whose only argument is a struct takes the object's members as the struct's fields,
+    matched as encoding/json matches them (json tags, case-insensitively);
+  - otherwise names come from [WithParamNames] at registration (generated metadata may supply
+    them too; explicit names win).
+
+By name, an argument is required unless it is a pointer (or, for struct fields, tagged omitempty
+or omitzero). An unknown name, a missing required argument, too many arguments or a value of the
+wrong type is answered -32602 with a message naming the parameter and what was expected, for
+example: invalid argument "a": want int, got string.
+
+Arguments of a plain kind (string, bool, integers, floats) are decoded directly; all others with
+encoding/json, so a type's UnmarshalJSON and UnmarshalText are honoured. An argument of type any
+receives what encoding/json produces (float64 for numbers); declare json.Number or
+json.RawMessage to keep numbers exact.
+
+# Errors
+
+A method's returned error becomes the error member of the answer:
+
+  - an error with an ErrorCode() int method ([CodedError]) sets the code, and one with an
+    ErrorData() any method ([DataError]) sets data; these are go-ethereum's interfaces, so its
+    error types work unchanged;
+  - any other error is -32000 with the error's text;
+  - a panic is -32603 "method handler crashed", logged with its stack; the connection and the
+    server keep serving;
+  - a result that cannot be encoded is -32603 with the encoder's message.
+
+The protocol errors follow the specification: -32700 (id null) for invalid JSON, -32600 for an
+invalid request object, -32601 for an unknown method (or one not exposed on this connection),
+-32602 for params that do not fit. polyrpc adds -32002 (call timeout), -32003 (batch answer too
+large) and -32006 (server shutting down). The client returns error answers as *[Error].
+
+# Requests, notifications and batches
+
+Every MUST of the JSON-RPC 2.0 specification holds on every transport. The id is echoed exactly
+as sent (a string with its escapes, integers of any size, fractions, null); an id of another type
+is -32600 with id null. A request without an id member is a notification: it runs and is never
+answered; "id": null is a call and is answered. "params": null is taken as absent. A batch is
+answered by one array holding the answers to its calls in request order (nothing at all for a
+batch of notifications); an empty batch is a single -32600. Every answer is valid UTF-8 JSON on
+one line followed by '\n', even when the request was not valid UTF-8.
+
+# Concurrency and limits
+
+Calls on one connection run concurrently, up to Options.MaxConcurrentCalls; each answer is
+written as soon as it is ready. The items of a batch run one after another. Answers ready at the
+same time are written together, with one flush. Limits on batch items, batch answer size,
+message size and method name length are answered with clear errors; see [Options].
+
+A method's context carries the caller's [PeerInfo] ([PeerInfoFromContext]) and is cancelled when
+its connection is closed or fails (a read error other than a clean end of input, or a failed
+write), when the server stops, and at Options.CallTimeout. After a clean end of input (a client
+that half-closes its side) the calls already received still run and are answered.
+
+[Server.Stop] refuses new connections, cancels every call, waits for calls to return (bounded by
+Options.StopTimeout) and closes every connection; [Server.Shutdown] first lets calls in flight
+finish while refusing new ones.
+
+# Transports
+
+A transport connects in one of three ways:
+
+  - [Server.ServeConn] with a message [Conn] (WebSocket), or [Server.ServeStream] with a byte
+    stream framed by the shared codec (IPC);
+  - [Server.NewSession] for transports that read messages themselves and hand each to
+    [Session.Handle] (HTTP, in-process).
+
+The client side mirrors this: [NewClient] over a [Conn], [NewTransportClient] over a
+request/response [Transport].
+
+# JSON
+
+The envelope of every message (jsonrpc, id, method, params) is read by a small scanner of this
+package that validates the whole message and keeps id and params as raw bytes; params are then
+decoded straight into the method's argument types. Results are encoded with encoding/json
+(plain kinds directly). encoding/json was chosen over github.com/go-json-experiment/json by
+benchmark (see integration_test/bench/README.md): the experimental module was not faster on
+these small payloads by enough to justify a dependency of the core and v2's different defaults.
+*/
+package rpc
