@@ -21,6 +21,11 @@ type Conn interface {
 	Close() error
 }
 
+// ErrServerBusy is returned by [Conn.ReadMessage] when the server-wide budget for request bytes
+// in flight could not cover an incoming message, which has been skipped; the connection stays
+// usable. The server answers it with -32005 and id null.
+var ErrServerBusy = errors.New("rpc: server busy")
+
 // ErrMessageTooLarge is returned by [Conn.ReadMessage] when an incoming message was over the
 // size limit and has been skipped; the connection stays usable. The server answers it with
 // -32600 and id null.
@@ -38,17 +43,24 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 		return err
 	}
 	defer ss.Close()
+	var release func([]byte)
+	if r, ok := conn.(interface{ Release([]byte) }); ok {
+		release = r.Release
+	}
 	for {
 		msg, err := conn.ReadMessage()
 		switch {
 		case err == nil:
-			if ss.Dispatch(msg) != nil {
+			if !ss.dispatch(msg, release) {
+				if release != nil {
+					release(msg)
+				}
 				return nil // closed meanwhile
 			}
-		case errors.Is(err, ErrMessageTooLarge):
-			e := invalidRequest("message too large: the limit is " + strconv.Itoa(s.cfg.maxMessage) + " bytes")
-			if opts.Peer.Transport == TransportWS {
-				e.Message = "message too large"
+		case errors.Is(err, ErrMessageTooLarge), errors.Is(err, ErrServerBusy):
+			e := errBusy
+			if errors.Is(err, ErrMessageTooLarge) {
+				e = invalidRequest("message too large: the limit is " + strconv.Itoa(s.cfg.maxMessage) + " bytes")
 			}
 			// Answered like any request, off the read loop, so that a peer that is still
 			// writing is not blocked by this answer.
@@ -75,5 +87,7 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 // ServeStream serves a byte stream (a unix socket, a named pipe, a TCP connection) that carries
 // consecutive JSON values, with the server's message size limit. See [NewStreamConn].
 func (s *Server) ServeStream(rwc io.ReadWriteCloser, opts ConnOptions) error {
-	return s.ServeConn(NewStreamConn(rwc, s.cfg.maxMessage), opts)
+	c := newStreamConn(rwc, s.cfg.maxMessage)
+	c.budget = s
+	return s.ServeConn(c, opts)
 }

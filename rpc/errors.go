@@ -109,6 +109,7 @@ var (
 	errPanic          = &Error{Code: CodeInternalError, Message: "method handler crashed"}
 	errShuttingDown   = &Error{Code: CodeShuttingDown, Message: "server is shutting down"}
 	errNotifsUnsupp   = &Error{Code: CodeMethodNotFound, Message: "notifications not supported"}
+	errBusy           = &Error{Code: CodeServerBusy, Message: "server busy: too many request bytes in flight, retry later"}
 	errParamsNotArray = invalidParams("non-array args")
 )
 

@@ -20,6 +20,7 @@ type Server struct {
 	draining atomic.Bool // Shutdown began: no new calls
 	stopped  bool        // Stop began: no new connections
 	inflight callCounter
+	reqBytes atomic.Int64 // request bytes reserved, see ReserveBytes
 	stopOnce sync.Once
 	stopDone chan struct{}
 }
@@ -169,3 +170,24 @@ func allowSet(namespaces []string) map[string]bool {
 	}
 	return m
 }
+
+// ReserveBytes takes n bytes from the server-wide budget for requests in flight
+// (Options.MaxRequestBytesInFlight) and reports whether they were available. Transports reserve
+// a request's bytes before or while reading it and refuse it when the budget is spent (HTTP 503,
+// [ErrServerBusy] from [Conn.ReadMessage]); they give the bytes back with ReleaseBytes once the
+// request has been answered.
+func (s *Server) ReserveBytes(n int) bool {
+	limit := int64(s.cfg.maxInFlight)
+	for {
+		used := s.reqBytes.Load()
+		if used+int64(n) > limit && n > 0 {
+			return false
+		}
+		if s.reqBytes.CompareAndSwap(used, used+int64(n)) {
+			return true
+		}
+	}
+}
+
+// ReleaseBytes returns n bytes taken with ReserveBytes.
+func (s *Server) ReleaseBytes(n int) { s.reqBytes.Add(-int64(n)) }

@@ -387,3 +387,37 @@ func TestResponsesValidUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestBudget: a request that would overrun the server-wide budget for request bytes in
+// flight is refused with -32005, and the connection stays usable.
+func TestRequestBudget(t *testing.T) {
+	srv := rpctest.NewServer(t, &rpc.Options{MaxRequestBytesInFlight: 200 << 10})
+	dial := func() *rpctest.StreamWire {
+		client, server := net.Pipe()
+		go srv.ServeStream(server, rpc.ConnOptions{})
+		w := rpctest.NewStreamWire(client)
+		t.Cleanup(func() { w.Close() })
+		return w
+	}
+	big := func(id int, size int) []byte {
+		return []byte(`[{"jsonrpc":"2.0","id":` + string(rune('0'+id)) + `,"method":"test_block","params":[300]},` +
+			`{"jsonrpc":"2.0","method":"test_repeat","params":["` + strings.Repeat("x", size) + `",0]}]`)
+	}
+	a, b := dial(), dial()
+	if err := a.Send(big(1, 150<<10)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // a's 150 KiB are held while test_block runs
+	b.Send(big(2, 100<<10))
+	expect := func(w *rpctest.StreamWire, want string) {
+		t.Helper()
+		got, err := w.Recv(5 * time.Second)
+		if err != nil || string(got) != want {
+			t.Fatalf("\n got: %s (%v)\nwant: %s", got, err, want)
+		}
+	}
+	expect(b, `{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"server busy: too many request bytes in flight, retry later"}}`)
+	expect(a, `[{"jsonrpc":"2.0","id":1,"result":"done"}]`)
+	b.Send(big(3, 100<<10)) // a's bytes were given back: b's request now fits
+	expect(b, `[{"jsonrpc":"2.0","id":3,"result":"done"}]`)
+}

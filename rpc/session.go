@@ -147,8 +147,16 @@ func (ss *Session) Handle(msg []byte) error {
 // waiting for a call slot). It takes ownership of msg. It returns [ErrClosed] if the session is
 // closed.
 func (ss *Session) Dispatch(msg []byte) error {
-	if !ss.acquire() {
+	if !ss.dispatch(msg, nil) {
 		return ErrClosed
+	}
+	return nil
+}
+
+// dispatch is Dispatch calling done(msg) once msg has been processed, if done is not nil.
+func (ss *Session) dispatch(msg []byte, done func([]byte)) bool {
+	if !ss.acquire() {
+		return false
 	}
 	go func() {
 		defer ss.release()
@@ -157,8 +165,11 @@ func (ss *Session) Dispatch(msg []byte) error {
 		} else {
 			ss.process(ss.ctx, msg, nil)
 		}
+		if done != nil {
+			done(msg)
+		}
 	}()
-	return nil
+	return true
 }
 
 // processTimed runs process with a deadline; when it passes first, the unanswered calls are

@@ -14,6 +14,10 @@ import (
 // value is valid JSON is for the server or client to decide, so a malformed value yields a
 // -32700 answer and the stream goes on with the next one.
 func NewStreamConn(rwc io.ReadWriteCloser, maxMessage int) Conn {
+	return newStreamConn(rwc, maxMessage)
+}
+
+func newStreamConn(rwc io.ReadWriteCloser, maxMessage int) *streamConn {
 	if maxMessage <= 0 {
 		maxMessage = 32 << 20
 	}
@@ -21,9 +25,10 @@ func NewStreamConn(rwc io.ReadWriteCloser, maxMessage int) Conn {
 }
 
 type streamConn struct {
-	rwc io.ReadWriteCloser
-	max int
-	w   *bufio.Writer
+	rwc    io.ReadWriteCloser
+	max    int
+	w      *bufio.Writer
+	budget *Server // when set, the bytes of each message are reserved from its budget
 
 	buf        []byte
 	start, end int // unread bytes are buf[start:end]
@@ -42,10 +47,12 @@ func (c *streamConn) Close() error { return c.rwc.Close() }
 // ReadMessage returns the next JSON value in the stream.
 func (c *streamConn) ReadMessage() ([]byte, error) {
 	var fs frameScanner
-	skipped := 0 // bytes of an oversized value already discarded
-	pos := 0     // bytes of the current value already scanned
+	var skip error // why the current value is being skipped, if it is
+	skipped := 0   // bytes of a skipped value already discarded
+	pos := 0       // bytes of the current value already scanned
+	reserved := 0  // budget taken for the current value
 	for {
-		if skipped == 0 && pos == 0 {
+		if skip == nil && pos == 0 {
 			for c.start < c.end && isSpace(c.buf[c.start]) {
 				c.start++
 			}
@@ -54,31 +61,45 @@ func (c *streamConn) ReadMessage() ([]byte, error) {
 		if len(data) > 0 {
 			n, complete := fs.scan(data)
 			pos += n
-			if complete {
-				if skipped+pos > c.max { // also when the whole value came in one read
-					c.start += pos
-					return nil, ErrMessageTooLarge
-				}
-				msg := append([]byte(nil), c.buf[c.start:c.start+pos]...)
-				c.start += pos
-				return msg, nil
+			if skip == nil && skipped+pos > c.max {
+				skip = ErrMessageTooLarge
 			}
-			if skipped+pos > c.max {
+			if skip == nil && pos > reserved && c.budget != nil {
+				more := max(pos-reserved, 64<<10)
+				if c.budget.ReserveBytes(more) {
+					reserved += more
+				} else {
+					skip = ErrServerBusy
+				}
+			}
+			if skip != nil {
+				c.budgetRelease(reserved)
+				reserved = 0
 				skipped += pos
 				c.start += pos
 				pos = 0
 			}
+			if complete {
+				if skip != nil {
+					return nil, skip
+				}
+				msg := append([]byte(nil), c.buf[c.start:c.start+pos]...)
+				c.start += pos
+				c.budgetRelease(reserved - len(msg)) // keep exactly len(msg) until Release
+				return msg, nil
+			}
 		}
 		if c.eof != nil {
-			if pos > 0 && skipped == 0 {
+			if skip != nil {
+				c.start, c.end = 0, 0
+				return nil, skip
+			}
+			if pos > 0 {
 				// An unfinished value at the end: hand it over so that it is answered -32700.
 				msg := append([]byte(nil), c.buf[c.start:c.start+pos]...)
 				c.start += pos
+				c.budgetRelease(reserved - len(msg))
 				return msg, nil
-			}
-			if skipped > 0 {
-				c.start, c.end = 0, 0
-				return nil, ErrMessageTooLarge
 			}
 			return nil, c.eof
 		}
@@ -87,6 +108,15 @@ func (c *streamConn) ReadMessage() ([]byte, error) {
 		}
 	}
 }
+
+func (c *streamConn) budgetRelease(n int) {
+	if c.budget != nil && n != 0 {
+		c.budget.ReleaseBytes(n)
+	}
+}
+
+// Release gives back the budget held for msg once the server has answered it.
+func (c *streamConn) Release(msg []byte) { c.budgetRelease(len(msg)) }
 
 // fill reads more bytes, moving unread bytes to the front and growing the buffer as needed.
 func (c *streamConn) fill() error {
