@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"reflect"
@@ -120,6 +121,9 @@ func (ss *Session) lookup(req *request) (*callback, *Error) {
 		} else {
 			cb = (*m)[req.methodName()]
 		}
+	}
+	if cb == nil && ss.opts.NoSubscriptions && bytes.HasSuffix(raw, []byte("_subscribe")) {
+		return nil, errNotifsUnsupp // go-ethereum's answer to a subscription over HTTP
 	}
 	if cb == nil || !ss.allowed(cb.namespace) {
 		return nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("the method %s does not exist/is not available", req.methodName())}

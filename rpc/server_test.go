@@ -421,3 +421,18 @@ func TestRequestBudget(t *testing.T) {
 	b.Send(big(3, 100<<10)) // a's bytes were given back: b's request now fits
 	expect(b, `[{"jsonrpc":"2.0","id":3,"result":"done"}]`)
 }
+
+// TestNoSubscriptions: request/response transports refuse subscriptions as go-ethereum does.
+func TestNoSubscriptions(t *testing.T) {
+	srv := rpctest.NewServer(t, nil)
+	inbox := rpctest.NewInbox()
+	ss, err := srv.NewSession(context.Background(), rpc.ConnOptions{NoSubscriptions: true}, inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.Close()
+	ss.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"test_subscribe","params":["ticks"]}`))
+	if got, want := recv(t, inbox), `{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"notifications not supported"}}`; got != want {
+		t.Fatalf("\n got: %s\nwant: %s", got, want)
+	}
+}

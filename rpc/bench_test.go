@@ -1,0 +1,67 @@
+package rpc_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/polyrpc/polyrpc/rpc"
+	"github.com/polyrpc/polyrpc/rpc/rpctest"
+	"github.com/polyrpc/polyrpc/transports/inproc"
+)
+
+// These benchmarks track the in-process path; integration_test/bench compares it with
+// go-ethereum in the same run.
+
+func benchClient(b *testing.B) *rpc.Client {
+	srv := rpctest.NewServer(b, nil)
+	c, err := inproc.Dial(srv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return c
+}
+
+func BenchmarkCall(b *testing.B) {
+	ctx := context.Background()
+	b.Run("no-args-string", func(b *testing.B) {
+		c := benchClient(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			var s string
+			if err := c.Call(ctx, &s, "test_iD"); err != nil || s != "id" {
+				b.Fatal(s, err)
+			}
+		}
+	})
+	b.Run("three-args-struct", func(b *testing.B) {
+		c := benchClient(b)
+		args := &rpctest.EchoArgs{S: "payload"}
+		b.ReportAllocs()
+		for b.Loop() {
+			var r rpctest.EchoResult
+			if err := c.Call(ctx, &r, "test_echo", "hello", 42, args); err != nil || r.Int != 42 {
+				b.Fatal(r, err)
+			}
+		}
+	})
+	b.Run("batch-100", func(b *testing.B) {
+		c := benchClient(b)
+		batch := make([]rpc.BatchElem, 100)
+		results := make([]string, 100)
+		b.ReportAllocs()
+		for b.Loop() {
+			for i := range batch {
+				batch[i] = rpc.BatchElem{Method: "test_iD", Result: &results[i]}
+			}
+			if err := c.BatchCall(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			for i := range batch {
+				if batch[i].Error != nil || results[i] != "id" {
+					b.Fatal(i, batch[i].Error, results[i])
+				}
+			}
+		}
+	})
+}
