@@ -85,6 +85,9 @@ func (ss *Session) call(ctx context.Context, buf []byte, req *request) ([]byte, 
 		var args []reflect.Value
 		if args, e = cb.decodeArgs(req.params); e == nil {
 			res, e = ss.invoke(ctx, cb, args)
+			if e != nil && ctx.Err() == context.DeadlineExceeded {
+				e = errTimeout // the method gave up because of the call timeout
+			}
 		}
 	}
 	if req.id == nil {
