@@ -32,16 +32,71 @@ type Client struct {
 	closeOnce sync.Once
 }
 
-// pendingCall is a call or a batch waiting for its answer.
+// pendingCall is a call or a batch waiting for its answer. Its fields are guarded by mu: the
+// read loop decodes answers into the caller's values only while the call is unfinished, so
+// nothing is written to them after the call returns.
 type pendingCall struct {
-	result any
-	err    error
-	done   chan struct{}
+	mu       sync.Mutex
+	finished bool
+	result   any
+	err      error
+	done     chan struct{}
 
 	batch []BatchElem // for a batch: its elements, ids base, base+1, …
 	base  uint64
 	seen  []bool
 	left  int
+}
+
+// answer decodes the answer r for id into the call's result (or the batch element's).
+func (pc *pendingCall) answer(id uint64, r response) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.finished {
+		return
+	}
+	if pc.batch == nil {
+		pc.finishLocked(decodeResult(r, pc.result))
+		return
+	}
+	k := int(id - pc.base)
+	if pc.seen[k] {
+		return
+	}
+	pc.batch[k].Error = decodeResult(r, pc.batch[k].Result)
+	pc.seen[k] = true
+	if pc.left--; pc.left == 0 {
+		pc.finishLocked(nil)
+	}
+}
+
+// finish ends the wait of pc with err unless it has ended already, and returns the outcome.
+func (pc *pendingCall) finish(err error) error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	pc.finishLocked(err)
+	return pc.err
+}
+
+// finishLocked ends the wait. For a batch, elements still unanswered get
+// ErrMissingBatchResponse (or err, when the whole exchange failed).
+func (pc *pendingCall) finishLocked(err error) {
+	if pc.finished {
+		return
+	}
+	pc.finished = true
+	if pc.batch != nil {
+		for i := range pc.batch {
+			if !pc.seen[i] {
+				pc.batch[i].Error = ErrMissingBatchResponse
+				if err != nil {
+					pc.batch[i].Error = err
+				}
+			}
+		}
+	}
+	pc.err = err
+	close(pc.done)
 }
 
 // BatchElem is one call of a [Client.BatchCall]. After the batch returns, Error holds the
@@ -135,7 +190,7 @@ func (c *Client) fail(err error) {
 	c.pending = make(map[uint64]*pendingCall)
 	c.mu.Unlock()
 	for _, pc := range pending {
-		pc.complete(err)
+		pc.finish(err)
 	}
 }
 
@@ -196,33 +251,31 @@ func (c *Client) roundtrip(ctx context.Context, pc *pendingCall, msg []byte, bas
 		return err
 	}
 	if c.roundTrip {
-		select {
-		case <-pc.done:
-			return pc.err
-		default:
-		}
+		// Every answer has been received: whatever is unanswered stays so.
 		c.forget(base, n)
 		c.mu.Lock()
 		orphan := c.orphan
 		c.orphan = nil
 		c.mu.Unlock()
-		if pc.batch != nil {
-			pc.complete(nil)
-			return nil
+		var err error = errNoAnswer
+		switch {
+		case pc.batch != nil:
+			err = nil // unanswered elements get ErrMissingBatchResponse
+		case orphan != nil:
+			err = orphan
 		}
-		if orphan != nil {
-			return orphan
-		}
-		return errors.New("rpc: the server sent no answer")
+		return pc.finish(err)
 	}
 	select {
 	case <-pc.done:
-		return pc.err
+		return pc.finish(nil)
 	case <-ctx.Done():
 		c.forget(base, n)
-		return ctx.Err()
+		return pc.finish(ctx.Err())
 	}
 }
+
+var errNoAnswer = errors.New("rpc: the server sent no answer")
 
 // Notify sends a notification: the method runs on the server and nothing is answered.
 func (c *Client) Notify(ctx context.Context, method string, args ...any) error {
@@ -272,28 +325,6 @@ func (c *Client) BatchCall(ctx context.Context, elems []BatchElem) error {
 		return err
 	}
 	return c.roundtrip(ctx, pc, buf, base, n)
-}
-
-// complete ends the wait of pc. For a batch, elements still unanswered get
-// ErrMissingBatchResponse, or err when the whole exchange failed.
-func (pc *pendingCall) complete(err error) {
-	select {
-	case <-pc.done:
-		return
-	default:
-	}
-	if pc.batch != nil {
-		for i := range pc.batch {
-			if !pc.seen[i] {
-				pc.batch[i].Error = ErrMissingBatchResponse
-			}
-		}
-		if errors.Is(err, ErrMissingBatchResponse) {
-			err = nil
-		}
-	}
-	pc.err = err
-	close(pc.done)
 }
 
 // appendRequest appends one request object (without a newline).

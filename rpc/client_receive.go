@@ -46,18 +46,18 @@ func (c *Client) receive(msg []byte) {
 	}
 	var batches []*pendingCall
 	for _, e := range elems {
-		if pc := c.receiveOne(e); pc != nil && pc.batch != nil {
+		pc := c.receiveOne(e)
+		if pc != nil && pc.batch != nil && (len(batches) == 0 || batches[len(batches)-1] != pc) {
 			batches = append(batches, pc)
 		}
 	}
 	// A batch is answered by one array: elements it left out will not come.
+	c.mu.Lock()
+	closed := c.err // a Close meanwhile took the rest of the batch's ids: report that
+	c.mu.Unlock()
 	for _, pc := range batches {
-		c.mu.Lock()
-		for k := range pc.batch {
-			delete(c.pending, pc.base+uint64(k))
-		}
-		c.mu.Unlock()
-		pc.complete(nil)
+		c.forget(pc.base, len(pc.batch))
+		pc.finish(closed)
 	}
 }
 
@@ -78,24 +78,9 @@ func (c *Client) receiveOne(b []byte) *pendingCall {
 	pc := c.pending[id]
 	delete(c.pending, id)
 	c.mu.Unlock()
-	if pc == nil {
-		return nil
+	if pc != nil {
+		pc.answer(id, r)
 	}
-	if pc.batch != nil {
-		k := int(id - pc.base)
-		el := &pc.batch[k]
-		el.Error = decodeResult(r, el.Result)
-		c.mu.Lock()
-		pc.seen[k] = true
-		pc.left--
-		last := pc.left == 0
-		c.mu.Unlock()
-		if last {
-			pc.complete(nil)
-		}
-		return pc
-	}
-	pc.complete(decodeResult(r, pc.result))
 	return pc
 }
 
@@ -117,7 +102,7 @@ func (c *Client) orphanError(e *Error) {
 	}
 	c.mu.Unlock()
 	if only != nil {
-		only.complete(e)
+		only.finish(e)
 	}
 }
 

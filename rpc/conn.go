@@ -60,7 +60,7 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 		case errors.Is(err, ErrMessageTooLarge), errors.Is(err, ErrServerBusy):
 			e := errBusy
 			if errors.Is(err, ErrMessageTooLarge) {
-				e = invalidRequest("message too large: the limit is " + strconv.Itoa(s.cfg.maxMessage) + " bytes")
+				e = s.errTooLarge()
 			}
 			// Answered like any request, off the read loop, so that a peer that is still
 			// writing is not blocked by this answer.
@@ -82,6 +82,10 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 			return err
 		}
 	}
+}
+
+func (s *Server) errTooLarge() *Error {
+	return invalidRequest("message too large: the limit is " + strconv.Itoa(s.cfg.maxMessage) + " bytes")
 }
 
 // ServeStream serves a byte stream (a unix socket, a named pipe, a TCP connection) that carries

@@ -17,9 +17,10 @@ type Options struct {
 	// Default 25,000,000 (go-ethereum's node default).
 	BatchResponseMaxBytes int
 
-	// MaxMessageBytes bounds one incoming message on stream transports (IPC, in-process). A larger
-	// message is skipped and answered -32600 "message too large"; the connection stays usable.
-	// Message transports (HTTP, WebSocket) enforce their own limits. Default 32 MiB.
+	// MaxMessageBytes bounds one incoming message (a request or a whole batch). A larger message
+	// is answered -32600 "message too large" and the connection stays usable; on stream
+	// transports (IPC) it is skipped without being buffered. HTTP and WebSocket transports also
+	// have limits of their own, applied before the message reaches the server. Default 32 MiB.
 	MaxMessageBytes int
 
 	// MaxConcurrentCalls bounds the calls (a batch counts as one) that run at once on one

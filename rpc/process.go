@@ -27,6 +27,10 @@ func parseError(err error) *Error {
 
 // process answers one incoming message. a is nil when no timeout can race with the answer.
 func (ss *Session) process(ctx context.Context, msg []byte, a *answer) {
+	if len(msg) > ss.srv.cfg.maxMessage {
+		ss.sendError(a, nil, ss.srv.errTooLarge())
+		return
+	}
 	i := skipSpace(msg, 0)
 	if i == len(msg) {
 		ss.sendError(a, nil, parseError(errUnexpectedEnd))

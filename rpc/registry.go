@@ -251,12 +251,27 @@ func decodable(t reflect.Type) bool {
 	switch t.Kind() {
 	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
 		return false
+	case reflect.Interface:
+		return t.NumMethod() == 0 // only any: encoding/json cannot choose a concrete type
 	case reflect.Pointer, reflect.Slice, reflect.Array:
 		return decodable(t.Elem())
 	case reflect.Map:
-		return decodable(t.Elem())
+		return decodableKey(t.Key()) && decodable(t.Elem())
 	}
 	return true
+}
+
+// decodableKey reports whether encoding/json can decode object keys into t.
+func decodableKey(t reflect.Type) bool {
+	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.String, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
 }
 
 // encodable reports whether encoding/json can encode t.

@@ -10,7 +10,7 @@ package inproc
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/polyrpc/polyrpc/rpc"
 )
@@ -53,7 +53,7 @@ func (s sink) WriteMessage(msg []byte) error {
 type transport struct{ ss *rpc.Session }
 
 // errStopped tells the caller why its session refused the call.
-var errStopped = errors.New("inproc: connection closed (client closed or server stopped)")
+var errStopped = fmt.Errorf("inproc: %w (client closed or server stopped)", rpc.ErrClosed)
 
 func (t *transport) Send(ctx context.Context, msg []byte) error {
 	if ctx.Done() == nil {
