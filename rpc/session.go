@@ -139,6 +139,11 @@ func (ss *Session) Handle(msg []byte) error {
 	select {
 	case <-a.done:
 	case <-ss.ctx.Done():
+		if ss.ctx.Err() == context.DeadlineExceeded {
+			// The message's own deadline is no later than the session's: its timeout answer
+			// is being written now, and a.done closes as soon as it is.
+			<-a.done
+		}
 	}
 	return nil
 }

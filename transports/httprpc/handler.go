@@ -1,0 +1,144 @@
+package httprpc
+
+import (
+	"context"
+	"errors"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/polyrpc/polyrpc/rpc"
+)
+
+const (
+	contentTypeJSON = "application/json"
+	// allowedMethods is the Allow header of 405 and OPTIONS answers, and the methods CORS allows.
+	allowedMethods = "POST, GET, OPTIONS"
+)
+
+// acceptedContentTypes are the media types of a JSON-RPC request, as go-ethereum accepts.
+var acceptedContentTypes = map[string]bool{
+	"application/json":        true,
+	"application/json-rpc":    true,
+	"application/jsonrequest": true,
+}
+
+func isAllowedMethod(m string) bool {
+	return m == http.MethodPost || m == http.MethodGet || m == http.MethodOptions
+}
+
+// handler serves JSON-RPC over HTTP POST; see NewHandler.
+type handler struct {
+	srv *rpc.Server
+	cfg config
+}
+
+// NewHandler returns an http.Handler that serves srv's methods over HTTP POST, one session per
+// request; a nil opts gives the defaults. See the package documentation for the statuses and
+// headers it answers with.
+func NewHandler(srv *rpc.Server, opts *Options) http.Handler {
+	return &handler{srv: srv, cfg: opts.config()}
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if h.screen(w, r) {
+		return
+	}
+	bp := getBuf()
+	defer putBuf(bp)
+	reserved, err := h.readBody(w, r, bp)
+	defer h.srv.ReleaseBytes(reserved) // once the answer is written
+	switch {
+	case errors.Is(err, errBusy):
+		w.Header().Set("Retry-After", "1")
+		writeAnswer(w, r, http.StatusServiceUnavailable, busyAnswer)
+	case errors.Is(err, errTooLarge):
+		http.Error(w, "request body too large (limit "+strconv.FormatInt(h.cfg.maxBody, 10)+" bytes)",
+			http.StatusRequestEntityTooLarge)
+	case err != nil:
+		http.Error(w, "error reading request body", http.StatusBadRequest)
+	default:
+		h.serve(w, r, *bp, start)
+	}
+}
+
+// screen answers the requests that are not JSON-RPC or are refused before their body is read,
+// and reports whether it did.
+func (h *handler) screen(w http.ResponseWriter, r *http.Request) bool {
+	if !h.cfg.hostAllowed(r.Host) {
+		http.Error(w, "invalid host specified", http.StatusForbidden)
+		return true
+	}
+	if h.cfg.cors != nil && h.cfg.cors.handle(w, r) {
+		return true
+	}
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodGet:
+		if r.ContentLength == 0 && r.URL.RawQuery == "" {
+			// Health probe: 200 with an empty body, as go-ethereum.
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusOK)
+			return true
+		}
+	case http.MethodOptions:
+		w.Header().Set("Allow", allowedMethods)
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	default:
+		w.Header().Set("Allow", allowedMethods)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return true
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || !acceptedContentTypes[mt] {
+		http.Error(w, "invalid content type, only application/json is supported", http.StatusUnsupportedMediaType)
+		return true
+	}
+	if h.cfg.maxBody >= 0 && r.ContentLength > h.cfg.maxBody {
+		http.Error(w, "content length too large ("+strconv.FormatInt(r.ContentLength, 10)+">"+
+			strconv.FormatInt(h.cfg.maxBody, 10)+")", http.StatusRequestEntityTooLarge)
+		return true
+	}
+	return false
+}
+
+// serve runs one JSON-RPC message in a session of its own and writes the answer.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, start time.Time) {
+	ctx := r.Context()
+	if dl, ok := h.cfg.callDeadline(r, start); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
+	out := newCapture()
+	ss, err := h.srv.NewSession(ctx, h.connOptions(r), out)
+	if err != nil {
+		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
+		return
+	}
+	err = ss.Handle(msg)
+	answer := out.take()
+	defer putBuf(answer)
+	ss.Close() // cancels a call still running after a timeout
+	if err != nil {
+		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
+		return
+	}
+	writeAnswer(w, r, http.StatusOK, *answer)
+}
+
+func (h *handler) connOptions(r *http.Request) rpc.ConnOptions {
+	return rpc.ConnOptions{
+		Peer: rpc.PeerInfo{
+			Transport:  rpc.TransportHTTP,
+			RemoteAddr: r.RemoteAddr,
+			Host:       r.Host,
+			Origin:     r.Header.Get("Origin"),
+			UserAgent:  r.UserAgent(),
+		},
+		Namespaces:      h.cfg.namespaces,
+		NoSubscriptions: true,
+	}
+}

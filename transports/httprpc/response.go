@@ -1,0 +1,112 @@
+package httprpc
+
+import (
+	"compress/gzip"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// capture is the session's writer for one HTTP request: it keeps the answer until the handler
+// takes it. Once taken, later writes fail (and are dropped).
+type capture struct {
+	mu sync.Mutex
+	bp *[]byte // the answer so far; nil once taken
+}
+
+var errTaken = errors.New("httprpc: response already sent")
+
+func newCapture() *capture { return &capture{bp: getBuf()} }
+
+// WriteMessage implements rpc.MessageWriter. An HTTP session writes at most one message: the
+// answer to the request (a single answer or a batch array).
+func (c *capture) WriteMessage(msg []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bp == nil {
+		return errTaken
+	}
+	*c.bp = append(*c.bp, msg...)
+	return nil
+}
+
+// take returns the answer (possibly empty) and stops further writes. Session.Handle returns
+// only once the answer (or the -32002 timeout answer) has been written.
+func (c *capture) take() *[]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	bp := c.bp
+	c.bp = nil
+	return bp
+}
+
+// writeAnswer sends a JSON-RPC answer (empty for notifications) with its exact length,
+// gzip-compressed when the client accepts it.
+func writeAnswer(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentTypeJSON)
+	if len(body) > 0 {
+		h.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+			zb := getBuf()
+			defer putBuf(zb)
+			*zb = gzipAppend((*zb)[:0], body)
+			body = *zb
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// busyAnswer is the body of a 503 when the request-bytes budget is spent: the same -32005
+// error the rpc package sends on connections.
+var busyAnswer = []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"server busy: too many request bytes in flight, retry later"}}` + "\n")
+
+// stoppedAnswer is the body of a 503 when the server is stopping.
+var stoppedAnswer = []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32006,"message":"server is shutting down"}}` + "\n")
+
+// acceptsGzip reports whether Accept-Encoding lists gzip with a non-zero quality.
+func acceptsGzip(values []string) bool {
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(part, ";")
+			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+				continue
+			}
+			q, ok := strings.CutPrefix(strings.TrimSpace(params), "q=")
+			if !ok {
+				return true
+			}
+			if f, err := strconv.ParseFloat(strings.TrimSpace(q), 64); err != nil || f > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var gzipPool = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+
+// sliceWriter appends to a byte slice.
+type sliceWriter struct{ b []byte }
+
+func (s *sliceWriter) Write(p []byte) (int, error) {
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+// gzipAppend appends the gzip compression of data to dst.
+func gzipAppend(dst, data []byte) []byte {
+	sw := &sliceWriter{b: dst}
+	zw := gzipPool.Get().(*gzip.Writer)
+	zw.Reset(sw)
+	zw.Write(data) // writes to a slice cannot fail
+	zw.Close()
+	zw.Reset(nil)
+	gzipPool.Put(zw)
+	return sw.b
+}
