@@ -2,3 +2,9 @@ module github.com/polyrpc/polyrpc
 
 // Supported: the two newest Go releases, from 1.25 on (sync.WaitGroup.Go, testing/synctest).
 go 1.25
+
+require (
+	github.com/go-chi/chi/v5 v5.5.0
+	github.com/gorilla/websocket v1.5.3
+	gopkg.in/natefinch/npipe.v2 v2.0.0-20160621034901-c1b8fa8bdcce
+)

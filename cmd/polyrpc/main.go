@@ -1,11 +1,15 @@
-// Command polyrpc runs a polyrpc JSON-RPC 2.0 server with its built-in services.
+// Command polyrpc runs a polyrpc JSON-RPC 2.0 server.
 //
 // Usage:
 //
-//	polyrpc [--ipcpath PATH]
+//	polyrpc [serve] [flags]
 //
-// It serves over IPC (a unix domain socket) at PATH, by default polyrpc.ipc in $XDG_RUNTIME_DIR
-// or the temporary directory, and prints the path. SIGINT or SIGTERM stop it gracefully.
+// serve (the default) starts the server with its built-in services on every transport: HTTP
+// and WebSocket on 127.0.0.1:8545 (one port: WebSocket upgrades go to WebSocket, the rest to
+// HTTP), and IPC at a path it prints. Flags follow go-ethereum's names (--http.addr,
+// --ws.origins, --ipcpath, …); run polyrpc serve --help for the list. SIGINT or SIGTERM stop it
+// gracefully: it stops accepting, lets calls in flight finish (up to 5 s), closes every
+// connection, removes the IPC socket and exits 0.
 package main
 
 import (
@@ -13,74 +17,34 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
-	"time"
-
-	"github.com/polyrpc/polyrpc/rpc"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "polyrpc:", err)
-		os.Exit(1)
-	}
-}
-
-func defaultIPCPath() string {
-	dir := os.Getenv("XDG_RUNTIME_DIR")
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	return filepath.Join(dir, "polyrpc.ipc")
-}
-
-func run(args []string) error {
-	fs := flag.NewFlagSet("polyrpc", flag.ContinueOnError)
-	ipcPath := fs.String("ipcpath", defaultIPCPath(), "path of the IPC socket")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	srv := rpc.NewServer(&rpc.Options{Logger: log})
-
-	if c, err := net.Dial("unix", *ipcPath); err == nil {
-		c.Close()
-		return fmt.Errorf("%s is in use by a running server", *ipcPath)
-	}
-	os.Remove(*ipcPath)
-	ln, err := net.Listen("unix", *ipcPath)
-	if err != nil {
-		return err
-	}
-	os.Chmod(*ipcPath, 0o600)
-	log.Info("IPC endpoint opened", "path", *ipcPath)
-	fmt.Println("IPC endpoint:", *ipcPath)
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-	}()
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-				log.Error("accept", "err", err)
-			}
-			break
+	if err := run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "polyrpc:", err)
 		}
-		go srv.ServeStream(conn, rpc.ConnOptions{Peer: rpc.PeerInfo{Transport: rpc.TransportIPC}})
+		os.Exit(2)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.Shutdown(sctx)
-	os.Remove(*ipcPath)
-	log.Info("stopped")
-	return nil
+}
+
+func run(ctx context.Context, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := parseServeFlags(args, os.Stderr)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, os.Stdout)
+	}
+	return fmt.Errorf("unknown command %q (commands: serve)", cmd)
 }

@@ -24,24 +24,28 @@ func NewServer(tb interface{ Cleanup(func()) }, opts *rpc.Options) *rpc.Server {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	srv := rpc.NewServer(&o)
-	must(srv.Register("test", &Service{},
-		rpc.WithParamNames("Add", "a", "b"),
-		rpc.WithParamNames("Subtract", "minuend", "subtrahend"),
-		rpc.WithParamNames("Echo", "str", "int", "args"),
-		rpc.WithParamNames("Sleep", "ms"),
-	))
-	must(srv.Register("notify", &Notify{}))
-	must(srv.Register("get", Get{}))
+	if err := Register(srv); err != nil {
+		panic(err)
+	}
 	if tb != nil {
 		tb.Cleanup(srv.Stop)
 	}
 	return srv
 }
 
-func must(err error) {
-	if err != nil {
-		panic(err)
-	}
+// Register registers the reference services on srv, as NewServer does; the polyrpc binary
+// offers them with --dev.testservice so end-to-end tests can run the transcripts against it.
+func Register(srv *rpc.Server) error {
+	return errors.Join(
+		srv.Register("test", &Service{},
+			rpc.WithParamNames("Add", "a", "b"),
+			rpc.WithParamNames("Subtract", "minuend", "subtrahend"),
+			rpc.WithParamNames("Echo", "str", "int", "args"),
+			rpc.WithParamNames("Sleep", "ms"),
+		),
+		srv.Register("notify", &Notify{}),
+		srv.Register("get", Get{}),
+	)
 }
 
 // Service is the main test service, registered as "test".

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// serveConfig is what serve needs; parseServeFlags fills it from go-ethereum-style flags.
+type serveConfig struct {
+	http       bool
+	httpAddr   string
+	httpPort   int
+	httpAPI    []string // nil: every namespace
+	httpCORS   []string
+	httpVHosts []string
+	ws         bool
+	wsAddr     string
+	wsPort     int
+	wsAPI      []string
+	wsOrigins  []string
+	ipcPath    string
+	ipcDisable bool
+	verbosity  int
+	logFormat  string
+	dev        devConfig
+}
+
+// devConfig holds flags for development and tests, not for production.
+type devConfig struct {
+	testService bool // register the reference test service (rpc/rpctest)
+	debug       bool // serve /debug/pprof/ and /debug/stats on the HTTP port
+}
+
+// defaultIPCPath is polyrpc.ipc in $XDG_RUNTIME_DIR, or the temporary directory; on Windows a
+// named pipe.
+func defaultIPCPath() string {
+	if runtime.GOOS == "windows" {
+		return `\\.\pipe\polyrpc.ipc`
+	}
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "polyrpc.ipc")
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("polyrpc serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var httpAPI, httpCORS, httpVHosts, wsAPI, wsOrigins string
+	fs.BoolVar(&c.http, "http", true, "serve JSON-RPC over HTTP")
+	fs.StringVar(&c.httpAddr, "http.addr", "127.0.0.1", "HTTP listening interface")
+	fs.IntVar(&c.httpPort, "http.port", 8545, "HTTP listening port (0: any free port)")
+	fs.StringVar(&httpAPI, "http.api", "", "namespaces offered over HTTP, comma separated (empty: all)")
+	fs.StringVar(&httpCORS, "http.corsdomain", "", "origins allowed to make cross-origin requests, comma separated (* for any)")
+	fs.StringVar(&httpVHosts, "http.vhosts", "localhost", "virtual hostnames accepted in the Host header, comma separated (* for any)")
+	fs.BoolVar(&c.ws, "ws", true, "serve JSON-RPC over WebSocket")
+	fs.StringVar(&c.wsAddr, "ws.addr", "", "WebSocket listening interface (empty: as --http.addr)")
+	fs.IntVar(&c.wsPort, "ws.port", -1, "WebSocket listening port (default: the HTTP port, sharing its listener)")
+	fs.StringVar(&wsAPI, "ws.api", "", "namespaces offered over WebSocket, comma separated (empty: all)")
+	fs.StringVar(&wsOrigins, "ws.origins", "", "origins allowed to open WebSocket connections, comma separated (* for any; empty: same host and non-browser clients)")
+	fs.StringVar(&c.ipcPath, "ipcpath", defaultIPCPath(), "IPC socket path (a named pipe \\\\.\\pipe\\NAME on Windows)")
+	fs.BoolVar(&c.ipcDisable, "ipcdisable", false, "do not serve IPC")
+	fs.IntVar(&c.verbosity, "verbosity", 3, "log level: 0 silent, 1 error, 2 warn, 3 info, 4 debug")
+	fs.StringVar(&c.logFormat, "log.format", "text", "log format: text or json")
+	fs.BoolVar(&c.dev.testService, "dev.testservice", false, "register the reference test service (namespaces test, notify, get); for tests")
+	fs.BoolVar(&c.dev.debug, "dev.debug", false, "serve /debug/pprof/ and /debug/stats over HTTP; for tests and diagnosis")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c.httpAPI, c.wsAPI = list(httpAPI), list(wsAPI)
+	c.httpCORS, c.httpVHosts, c.wsOrigins = list(httpCORS), list(httpVHosts), list(wsOrigins)
+	if c.httpVHosts == nil {
+		c.httpVHosts = []string{}
+	}
+	if c.wsAddr == "" {
+		c.wsAddr = c.httpAddr
+	}
+	if c.wsPort < 0 {
+		c.wsPort = c.httpPort
+	}
+	return c, c.validate()
+}
+
+// list splits a comma-separated flag value; empty gives nil.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (c *serveConfig) validate() error {
+	for _, p := range []struct {
+		flag string
+		port int
+	}{{"--http.port", c.httpPort}, {"--ws.port", c.wsPort}} {
+		if p.port < 0 || p.port > 65535 {
+			return fmt.Errorf("invalid %s %d: want 0 to 65535", p.flag, p.port)
+		}
+	}
+	for _, a := range []struct{ flag, addr string }{{"--http.addr", c.httpAddr}, {"--ws.addr", c.wsAddr}} {
+		if a.addr != "localhost" && net.ParseIP(a.addr) == nil {
+			return fmt.Errorf("invalid %s %q: want an IP address or localhost", a.flag, a.addr)
+		}
+	}
+	if c.verbosity < 0 || c.verbosity > 4 {
+		return fmt.Errorf("invalid --verbosity %d: want 0 to 4", c.verbosity)
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return fmt.Errorf("invalid --log.format %q: want text or json", c.logFormat)
+	}
+	if !c.ipcDisable && c.ipcPath == "" {
+		return fmt.Errorf("invalid --ipcpath: empty (use --ipcdisable to serve no IPC)")
+	}
+	if !c.http && !c.ws && c.ipcDisable {
+		return fmt.Errorf("nothing to serve: --http=false, --ws=false and --ipcdisable")
+	}
+	return nil
+}
+
+// shared reports whether HTTP and WebSocket share one listener.
+func (c *serveConfig) shared() bool {
+	return c.http && c.ws && c.wsAddr == c.httpAddr && c.wsPort == c.httpPort
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/polyrpc/polyrpc/rpc"
+	"github.com/polyrpc/polyrpc/rpc/rpctest"
+	"github.com/polyrpc/polyrpc/transports/httprpc"
+	"github.com/polyrpc/polyrpc/transports/ipc"
+)
+
+// shutdownTimeout bounds how long calls in flight may take to finish after SIGINT or SIGTERM.
+const shutdownTimeout = 5 * time.Second
+
+// serve runs the server until ctx is done, then shuts it down gracefully. It prints each
+// endpoint to out as "NAME endpoint: ADDRESS" once it accepts connections.
+func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
+	log := newLogger(cfg, os.Stderr)
+	srv := rpc.NewServer(&rpc.Options{Logger: log})
+	if err := registerServices(srv, cfg); err != nil {
+		return err
+	}
+
+	var servers []*http.Server
+	var serveWG sync.WaitGroup
+	start := func(name, addr string, h http.Handler, scheme ...string) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s endpoint: %w", name, err)
+		}
+		hs := httprpc.NewHTTPServer(h, httprpc.DefaultTimeouts)
+		hs.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+		servers = append(servers, hs)
+		serveWG.Go(func() {
+			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				log.Error("HTTP server failed", "addr", addr, "err", err)
+			}
+		})
+		for _, s := range scheme {
+			fmt.Fprintf(out, "%s endpoint: %s://%s\n", endpointName(s), s, ln.Addr())
+			log.Info("endpoint opened", "transport", endpointName(s), "url", s+"://"+ln.Addr().String())
+		}
+		return nil
+	}
+	httpAddr := net.JoinHostPort(cfg.httpAddr, strconv.Itoa(cfg.httpPort))
+	wsAddr := net.JoinHostPort(cfg.wsAddr, strconv.Itoa(cfg.wsPort))
+	var err error
+	switch {
+	case cfg.shared():
+		err = start("HTTP", httpAddr, newRouter(srv, cfg, true, true), "http", "ws")
+	default:
+		if cfg.http {
+			err = start("HTTP", httpAddr, newRouter(srv, cfg, true, false), "http")
+		}
+		if err == nil && cfg.ws {
+			err = start("WebSocket", wsAddr, newRouter(srv, cfg, false, true), "ws")
+		}
+	}
+	var ep *ipc.Endpoint
+	if err == nil && !cfg.ipcDisable {
+		if ep, err = ipc.Serve(srv, cfg.ipcPath, nil); err == nil {
+			fmt.Fprintf(out, "IPC endpoint: %s\n", cfg.ipcPath)
+			log.Info("endpoint opened", "transport", "IPC", "path", cfg.ipcPath)
+		}
+	}
+	if err == nil {
+		<-ctx.Done()
+		log.Info("shutting down")
+	}
+
+	// Stop accepting and let calls in flight finish, then close every connection.
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, hs := range servers {
+		wg.Go(func() { hs.Shutdown(sctx) })
+	}
+	wg.Go(func() { srv.Shutdown(sctx) })
+	wg.Wait()
+	if ep != nil {
+		ep.Close()
+	}
+	for _, hs := range servers {
+		hs.Close()
+	}
+	serveWG.Wait()
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
+}
+
+func endpointName(scheme string) string {
+	if scheme == "ws" {
+		return "WebSocket"
+	}
+	return "HTTP"
+}
+
+// registerServices registers the built-in services (and, for tests, the reference service).
+func registerServices(srv *rpc.Server, cfg *serveConfig) error {
+	if cfg.dev.testService {
+		if err := rpctest.Register(srv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newLogger(cfg *serveConfig, w io.Writer) *slog.Logger {
+	if cfg.verbosity == 0 {
+		return slog.New(slog.DiscardHandler)
+	}
+	levels := []slog.Level{0, slog.LevelError, slog.LevelWarn, slog.LevelInfo, slog.LevelDebug}
+	o := &slog.HandlerOptions{Level: levels[cfg.verbosity]}
+	if cfg.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}

@@ -1,0 +1,90 @@
+package wsrpc
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/gorilla/websocket"
+	"github.com/polyrpc/polyrpc/rpc"
+)
+
+// Dial connects to a WebSocket JSON-RPC endpoint (a ws:// or wss:// URL) and returns a client
+// over the connection; ctx bounds the opening handshake only. A nil opts gives the defaults.
+//
+// Credentials in the URL (ws://user:pass@host/) are sent as a Basic Authorization header and
+// removed from the URL, as go-ethereum does, unless opts.Header has an Authorization header of
+// its own. The proxy comes from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY). A
+// handshake the server refuses returns a [*HandshakeError] with the HTTP status.
+//
+// The client answers the server's pings and pings an idle server itself (see
+// DialOptions.PingInterval); a server that stops answering fails the client's calls.
+func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*rpc.Client, error) {
+	if opts == nil {
+		opts = &DialOptions{}
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold a password
+		}
+		return nil, fmt.Errorf("wsrpc: invalid URL: %w", err)
+	}
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return nil, fmt.Errorf("wsrpc: unsupported URL scheme %q (want ws or wss)", u.Scheme)
+	}
+	header := opts.Header.Clone()
+	if header == nil {
+		header = make(http.Header)
+	}
+	if opts.Origin != "" {
+		header.Set("Origin", opts.Origin)
+	}
+	if u.User != nil {
+		if header.Get("Authorization") == "" {
+			pass, _ := u.User.Password()
+			auth := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
+			header.Set("Authorization", "Basic "+auth)
+		}
+		u.User = nil
+	}
+	d := websocket.Dialer{
+		Proxy:             http.ProxyFromEnvironment,
+		TLSClientConfig:   opts.TLSClientConfig,
+		HandshakeTimeout:  handshakeTimeout,
+		ReadBufferSize:    bufferSize,
+		WriteBufferSize:   bufferSize,
+		WriteBufferPool:   writeBufferPool,
+		EnableCompression: opts.Compression,
+	}
+	ws, resp, err := d.DialContext(ctx, u.String(), header)
+	if err != nil {
+		if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
+			return nil, &HandshakeError{URL: u.String(), StatusCode: resp.StatusCode, Status: resp.Status}
+		}
+		return nil, fmt.Errorf("wsrpc: dial %s: %w", u, err)
+	}
+	c := newConn(ws, opts.connConfig(), nil, websocket.CloseNormalClosure, "")
+	return rpc.NewClient(c), nil
+}
+
+// HandshakeError is returned by [Dial] when the server answers the opening handshake with an
+// HTTP status other than 101 Switching Protocols: 403 for a refused origin, 401 for missing
+// credentials, 426 or 404 for an address that serves no WebSocket, for example.
+type HandshakeError struct {
+	URL        string // the URL dialled, without credentials
+	StatusCode int    // the HTTP status code
+	Status     string // the HTTP status line, such as "403 Forbidden"
+}
+
+// Error implements the error interface.
+func (e *HandshakeError) Error() string {
+	return fmt.Sprintf("wsrpc: websocket handshake with %s failed: HTTP status %s", e.URL, e.Status)
+}
+
+// Unwrap returns websocket.ErrBadHandshake.
+func (e *HandshakeError) Unwrap() error { return websocket.ErrBadHandshake }

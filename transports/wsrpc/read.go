@@ -1,0 +1,149 @@
+package wsrpc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/polyrpc/polyrpc/rpc"
+)
+
+// ReadMessage returns the next message, text or binary. When the server's request budget
+// refuses it, the rest of the message is discarded and rpc.ErrServerBusy returned; the
+// connection stays usable. Any other error is final and closes the connection.
+func (c *conn) ReadMessage() ([]byte, error) {
+	c.readSince.Store(c.now())
+	defer c.readSince.Store(-1)
+	_, r, err := c.ws.NextReader()
+	if err != nil {
+		return nil, c.readFailed(err)
+	}
+	c.touch()
+	msg, err := c.readBody(r)
+	if err != nil && err != rpc.ErrServerBusy {
+		return nil, c.readFailed(err)
+	}
+	return msg, err
+}
+
+// readBody reads one message into pooled chunks, charging its bytes to the budget as they
+// arrive, and returns it copied into one slice of its exact size.
+func (c *conn) readBody(r io.Reader) ([]byte, error) {
+	cur := smallChunks.Get().(*[]byte)
+	var full []*[]byte // chunks filled before cur
+	defer func() {
+		for _, ch := range full {
+			putChunk(ch)
+		}
+		putChunk(cur)
+	}()
+	n, total, charged := 0, 0, 0 // n: bytes in cur
+	for {
+		if n == len(*cur) {
+			full = append(full, cur)
+			cur, n = largeChunks.Get().(*[]byte), 0
+		}
+		m, err := r.Read((*cur)[n:])
+		n += m
+		total += m
+		if m > 0 {
+			c.touch()
+			if c.cfg.readLimit > 0 && int64(total) > c.cfg.readLimit {
+				c.releaseBytes(charged)
+				return nil, c.tooBig()
+			}
+			if c.budget != nil {
+				if !c.budget.ReserveBytes(m) {
+					c.releaseBytes(charged)
+					return nil, c.skip(r, total)
+				}
+				charged += m
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			c.releaseBytes(charged)
+			return nil, err
+		}
+	}
+	msg := make([]byte, 0, total)
+	for _, ch := range full {
+		msg = append(msg, *ch...)
+	}
+	return append(msg, (*cur)[:n]...), nil
+}
+
+// Messages are read into chunks from these pools, shared by every connection, so that an idle
+// connection holds no read buffer. The first chunk of a message is small: most requests fit in
+// it, and a peer that trickles a message in holds little memory.
+var (
+	smallChunks = sync.Pool{New: func() any { b := make([]byte, smallChunk); return &b }}
+	largeChunks = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
+)
+
+func putChunk(b *[]byte) {
+	if len(*b) == smallChunk {
+		smallChunks.Put(b)
+	} else {
+		largeChunks.Put(b)
+	}
+}
+
+// skip discards the rest of a message the budget refused (read bytes were read so far).
+func (c *conn) skip(r io.Reader, read int) error {
+	src := r
+	if c.cfg.readLimit > 0 {
+		src = io.LimitReader(r, c.cfg.readLimit-int64(read)+1)
+	}
+	n, err := io.Copy(io.Discard, src)
+	if err != nil {
+		return err
+	}
+	if c.cfg.readLimit > 0 && int64(read)+n > c.cfg.readLimit {
+		return c.tooBig()
+	}
+	return rpc.ErrServerBusy
+}
+
+// tooBig handles a message over the read limit once decompressed, as gorilla/websocket handles
+// one over the limit on the wire: close code 1009.
+func (c *conn) tooBig() error {
+	msg := websocket.FormatCloseMessage(websocket.CloseMessageTooBig, "")
+	c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(controlWriteTimeout))
+	return websocket.ErrReadLimit
+}
+
+func (c *conn) releaseBytes(n int) {
+	if c.budget != nil && n > 0 {
+		c.budget.ReleaseBytes(n)
+	}
+}
+
+// Release gives back the budget held for msg once the server has answered it.
+func (c *conn) Release(msg []byte) { c.releaseBytes(len(msg)) }
+
+// readFailed closes the connection after a read error and returns the error to report.
+func (c *conn) readFailed(err error) error {
+	if errors.Is(err, websocket.ErrReadLimit) {
+		c.linger() // the close frame is out; let it reach a peer that is still sending
+	}
+	c.shutdown(fmt.Errorf("wsrpc: %w", err))
+	return c.cause
+}
+
+// linger half-closes the socket and reads until the peer closes its side (or closeLinger
+// passes), so that the close frame already sent is not destroyed by a TCP reset caused by
+// closing a socket that still has unread input.
+func (c *conn) linger() {
+	nc := c.ws.NetConn()
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	nc.SetReadDeadline(time.Now().Add(closeLinger))
+	io.Copy(io.Discard, nc)
+}

@@ -1,0 +1,15 @@
+package wsrpc_test
+
+import (
+	"testing"
+
+	"github.com/polyrpc/polyrpc/rpc/rpctest"
+)
+
+// TestTranscripts replays the conformance transcripts of rpc/testdata over WebSocket, each
+// transcript on its own server and connection.
+func TestTranscripts(t *testing.T) {
+	rpctest.RunTranscripts(t, "../../rpc/testdata", func(t testing.TB) rpctest.Wire {
+		return dialRaw(t, serve(t, rpctest.NewServer(t, nil), nil), nil, nil)
+	})
+}
