@@ -120,9 +120,12 @@ func (s *Server) Stop() {
 			s.cfg.log.Warn("rpc: calls still running after stop timeout", "timeout", s.cfg.stopTimeout)
 		}
 		t.Stop()
+		// Close concurrently: a peer that does not read must not hold up the others.
+		var wg sync.WaitGroup
 		for _, ss := range sessions {
-			ss.Close()
+			wg.Go(func() { ss.Close() })
 		}
+		wg.Wait()
 		close(s.stopDone)
 	})
 	<-s.stopDone
