@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // response is the envelope of a message the client receives.
@@ -115,7 +116,62 @@ func decodeResult(r response, result any) error {
 	case result == nil:
 		return nil
 	}
+	if decodePlain(r.result, result) {
+		return nil
+	}
 	return json.Unmarshal(r.result, result)
+}
+
+// decodePlain decodes the most common results (strings without escapes, integers, booleans)
+// without encoding/json, and reports whether it did.
+func decodePlain(raw []byte, result any) bool {
+	switch p := result.(type) {
+	case *string:
+		if len(raw) >= 2 && raw[0] == '"' && !hasEscape(raw) && utf8.Valid(raw) {
+			*p = string(raw[1 : len(raw)-1])
+			return true
+		}
+	case *bool:
+		switch string(raw) {
+		case "true":
+			*p = true
+			return true
+		case "false":
+			*p = false
+			return true
+		}
+	case *int, *int64, *uint64:
+		neg := len(raw) > 0 && raw[0] == '-'
+		digits := raw
+		if neg {
+			digits = raw[1:]
+		}
+		n, ok := parseUint(digits)
+		switch p := p.(type) {
+		case *uint64:
+			if ok && !neg {
+				*p = n
+				return true
+			}
+		case *int64:
+			if ok && n <= 1<<63-1 {
+				*p = int64(n)
+				if neg {
+					*p = -*p
+				}
+				return true
+			}
+		case *int:
+			if ok && n <= uint64(^uint(0)>>1) {
+				*p = int(n)
+				if neg {
+					*p = -*p
+				}
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func decodeError(raw []byte) *Error {

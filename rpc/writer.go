@@ -6,6 +6,10 @@ import "sync"
 // complete JSON value ending in '\n'. The server never calls WriteMessage concurrently, and msg
 // is valid only until WriteMessage returns.
 //
+// If the writer has a ConcurrentWrites() bool method that returns true, the server calls
+// WriteMessage from several goroutines at once instead (each call's answer from its own
+// goroutine): the in-process transport, whose writer is the client, works so.
+//
 // If the writer also has a Flush() error method, the server calls WriteMessage for every message
 // it has ready and then Flush once, so that a burst of answers costs one system call. If it has a
 // Close() error method, the server calls it when the connection is closed.
@@ -21,8 +25,9 @@ type flusher interface{ Flush() error }
 // copied, and a sender returns only once its message is out. Waiting senders are calls holding
 // their slot, which bounds what a slow reader can make the server hold.
 type writer struct {
-	w     MessageWriter
-	flush flusher // nil if w has no Flush
+	w      MessageWriter
+	flush  flusher // nil if w has no Flush
+	direct bool    // w takes concurrent writes: no serialising
 
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -36,12 +41,18 @@ type writer struct {
 func (w *writer) init(mw MessageWriter) {
 	w.w = mw
 	w.flush, _ = mw.(flusher)
+	if c, ok := mw.(interface{ ConcurrentWrites() bool }); ok {
+		w.direct = c.ConcurrentWrites()
+	}
 	w.cond.L = &w.mu
 }
 
 // send writes msg and returns once it is out, with the first write error the connection has
 // seen, if any.
 func (w *writer) send(msg []byte) error {
+	if w.direct {
+		return w.w.WriteMessage(msg)
+	}
 	w.mu.Lock()
 	if w.err != nil {
 		err := w.err

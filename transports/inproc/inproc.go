@@ -50,6 +50,10 @@ func (s sink) WriteMessage(msg []byte) error {
 	return nil
 }
 
+// ConcurrentWrites tells the server that the client takes answers from several goroutines at
+// once, so concurrent callers decode their answers in parallel.
+func (sink) ConcurrentWrites() bool { return true }
+
 type transport struct{ ss *rpc.Session }
 
 // errStopped tells the caller why its session refused the call.
