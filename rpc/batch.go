@@ -124,9 +124,23 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 			a.mu.Unlock()
 		}
 	}
+	if a != nil {
+		// A timeout may be answering the batch right now: decide under its lock.
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.written {
+			return
+		}
+	}
 	out := b.finish()
 	*bp = b.buf
-	if out != nil {
-		ss.send(a, out)
+	if out == nil {
+		return
 	}
+	out = append(out, '\n')
+	if a != nil {
+		a.written = true
+		defer a.finishLocked()
+	}
+	ss.write(out)
 }
