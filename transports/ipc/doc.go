@@ -1,7 +1,7 @@
 /*
 Package ipc serves an [rpc.Server] over local inter-process connections, Unix domain sockets or
-Windows named pipes, and dials them. It works with go-ethereum's IPC clients (geth attach, ethclient
-over a .ipc path).
+Windows named pipes, and dials them. It speaks go-ethereum's IPC stream format (JSON values on a
+byte stream), so go-ethereum's IPC clients can use it.
 
 	srv := rpc.NewServer(nil)
 	ep, err := ipc.Serve(srv, "/run/myapp/rpc.ipc", nil)
@@ -32,11 +32,11 @@ The path names a Unix domain socket. [Listen] (and [Serve]) require that:
     users out regardless of the socket's mode);
   - the path is shorter than the operating system's limit for a socket address (107 bytes on
     Linux, 103 on macOS: the size of sockaddr_un's path minus its terminating NUL);
-  - nothing else is at the path. A socket file left behind by a server that is gone (nothing
-    answers a connection attempt: ECONNREFUSED) is removed and replaced. A socket on which a
-    server answers is an "already in use" error, as is one that cannot be probed. Anything
-    that is not a socket (a regular file, a directory, a symbolic link) is an error and is never
-    removed.
+  - nothing else is at the path. A socket file left behind by a server that is gone (a
+    connection attempt is refused: ECONNREFUSED) is removed and replaced. A socket on which a
+    server answers is an "already in use" error; one that cannot be probed (permission denied,
+    a full backlog) is an error too and is left alone. Anything that is not a socket (a regular
+    file, a directory, a symbolic link) is an error and is never removed.
 
 The socket file is given mode 0600 (owner read and write) right after it is created, before the
 first connection is accepted. Closing the [Endpoint] (or the listener) removes the socket file.
@@ -49,15 +49,17 @@ backslashes. Pipes are created with gopkg.in/natefinch/npipe.v2: byte mode, the 
 descriptor (full control for LocalSystem, administrators and the creating user; read-only access
 for others, which is not enough to connect) and remote clients are not refused, so the pipe's
 access control, not its name, is what keeps other machines out. Listening on a pipe name that
-another server holds fails with an "already in use" error. [Dial] waits for a busy pipe until the
-context's deadline, or 2 seconds without one, as go-ethereum does; a path that is not a pipe name
-is dialled as an AF_UNIX socket (Windows 10 1803 and later). Named pipes cannot be half-closed.
+another server holds fails with an "already in use" error (the name is probed with an anonymous
+connection first, then created as the pipe's first instance). [Dial] waits for a busy pipe until
+the context's deadline, or 2 seconds without one, as go-ethereum does; a path that is not a pipe
+name is dialled as an AF_UNIX socket (Windows 10 1803 and later). Named pipes cannot be
+half-closed: a client ends its side by closing the connection.
 
 # Limits and defaults
 
 Options.WriteTimeout (default 10 s, go-ethereum's value) bounds every write to a client: a client
 that does not read its answers for that long is disconnected, so it cannot hold the server's
-call slots forever. Transient accept errors (too many open files, for example) are retried with a
+call slots forever (any failed write closes the connection). Transient accept errors (too many open files, for example) are retried with a
 backoff from 5 ms to 1 s. Message size, concurrency per connection, batch limits and call timeouts
 are those of the [rpc.Server] (see [rpc.Options]).
 */

@@ -181,10 +181,9 @@ func temporary(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
-// conn is an accepted connection: each write has a deadline, a failed write closes the
-// connection (its stream is broken, and closing unblocks the server's read loop), and Close
-// closes the underlying connection once (a second close of a Windows handle could close a
-// handle that reused its value).
+// conn is an accepted connection: each write has a deadline, and a failed write closes the
+// connection (its stream is broken, and closing unblocks the server's read loop). Close closes
+// the underlying connection once.
 type conn struct {
 	net.Conn
 	timeout time.Duration

@@ -22,6 +22,9 @@ const (
 	// defaultPipeDialTimeout is go-ethereum's wait for a busy pipe when ctx has no deadline.
 	defaultPipeDialTimeout = 2 * time.Second
 
+	// closeWakeTimeout bounds how long Close tries to wake a pending Accept.
+	closeWakeTimeout = 5 * time.Second
+
 	errorPipeBusy = syscall.Errno(231) // ERROR_PIPE_BUSY: every instance of the pipe is connected
 	// securityAnonymous makes a probe's CreateFile refuse to let the pipe's server impersonate
 	// this process (SECURITY_SQOS_PRESENT | SECURITY_ANONYMOUS).
@@ -50,7 +53,7 @@ func listen(path string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ipc: listen on %s: %w", path, err)
 	}
-	return pipeListener{ln}, nil
+	return newPipeListener(ln, path)
 }
 
 // pipeInUse reports whether a server holds the pipe name. It connects as an anonymous client:
@@ -94,15 +97,91 @@ func retryable(err error) bool {
 	return !errors.Is(err, npipe.ErrClosed) && !errors.Is(err, syscall.EINVAL)
 }
 
-// pipeListener hands out connections as *pipeConn.
-type pipeListener struct{ *npipe.PipeListener }
+// pipeListener hands out connections as *pipeConn, and closes npipe's listener only while no
+// Accept is pending: npipe's Close with an Accept pending closes the accept's event handle,
+// which the Accept closes again when it returns. A second CloseHandle closes whatever handle
+// reused the value meanwhile (another connection's pipe, for example). So Close first wakes a
+// pending Accept by connecting to it.
+type pipeListener struct {
+	*npipe.PipeListener
+	name *uint16
 
-func (l pipeListener) Accept() (net.Conn, error) {
+	mu        sync.Mutex
+	closed    bool
+	accepting sync.WaitGroup // Accept calls in progress
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func newPipeListener(ln *npipe.PipeListener, path string) (*pipeListener, error) {
+	name, err := syscall.UTF16PtrFromString(path)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return &pipeListener{PipeListener: ln, name: name}, nil
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil, net.ErrClosed
+	}
+	l.accepting.Add(1)
+	l.mu.Unlock()
+	defer l.accepting.Done()
 	c, err := l.PipeListener.Accept()
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		if c != nil {
+			c.Close() // the connection that woke this Accept
+		}
+		return nil, net.ErrClosed
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &pipeConn{PipeConn: c.(*npipe.PipeConn)}, nil
+}
+
+// Close makes Accept return net.ErrClosed and closes the pipe.
+func (l *pipeListener) Close() error {
+	l.closeOnce.Do(func() {
+		l.mu.Lock()
+		l.closed = true
+		l.mu.Unlock()
+		idle := make(chan struct{})
+		go func() {
+			l.accepting.Wait()
+			close(idle)
+		}()
+		// Connect until the pending Accept has returned. An attempt fails while npipe is
+		// between two pipe instances; a client that connects and leaves before npipe waits
+		// for it is skipped by npipe, hence the loop. Should that never succeed, npipe's
+		// Close is the last resort.
+		wake := time.NewTicker(5 * time.Millisecond)
+		defer wake.Stop()
+		giveUp := time.NewTimer(closeWakeTimeout)
+		defer giveUp.Stop()
+		for done := false; !done; {
+			if h, err := syscall.CreateFile(l.name, syscall.GENERIC_READ|syscall.GENERIC_WRITE, 0, nil,
+				syscall.OPEN_EXISTING, securityAnonymous, 0); err == nil {
+				syscall.CloseHandle(h)
+			}
+			select {
+			case <-idle:
+				done = true
+			case <-giveUp.C:
+				done = true
+			case <-wake.C:
+			}
+		}
+		l.closeErr = l.PipeListener.Close()
+	})
+	return l.closeErr
 }
 
 // pipeConn mends npipe's PipeConn where the server depends on it:

@@ -69,6 +69,20 @@ func TestPipeInUse(t *testing.T) {
 	}
 }
 
+// TestDialNotAPipe: a path that is not a pipe name is dialled as an AF_UNIX socket, and a
+// missing one fails at once.
+func TestDialNotAPipe(t *testing.T) {
+	rpctest.CheckLeaks(t)
+	start := time.Now()
+	if c, err := Dial(context.Background(), `C:\polyrpc-missing.sock`); err == nil {
+		c.Close()
+		t.Fatal("Dial succeeded")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("Dial took %v", d)
+	}
+}
+
 // TestDialMissingPipe: dialling a pipe nobody serves fails by the context's deadline.
 func TestDialMissingPipe(t *testing.T) {
 	rpctest.CheckLeaks(t)
