@@ -208,11 +208,11 @@ func (ss *Session) send(a *answer, msg []byte) {
 	}
 }
 
-// write sends one message; a connection that cannot be written is broken, so its calls are
-// cancelled.
+// write sends one message; a connection that cannot be written is broken, so it is closed
+// (which also cancels its calls and ends a read waiting on it).
 func (ss *Session) write(msg []byte) {
 	if err := ss.out.send(msg); err != nil {
-		ss.cancel()
+		ss.Close()
 	}
 }
 
