@@ -84,15 +84,17 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 		return
 	}
 	b.buf = append(*bp, '[')
-	if a != nil {
-		a.mu.Lock()
-		a.batch = b
-		a.mu.Unlock()
+	if a != nil && !a.register(ctx, func() { a.batch = b }) {
+		return // the deadline passed before the batch could start: answered -32002
 	}
 	size, limit := 0, ss.srv.cfg.batchBytes
 	tmp := getBuf()
 	defer putBuf(tmp)
 	for i := range b.items {
+		if a != nil && ctx.Err() == context.DeadlineExceeded {
+			ss.expire(a) // answers the rest now, rather than when the deadline's callback runs
+			return
+		}
 		it := &b.items[i]
 		resp, ok := (*tmp)[:0], true
 		switch {

@@ -67,10 +67,8 @@ func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
 		ss.sendError(a, req.id, e)
 		return
 	}
-	if a != nil && req.id != nil {
-		a.mu.Lock()
-		a.single = req.id
-		a.mu.Unlock()
+	if a != nil && req.id != nil && !a.register(ctx, func() { a.single = req.id }) {
+		return // the deadline passed before the call could start: answered -32002
 	}
 	bp := getBuf()
 	if out, ok := ss.call(ctx, *bp, &req); ok {

@@ -453,3 +453,16 @@ func TestNoSubscriptions(t *testing.T) {
 		t.Fatalf("\n got: %s\nwant: %s", got, want)
 	}
 }
+
+// TestDeadlinePassedBeforeStart: a message whose deadline passes before it is even parsed (a
+// loaded machine) is still answered -32002, not left unanswered.
+func TestDeadlinePassedBeforeStart(t *testing.T) {
+	exchange(t, &rpc.Options{CallTimeout: time.Nanosecond}, []struct{ name, req, want string }{
+		{"call", `{"jsonrpc":"2.0","id":1,"method":"test_add","params":[1,2]}`,
+			`{"jsonrpc":"2.0","id":1,"error":{"code":-32002,"message":"request timed out"}}`},
+		{"batch", `[{"jsonrpc":"2.0","id":2,"method":"test_add","params":[1,2]},{"jsonrpc":"2.0","method":"test_incr"},{"jsonrpc":"2.0","id":3}]`,
+			`[{"jsonrpc":"2.0","id":2,"error":{"code":-32002,"message":"request timed out"}},{"jsonrpc":"2.0","id":3,"error":{"code":-32600,"message":"invalid request: \"method\" is missing"}}]`},
+		{"invalid", `{"jsonrpc":"2.0","id":4}`,
+			`{"jsonrpc":"2.0","id":4,"error":{"code":-32600,"message":"invalid request: \"method\" is missing"}}`},
+	})
+}

@@ -130,7 +130,7 @@ func (ss *Session) Handle(msg []byte) error {
 		ss.process(ss.ctx, msg, nil)
 		return nil
 	}
-	a := newAnswer()
+	a := ss.newAnswer()
 	msg = append([]byte(nil), msg...)
 	go func() {
 		defer ss.release()
@@ -166,7 +166,7 @@ func (ss *Session) dispatch(msg []byte, done func([]byte)) bool {
 	go func() {
 		defer ss.release()
 		if dl, timed := ss.deadline(); timed {
-			ss.processTimed(msg, dl, newAnswer())
+			ss.processTimed(msg, dl, ss.newAnswer())
 		} else {
 			ss.process(ss.ctx, msg, nil)
 		}
@@ -224,9 +224,25 @@ type answer struct {
 	finished bool
 	single   []byte // id of a single call still unanswered; nil otherwise
 	batch    *batch // the batch being answered, if any
+	expired  bool   // the deadline passed before the message said what it needs answered
+	ss       *Session
 }
 
-func newAnswer() *answer { return &answer{done: make(chan struct{})} }
+// register records what the timeout must answer (set runs under the lock). If the deadline
+// has already passed, it answers that at once and reports false: the message must not run.
+func (a *answer) register(ctx context.Context, set func()) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	set()
+	if !a.expired && ctx.Err() != context.DeadlineExceeded {
+		return true
+	}
+	a.expired = false
+	a.ss.expireLocked(a)
+	return false
+}
+
+func (ss *Session) newAnswer() *answer { return &answer{done: make(chan struct{}), ss: ss} }
 
 func (a *answer) finish() {
 	a.mu.Lock()
@@ -245,7 +261,11 @@ func (a *answer) finishLocked() {
 func (ss *Session) expire(a *answer) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.written {
+	ss.expireLocked(a)
+}
+
+func (ss *Session) expireLocked(a *answer) {
+	if a.written || a.finished {
 		return
 	}
 	switch {
@@ -257,6 +277,10 @@ func (ss *Session) expire(a *answer) {
 	case a.single != nil:
 		a.written = true
 		ss.write(append(appendError(nil, a.single, errTimeout), '\n'))
+	default:
+		// Not parsed yet: whether it needs an answer is not known. register answers it.
+		a.expired = true
+		return
 	}
 	a.finishLocked()
 }
