@@ -46,8 +46,11 @@ discards an unread body of up to 256 KiB to keep it; a larger one closes it).
 replaced by its default, as go-ethereum's CheckTimeouts does.
 
 An HTTP server that reaches its write timeout drops the connection without an answer. To avoid
-that, the calls of each request get a deadline of the write timeout less 100 ms, counted from
-when the handler starts (less half the timeout when it is under 200 ms). The write timeout is
+that, the calls of each request get a deadline of the write timeout less a margin, counted
+from when the handler starts. The margin is a quarter of the timeout, at least 100 ms
+(go-ethereum's fixed margin) and at most 2 s, and never more than half the timeout: with the
+default 30 s, calls are answered -32002 at 28 s, early enough that a loaded machine still gets
+the answer out before the connection's deadline. The write timeout is
 the shorter of Options.WriteTimeout (default 30 s) and the WriteTimeout of the http.Server
 serving the request. A call still running at the deadline is answered -32002 "request timed
 out" (HTTP 200); in a batch, items already answered keep their answers and the rest get

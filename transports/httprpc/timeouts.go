@@ -55,13 +55,18 @@ func (t Timeouts) checked() Timeouts {
 	return t
 }
 
-// writeMargin is how long before the write timeout a call is answered -32002, leaving time to
-// write the answer (go-ethereum's 100 ms).
-const writeMargin = 100 * time.Millisecond
+// The margin is how long before the write timeout a call is answered -32002, leaving time to
+// write the answer: a quarter of the timeout, at least minWriteMargin (go-ethereum's fixed
+// 100 ms) and at most maxWriteMargin, and never more than half the timeout. A margin that grows
+// with the timeout keeps the answer in time on a loaded machine, where go-ethereum's fixed
+// 100 ms can be missed and the client then sees a dropped connection.
+const (
+	minWriteMargin = 100 * time.Millisecond
+	maxWriteMargin = 2 * time.Second
+)
 
 // callDeadline returns the deadline for the calls of a request that starts at now, if any: the
-// shorter of the option's write timeout and the serving http.Server's, less writeMargin (less
-// half the timeout when it is shorter than twice the margin).
+// shorter of the option's write timeout and the serving http.Server's, less the margin.
 func (c *config) callDeadline(r *http.Request, now time.Time) (time.Time, bool) {
 	wt := c.writeLimit
 	if hs, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && hs.WriteTimeout > 0 {
@@ -72,5 +77,6 @@ func (c *config) callDeadline(r *http.Request, now time.Time) (time.Time, bool) 
 	if wt <= 0 {
 		return time.Time{}, false
 	}
-	return now.Add(wt - min(writeMargin, wt/2)), true
+	margin := min(max(wt/4, minWriteMargin), maxWriteMargin, wt/2)
+	return now.Add(wt - margin), true
 }
