@@ -1,0 +1,529 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+	"github.com/gorilla/websocket"
+	"github.com/polyrpc/polyrpc/rpc"
+	"github.com/polyrpc/polyrpc/transports/httprpc"
+	"github.com/polyrpc/polyrpc/transports/ipc"
+	"github.com/polyrpc/polyrpc/transports/wsrpc"
+)
+
+// This file starts the servers the network benchmarks compare, on HTTP, WebSocket and IPC:
+//
+//   - polyrpc: rpc.Server with netService as "test", served by httprpc.NewHandler,
+//     wsrpc.NewHandler and ipc.Serve, all with their defaults;
+//   - geth: go-ethereum's rpc.Server with the same netService, served by Server.ServeHTTP,
+//     Server.WebsocketHandler and Server.ServeListener;
+//   - ceiling: a raw server on the same transport that copies the request's id into fixed answer
+//     bytes and does no JSON-RPC work, the most any JSON-RPC server could reach there.
+//
+// The HTTP and WebSocket servers of every kind run in a plain net/http.Server (no timeouts) on
+// 127.0.0.1; the IPC servers on a unix socket. Servers run in the benchmark's process, or in a
+// child process of the test binary (startChild) so that their CPU and memory can be measured
+// apart from the client's.
+
+// netService is the service both libraries host for the network benchmarks, as namespace
+// "test": the shape of the service in the reference measurements.
+type netService struct{}
+
+// Ping answers "pong".
+func (netService) Ping() string { return "pong" }
+
+// EchoAny returns its argument: a JSON value decoded into any and encoded back.
+func (netService) EchoAny(v any) any { return v }
+
+// serverKinds are the servers compared, in the order they are run and printed.
+var serverKinds = []string{"polyrpc", "geth", "ceiling"}
+
+// netTarget is where one kind of server listens.
+type netTarget struct {
+	Kind    string `json:"kind"`
+	HTTP    string `json:"http"` // host:port, path /
+	WS      string `json:"ws"`   // host:port, path /
+	IPC     string `json:"ipc"`  // socket path
+	closers []func()
+}
+
+func (t *netTarget) close() {
+	for i := len(t.closers) - 1; i >= 0; i-- {
+		t.closers[i]()
+	}
+	t.closers = nil
+}
+
+// hostServers starts the servers of one kind on the transports listed (any of "http", "ws",
+// "ipc"). Close them with target.close.
+func hostServers(kind string, transports []string) (*netTarget, error) {
+	t := &netTarget{Kind: kind}
+	var httpH, wsH http.Handler
+	var serveIPC func(net.Listener)
+	var polySrv *rpc.Server
+	switch kind {
+	case "polyrpc":
+		srv := rpc.NewServer(&rpc.Options{Logger: slog.New(slog.DiscardHandler)})
+		if err := srv.Register("test", netService{}); err != nil {
+			return nil, err
+		}
+		polySrv = srv
+		t.closers = append(t.closers, srv.Stop)
+		httpH, wsH = httprpc.NewHandler(srv, nil), wsrpc.NewHandler(srv, nil)
+	case "geth":
+		srv := gethrpc.NewServer()
+		if err := srv.RegisterName("test", netService{}); err != nil {
+			return nil, err
+		}
+		t.closers = append(t.closers, srv.Stop)
+		httpH, wsH = srv, srv.WebsocketHandler([]string{"*"})
+		serveIPC = func(ln net.Listener) { srv.ServeListener(ln) }
+	case "ceiling":
+		cw := &ceilingWS{conns: map[*websocket.Conn]struct{}{}}
+		t.closers = append(t.closers, cw.closeAll)
+		httpH, wsH = http.HandlerFunc(ceilingHTTP), cw
+		ci := &ceilingIPC{conns: map[net.Conn]struct{}{}}
+		t.closers = append(t.closers, ci.closeAll)
+		serveIPC = ci.serve
+	default:
+		return nil, fmt.Errorf("unknown server kind %q", kind)
+	}
+	for _, tr := range transports {
+		switch tr {
+		case "http", "ws":
+			h := httpH
+			if tr == "ws" {
+				h = wsH
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.close()
+				return nil, err
+			}
+			hs := &http.Server{Handler: h}
+			go hs.Serve(ln)
+			t.closers = append(t.closers, func() { hs.Close() })
+			if tr == "http" {
+				t.HTTP = ln.Addr().String()
+			} else {
+				t.WS = ln.Addr().String()
+			}
+		case "ipc":
+			dir, err := os.MkdirTemp("", "prn")
+			if err != nil {
+				t.close()
+				return nil, err
+			}
+			t.closers = append(t.closers, func() { os.RemoveAll(dir) })
+			path := dir + "/" + kind + ".ipc"
+			if polySrv != nil {
+				ep, err := ipc.Serve(polySrv, path, nil)
+				if err != nil {
+					t.close()
+					return nil, err
+				}
+				t.closers = append(t.closers, func() { ep.Close() })
+			} else {
+				ln, err := net.Listen("unix", path)
+				if err != nil {
+					t.close()
+					return nil, err
+				}
+				t.closers = append(t.closers, func() { ln.Close() })
+				go serveIPC(ln)
+			}
+			t.IPC = path
+		default:
+			t.close()
+			return nil, fmt.Errorf("unknown transport %q", tr)
+		}
+	}
+	return t, nil
+}
+
+// --- the raw ceiling ---
+
+var (
+	idKey      = []byte(`"id":`)
+	echoMethod = []byte(`,"method":"test_echoAny"`)
+	answerHead = []byte(`{"jsonrpc":"2.0","id":`)
+	pongTail   = []byte(`,"result":"pong"}`)
+	resultKey  = []byte(`,"result":`)
+)
+
+// ceilingAnswer appends the ceiling's answer to req: for each "id": member (one for a single
+// request, one per element of a batch), fixed answer bytes with that id spliced in; the result
+// is "pong", or the 64 KiB echo document when the request's method (which the benchmark
+// client writes right after the id) is test_echoAny. It reads nothing else of the request.
+func ceilingAnswer(dst, req []byte) []byte {
+	i := 0
+	for i < len(req) && (req[i] == ' ' || req[i] == '\n' || req[i] == '\r' || req[i] == '\t') {
+		i++
+	}
+	batch := i < len(req) && req[i] == '['
+	if batch {
+		dst = append(dst, '[')
+	}
+	rest := req[i:]
+	for n := 0; ; n++ {
+		k := bytes.Index(rest, idKey)
+		if k < 0 {
+			break
+		}
+		rest = rest[k+len(idKey):]
+		e := 0
+		for e < len(rest) && rest[e] != ',' && rest[e] != '}' {
+			e++
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, answerHead...)
+		dst = append(dst, rest[:e]...)
+		rest = rest[e:]
+		if !batch && bytes.HasPrefix(rest, echoMethod) {
+			dst = append(dst, resultKey...)
+			dst = append(dst, echoDoc()...)
+			dst = append(dst, '}')
+		} else {
+			dst = append(dst, pongTail...)
+		}
+		if !batch {
+			break
+		}
+	}
+	if batch {
+		dst = append(dst, ']')
+	}
+	return append(dst, '\n')
+}
+
+// ceilingBufs holds the ceiling's buffers between requests, so that an idle connection holds
+// none.
+var ceilingBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+func putCeilingBuf(bp *[]byte) {
+	if cap(*bp) <= 1<<20 {
+		*bp = (*bp)[:0]
+		ceilingBufs.Put(bp)
+	}
+}
+
+var jsonContentType = []string{"application/json"}
+
+// ceilingHTTP reads the body and writes the fixed answer with the id spliced in.
+func ceilingHTTP(w http.ResponseWriter, r *http.Request) {
+	in, out := ceilingBufs.Get().(*[]byte), ceilingBufs.Get().(*[]byte)
+	defer putCeilingBuf(in)
+	defer putCeilingBuf(out)
+	body, err := readAllInto((*in)[:0], r.Body, r.ContentLength)
+	*in = body
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	*out = ceilingAnswer((*out)[:0], body)
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(*out))}
+	w.Write(*out)
+}
+
+// readAllInto appends everything r has to buf, sized by hint when it is known.
+func readAllInto(buf []byte, r io.Reader, hint int64) ([]byte, error) {
+	if hint > 0 && int64(cap(buf)-len(buf)) < hint+1 {
+		nb := make([]byte, len(buf), len(buf)+int(hint)+1)
+		copy(nb, buf)
+		buf = nb
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// ceilingWS is a gorilla/websocket loop per connection: read a message, write the answer. The
+// upgrader has gorilla's defaults (it reuses the hijacked connection's 4 KiB read and write
+// buffers), as the simplest gorilla server is written.
+type ceilingWS struct {
+	up    websocket.Upgrader
+	mu    sync.Mutex
+	conns map[*websocket.Conn]struct{}
+}
+
+func (c *ceilingWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ws, err := c.up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	c.conns[ws] = struct{}{}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.conns, ws)
+		c.mu.Unlock()
+		ws.Close()
+	}()
+	for {
+		_, rd, err := ws.NextReader()
+		if err != nil {
+			return
+		}
+		in, out := ceilingBufs.Get().(*[]byte), ceilingBufs.Get().(*[]byte)
+		*in, err = readAllInto((*in)[:0], rd, 0)
+		if err == nil {
+			*out = ceilingAnswer((*out)[:0], *in)
+			err = ws.WriteMessage(websocket.TextMessage, *out)
+		}
+		putCeilingBuf(in)
+		putCeilingBuf(out)
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (c *ceilingWS) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for ws := range c.conns {
+		ws.Close()
+	}
+}
+
+// ceilingIPC reads newline-terminated requests from each unix socket connection and writes the
+// answers through a buffered writer, flushed whenever no further request is already buffered
+// (so a burst of requests costs one write).
+type ceilingIPC struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (c *ceilingIPC) serve(ln net.Listener) {
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		c.conns[nc] = struct{}{}
+		c.mu.Unlock()
+		go c.serveConn(nc)
+	}
+}
+
+func (c *ceilingIPC) serveConn(nc net.Conn) {
+	defer func() {
+		c.mu.Lock()
+		delete(c.conns, nc)
+		c.mu.Unlock()
+		nc.Close()
+	}()
+	br := bufio.NewReaderSize(nc, 64<<10)
+	bw := bufio.NewWriterSize(nc, 64<<10)
+	var scratch, out []byte
+	for {
+		line, err := readLine(br, &scratch)
+		if err != nil {
+			return
+		}
+		out = ceilingAnswer(out[:0], line)
+		if _, err := bw.Write(out); err != nil {
+			return
+		}
+		if br.Buffered() == 0 {
+			if err := bw.Flush(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (c *ceilingIPC) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for nc := range c.conns {
+		nc.Close()
+	}
+}
+
+// readLine returns the next line of br, '\n' included, using *scratch for lines longer than
+// br's buffer. The line is valid until the next read.
+func readLine(br *bufio.Reader, scratch *[]byte) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	if err != bufio.ErrBufferFull {
+		return line, err
+	}
+	s := append((*scratch)[:0], line...)
+	for err == bufio.ErrBufferFull {
+		line, err = br.ReadSlice('\n')
+		s = append(s, line...)
+	}
+	*scratch = s
+	return s, err
+}
+
+// --- servers in a child process ---
+
+// childEnv, when set in the environment of the test binary, makes TestNetServerChild host
+// the servers of one kind: "KIND TRANSPORT,TRANSPORT…".
+const childEnv = "POLYRPC_BENCH_CHILD"
+
+// TestNetServerChild is the entry point of a child process started by startChild; it skips in
+// a normal run. It hosts the servers, prints their addresses as one JSON line and answers
+// commands on stdin, one per line, until stdin ends: "cpu" prints the process's user+system
+// CPU time in microseconds, "mem" prints HeapInuse+StackInuse after two garbage collections,
+// and "goroutines" the number of goroutines.
+func TestNetServerChild(t *testing.T) {
+	spec := os.Getenv(childEnv)
+	if spec == "" {
+		t.Skip("only runs as the child process of the network benchmarks")
+	}
+	kind, trs, _ := strings.Cut(spec, " ")
+	target, err := hostServers(kind, strings.Split(trs, ","))
+	if err != nil {
+		fmt.Printf("ERR %v\n", err)
+		return
+	}
+	defer target.close()
+	line, _ := json.Marshal(target)
+	fmt.Printf("ADDR %s\n", line)
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		switch sc.Text() {
+		case "cpu":
+			fmt.Println(processCPU().Microseconds())
+		case "mem":
+			fmt.Println(heapAndStack())
+		case "goroutines":
+			fmt.Println(runtime.NumGoroutine())
+		default:
+			fmt.Println("unknown command")
+		}
+	}
+}
+
+// processCPU returns the user and system CPU time the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// heapAndStack returns HeapInuse+StackInuse after two collections (the second one also frees
+// what sync.Pools kept through the first).
+func heapAndStack() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse + ms.StackInuse
+}
+
+// child is a server process started by startChild.
+type child struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	target netTarget
+}
+
+// startChild runs the test binary again as TestNetServerChild hosting the servers of kind on
+// transports, and waits for their addresses. The child ends when tb's test ends.
+func startChild(tb testing.TB, kind string, transports []string) *child {
+	tb.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestNetServerChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+kind+" "+strings.Join(transports, ","))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	c := &child{cmd: cmd, in: in, out: bufio.NewReader(outPipe)}
+	tb.Cleanup(func() {
+		in.Close() // the child stops its servers and exits
+		done := make(chan struct{})
+		go func() {
+			io.Copy(io.Discard, c.out)
+			cmd.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	for {
+		line, err := c.out.ReadString('\n')
+		if err != nil {
+			tb.Fatalf("child %s: %v", kind, err)
+		}
+		if rest, ok := strings.CutPrefix(line, "ADDR "); ok {
+			if err := json.Unmarshal([]byte(rest), &c.target); err != nil {
+				tb.Fatal(err)
+			}
+			return c
+		}
+		if rest, ok := strings.CutPrefix(line, "ERR "); ok {
+			tb.Fatalf("child %s: %s", kind, rest)
+		}
+	}
+}
+
+// ask sends a command and returns the number the child answers.
+func (c *child) ask(cmd string) (int64, error) {
+	if _, err := io.WriteString(c.in, cmd+"\n"); err != nil {
+		return 0, err
+	}
+	line, err := c.out.ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+	if err != nil {
+		return 0, errors.New("child answered " + strings.TrimSpace(line))
+	}
+	return n, nil
+}
