@@ -72,7 +72,18 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 				ss.sendError(nil, nil, e)
 			}()
 		case errors.Is(err, io.EOF):
-			ss.Wait()
+			// The peer ended its side: answer the calls already received, unless the
+			// transport tells that the peer is gone altogether (nobody left to answer).
+			var gone <-chan struct{}
+			if g, ok := conn.(interface{ PeerGone() <-chan struct{} }); ok {
+				gone = g.PeerGone()
+			}
+			select {
+			case <-ss.calls.zero():
+			case <-gone:
+				ss.cancel()
+				ss.Wait()
+			}
 			return nil
 		default:
 			ss.cancel()

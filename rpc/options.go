@@ -31,7 +31,7 @@ type Options struct {
 	// MaxRequestBytesInFlight is a server-wide budget for the bytes of requests being read or
 	// run, shared by all transports: a request that would exceed it is refused at once (HTTP 503,
 	// -32005 "server busy" on connections) instead of being buffered, and the connection stays
-	// usable. Default 256 MiB.
+	// usable. Default 128 MiB.
 	MaxRequestBytesInFlight int
 
 	// MaxMethodNameLength bounds the method name; a longer one is -32600. Default 2048.
@@ -85,7 +85,7 @@ func (o *Options) config() config {
 		batchBytes:    limit(o.BatchResponseMaxBytes, 25_000_000),
 		maxMessage:    limit(o.MaxMessageBytes, 32<<20),
 		maxConcurrent: limit(o.MaxConcurrentCalls, 64),
-		maxInFlight:   limit(o.MaxRequestBytesInFlight, 256<<20),
+		maxInFlight:   limit(o.MaxRequestBytesInFlight, 128<<20),
 		maxMethodName: limit(o.MaxMethodNameLength, 2048),
 		callTimeout:   max(o.CallTimeout, 0),
 		stopTimeout:   o.StopTimeout,

@@ -120,7 +120,14 @@ func (ss *Session) deadline() (time.Time, bool) {
 // goroutine unless a timeout applies, in which case it returns at the timeout with the timeout
 // error written and the call finishing in the background. msg is not retained after Handle
 // returns. It returns [ErrClosed] if the session is closed.
-func (ss *Session) Handle(msg []byte) error {
+func (ss *Session) Handle(msg []byte) error { return ss.handle(msg, false) }
+
+// HandleOwned is Handle for a message the session may keep until its call has finished, even
+// after HandleOwned has returned at a timeout: the caller must not modify or reuse msg until
+// then. It saves Handle's copy of msg when a timeout applies.
+func (ss *Session) HandleOwned(msg []byte) error { return ss.handle(msg, true) }
+
+func (ss *Session) handle(msg []byte, owned bool) error {
 	if !ss.acquire() {
 		return ErrClosed
 	}
@@ -131,7 +138,9 @@ func (ss *Session) Handle(msg []byte) error {
 		return nil
 	}
 	a := ss.newAnswer()
-	msg = append([]byte(nil), msg...)
+	if !owned {
+		msg = append([]byte(nil), msg...)
+	}
 	go func() {
 		defer ss.release()
 		ss.processTimed(msg, dl, a)

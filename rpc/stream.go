@@ -42,6 +42,14 @@ func (c *streamConn) WriteMessage(msg []byte) error {
 
 func (c *streamConn) Flush() error { return c.w.Flush() }
 
+// PeerGone passes on the underlying connection's PeerGone, if it has one (see ServeConn).
+func (c *streamConn) PeerGone() <-chan struct{} {
+	if g, ok := c.rwc.(interface{ PeerGone() <-chan struct{} }); ok {
+		return g.PeerGone()
+	}
+	return nil
+}
+
 func (c *streamConn) Close() error { return c.rwc.Close() }
 
 // ReadMessage returns the next JSON value in the stream.

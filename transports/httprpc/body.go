@@ -41,6 +41,12 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request, bp *[]byte) (
 		body = http.MaxBytesReader(w, r.Body, h.cfg.maxBody)
 	}
 	defer func() {
+		if err == errBusy {
+			// Read the rest of the body into nothing (bounded by the body limit and the
+			// server's read timeout), so that a client still sending it gets the 503 rather
+			// than a connection reset, and the connection stays usable.
+			io.Copy(io.Discard, body)
+		}
 		if err != nil {
 			h.srv.ReleaseBytes(reserved)
 			reserved = 0

@@ -60,7 +60,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		http.Error(w, "error reading request body", http.StatusBadRequest)
 	default:
-		h.serve(w, r, *bp, start)
+		msg := *bp
+		if cap(msg) > maxPooled {
+			*bp = nil // the session keeps msg (putBuf would not pool it anyway)
+		}
+		h.serve(w, r, msg, start)
 	}
 }
 
@@ -118,7 +122,11 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
 		return
 	}
-	err = ss.Handle(msg)
+	if cap(msg) > maxPooled {
+		err = ss.HandleOwned(msg) // no copy of a large body
+	} else {
+		err = ss.Handle(msg)
+	}
 	answer := out.take()
 	defer putBuf(answer)
 	ss.Close() // cancels a call still running after a timeout

@@ -35,10 +35,16 @@ func (c *conn) readBody(r io.Reader) ([]byte, error) {
 	cur := smallChunks.Get().(*[]byte)
 	var full []*[]byte // chunks filled before cur
 	defer func() {
-		for _, ch := range full {
-			putChunk(ch)
+		// Only the chunks of a message's first MiB go back to the pool: a pool holding the
+		// chunks of every large message read recently keeps memory the budget no longer counts.
+		for i, ch := range full {
+			if i < pooledChunks {
+				putChunk(ch)
+			}
 		}
-		putChunk(cur)
+		if len(full) < pooledChunks {
+			putChunk(cur)
+		}
 	}()
 	n, total, charged := 0, 0, 0 // n: bytes in cur
 	for {
@@ -85,6 +91,9 @@ var (
 	smallChunks = sync.Pool{New: func() any { b := make([]byte, smallChunk); return &b }}
 	largeChunks = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
 )
+
+// pooledChunks is how many chunks of one message go back to the pool (1 MiB).
+const pooledChunks = 1 << 20 / readChunk
 
 func putChunk(b *[]byte) {
 	if len(*b) == smallChunk {

@@ -1,0 +1,38 @@
+package integration_test
+
+import (
+	"testing"
+
+	"github.com/polyrpc/polyrpc/rpc/rpctest"
+)
+
+// transcriptDir holds the conformance transcripts (relative to this package's directory, where
+// go test runs it).
+const transcriptDir = "../rpc/testdata"
+
+// TestTranscripts replays every transcript of rpc/testdata against the binary over each
+// transport. Each transcript gets a server of its own: batch.txt reads the counter that
+// test_incr notifications (notifications.txt, batch.txt) advance, so transcripts sharing a
+// server would disturb each other.
+func TestTranscripts(t *testing.T) {
+	t.Run("HTTP", func(t *testing.T) {
+		rpctest.RunTranscripts(t, transcriptDir, func(t testing.TB) rpctest.Wire {
+			w := newHTTPWire(startServer(t).HTTP)
+			t.Cleanup(func() { w.Close() })
+			return w
+		})
+	})
+	t.Run("WebSocket", func(t *testing.T) {
+		rpctest.RunTranscripts(t, transcriptDir, func(t testing.TB) rpctest.Wire {
+			return dialWS(t, startServer(t).WS)
+		})
+	})
+	t.Run("IPC", func(t *testing.T) {
+		rpctest.RunTranscripts(t, transcriptDir, func(t testing.TB) rpctest.Wire {
+			s := startServer(t)
+			c := s.dialIPC(t)
+			t.Cleanup(func() { c.Close() })
+			return rpctest.NewStreamWire(c)
+		})
+	})
+}
