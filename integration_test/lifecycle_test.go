@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/polyrpc/polyrpc/rpc/rpctest"
 )
 
 // TestEndpoints: each endpoint the binary prints serves its transport (test_peer names the
@@ -16,7 +18,7 @@ func TestEndpoints(t *testing.T) {
 	const req = `{"jsonrpc":"2.0","id":1,"method":"test_peer"}`
 	answer := func(transport string) string { return `{"jsonrpc":"2.0","id":1,"result":"` + transport + `"}` }
 
-	h := newHTTPWire(s.HTTP)
+	h := rpctest.NewHTTPWire(s.HTTP)
 	defer h.Close()
 	ws := dialWS(t, s.WS)
 	c := s.dialIPC(t)

@@ -17,7 +17,7 @@ const transcriptDir = "../rpc/testdata"
 func TestTranscripts(t *testing.T) {
 	t.Run("HTTP", func(t *testing.T) {
 		rpctest.RunTranscripts(t, transcriptDir, func(t testing.TB) rpctest.Wire {
-			w := newHTTPWire(startServer(t).HTTP)
+			w := rpctest.NewHTTPWire(startServer(t).HTTP)
 			t.Cleanup(func() { w.Close() })
 			return w
 		})

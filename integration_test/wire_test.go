@@ -4,60 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/polyrpc/polyrpc/rpc/rpctest"
 )
 
 // Raw clients of the three transports, as rpctest.Wire where they replay transcripts.
-
-// httpWire POSTs each message and queues every non-empty answer.
-type httpWire struct {
-	url    string
-	client *http.Client
-	inbox  *rpctest.Inbox
-}
-
-func newHTTPWire(url string) *httpWire {
-	return &httpWire{
-		url:    url,
-		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}},
-		inbox:  rpctest.NewInbox(),
-	}
-}
-
-func (w *httpWire) Send(msg []byte) error {
-	resp, err := w.client.Post(w.url, "application/json", bytes.NewReader(msg))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %s: %s", resp.Status, body)
-	}
-	if len(body) > 0 {
-		w.inbox.Put(body)
-	}
-	return nil
-}
-
-func (w *httpWire) Recv(d time.Duration) ([]byte, error) { return w.inbox.Recv(d) }
-
-func (w *httpWire) Close() error {
-	w.client.CloseIdleConnections()
-	return nil
-}
 
 // lineWire is an IPC connection read line by line.
 type lineWire struct {

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -91,3 +93,45 @@ func (w *StreamWire) Recv(timeout time.Duration) ([]byte, error) {
 
 // Close closes the connection.
 func (w *StreamWire) Close() error { return w.Conn.Close() }
+
+// HTTPWire is a Wire over HTTP: each message is POSTed as application/json, and every non-empty
+// answer body is queued for Recv (notifications get empty bodies, so nothing is queued).
+type HTTPWire struct {
+	url    string
+	client *http.Client
+	inbox  *Inbox
+}
+
+// NewHTTPWire returns a Wire that POSTs to url over its own connections.
+func NewHTTPWire(url string) *HTTPWire {
+	return &HTTPWire{url: url, client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}, inbox: NewInbox()}
+}
+
+// Send POSTs msg; a status other than 200 is an error.
+func (w *HTTPWire) Send(msg []byte) error {
+	resp, err := w.client.Post(w.url, "application/json", bytes.NewReader(msg))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("rpctest: status %s: %s", resp.Status, body)
+	}
+	if len(body) > 0 {
+		w.inbox.Put(body)
+	}
+	return nil
+}
+
+// Recv returns the next answer.
+func (w *HTTPWire) Recv(timeout time.Duration) ([]byte, error) { return w.inbox.Recv(timeout) }
+
+// Close closes the wire's idle connections.
+func (w *HTTPWire) Close() error {
+	w.client.CloseIdleConnections()
+	return nil
+}
