@@ -34,8 +34,11 @@ var ErrMessageTooLarge = errors.New("rpc: message too large")
 // ServeConn serves one connection until it fails or is closed: it reads messages, runs their
 // calls concurrently (up to Options.MaxConcurrentCalls) and writes each answer as it is ready.
 // When the peer ends its side cleanly (io.EOF, for example after a half-close), answers to the
-// calls already received are still written. ServeConn closes conn before returning; it returns
-// nil after a clean end.
+// calls already received are still written — unless conn (or, for ServeStream, the stream) has
+// a PeerGone() <-chan struct{} method whose channel closes, telling that the peer is gone
+// altogether (transports/ipc reports POLLHUP so on Linux): then the calls are cancelled, since
+// nobody is left to read their answers. ServeConn closes conn before returning; it returns nil
+// after a clean end.
 func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 	ss, err := s.NewSession(context.Background(), opts, conn)
 	if err != nil {
