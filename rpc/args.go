@@ -143,46 +143,49 @@ func (cb *callback) argLabel(i int) string {
 	return strconv.Itoa(i)
 }
 
-// decodeArgs turns raw params (nil, an array or an object; already valid JSON) into argument
-// values in positional order.
-func (cb *callback) decodeArgs(params []byte) ([]reflect.Value, *Error) {
-	if len(params) == 0 {
-		return cb.positional(nil)
+// decodeArgs decodes raw params (nil, an array or an object; already valid JSON) into argument
+// values in positional order, appended to in.
+func (cb *callback) decodeArgs(params []byte, in []reflect.Value) ([]reflect.Value, *Error) {
+	if len(params) == 0 || params[0] == '[' {
+		return cb.positional(params, in)
 	}
-	if params[0] == '[' {
-		elems := make([][]byte, 0, len(cb.args))
+	vals, err := cb.byName(params)
+	return append(in, vals...), err
+}
+
+// positional decodes an array of params (or none) in one pass. Its errors come in this order:
+// too many arguments, a missing required one, then the first value that does not decode.
+func (cb *callback) positional(params []byte, in []reflect.Value) ([]reflect.Value, *Error) {
+	n := 0
+	var bad *Error
+	if len(params) > 0 {
 		_, err := scanArray(params, 0, 1, func(s, e int) error {
-			elems = append(elems, params[s:e])
+			if n < len(cb.args) && bad == nil {
+				v, err := cb.args[n].decode(params[s:e])
+				if err != nil {
+					bad = invalidParams("invalid argument %s: %s", cb.argLabel(n), typeError(err))
+				}
+				in = append(in, v)
+			}
+			n++
 			return nil
 		})
 		if err != nil {
 			return nil, invalidParams("invalid params: %v", err)
 		}
-		return cb.positional(elems)
 	}
-	return cb.byName(params)
-}
-
-func (cb *callback) positional(elems [][]byte) ([]reflect.Value, *Error) {
-	if len(elems) > len(cb.args) {
+	switch {
+	case n > len(cb.args):
 		return nil, invalidParams("too many arguments, want at most %d", len(cb.args))
+	case n < cb.required:
+		return nil, invalidParams("missing value for required argument %s", cb.argLabel(n))
+	case bad != nil:
+		return nil, bad
 	}
-	if len(elems) < cb.required {
-		return nil, invalidParams("missing value for required argument %s", cb.argLabel(len(elems)))
+	for _, a := range cb.args[n:] {
+		in = append(in, reflect.Zero(a.typ))
 	}
-	vals := make([]reflect.Value, len(cb.args))
-	for i, a := range cb.args {
-		if i >= len(elems) {
-			vals[i] = reflect.Zero(a.typ)
-			continue
-		}
-		v, err := a.decode(elems[i])
-		if err != nil {
-			return nil, invalidParams("invalid argument %s: %s", cb.argLabel(i), typeError(err))
-		}
-		vals[i] = v
-	}
-	return vals, nil
+	return in, nil
 }
 
 func (cb *callback) byName(params []byte) ([]reflect.Value, *Error) {

@@ -1,10 +1,14 @@
 package rpc
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // batch is a batch being answered: its parsed items and the answer array built so far. When a
 // timeout may race with it, its fields are guarded by the answer's mutex.
 type batch struct {
+	elems [][]byte // the raw elements
 	items []batchItem
 	next  int    // index of the first item not yet answered
 	buf   []byte // "[" followed by the answers so far, comma separated
@@ -14,6 +18,21 @@ type batch struct {
 type batchItem struct {
 	req request
 	err *Error // the item is invalid; answer this
+}
+
+var batchPool = sync.Pool{New: func() any { return new(batch) }}
+
+// recycle returns b to the pool, keeping its slices (cleared, so no message stays reachable)
+// unless they grew large.
+func (b *batch) recycle() {
+	if cap(b.items) > 1024 {
+		return
+	}
+	clear(b.elems[:cap(b.elems)])
+	clear(b.items[:cap(b.items)])
+	b.elems, b.items = b.elems[:0], b.items[:0]
+	b.next, b.buf, b.n = 0, nil, 0
+	batchPool.Put(b)
 }
 
 // appendItem adds one answer to the array.
@@ -50,7 +69,13 @@ func (b *batch) expire() []byte {
 // processBatch answers a batch: one array holding the answers to its calls, in request order.
 // Items run one after another on this goroutine.
 func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
-	elems, err := splitArray(msg)
+	b := batchPool.Get().(*batch)
+	if a == nil {
+		// With a timeout, the answer may still look at the batch after this returns.
+		defer b.recycle()
+	}
+	elems, err := appendElems(b.elems[:0], msg)
+	b.elems = elems
 	if err != nil {
 		ss.sendError(a, nil, parseError(err))
 		return
@@ -59,7 +84,10 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 		ss.sendError(a, nil, errEmptyBatch)
 		return
 	}
-	b := &batch{items: make([]batchItem, len(elems))}
+	if cap(b.items) < len(elems) {
+		b.items = make([]batchItem, len(elems))
+	}
+	b.items = b.items[:len(elems)]
 	for i, e := range elems {
 		it := &b.items[i]
 		if e[0] != '{' {

@@ -84,9 +84,13 @@ func (ss *Session) call(ctx context.Context, buf []byte, req *request) ([]byte, 
 	cb, e := ss.lookup(req)
 	var res reflect.Value
 	if e == nil {
-		var args []reflect.Value
-		if args, e = cb.decodeArgs(req.params); e == nil {
-			res, e = ss.invoke(ctx, cb, args)
+		in := make([]reflect.Value, 0, 2+len(cb.args))
+		in = append(in, cb.rcvr)
+		if cb.hasCtx {
+			in = append(in, reflect.ValueOf(ctx))
+		}
+		if in, e = cb.decodeArgs(req.params, in); e == nil {
+			res, e = ss.invoke(cb, in)
 			if e != nil && ctx.Err() == context.DeadlineExceeded {
 				e = errTimeout // the method gave up because of the call timeout
 			}
@@ -149,7 +153,8 @@ func hasEscape(b []byte) bool {
 }
 
 // invoke calls the method, turning a panic into -32603 and a returned error into its wire form.
-func (ss *Session) invoke(ctx context.Context, cb *callback, args []reflect.Value) (res reflect.Value, e *Error) {
+// in holds the receiver, the context if the method takes one, and the arguments.
+func (ss *Session) invoke(cb *callback, in []reflect.Value) (res reflect.Value, e *Error) {
 	defer func() {
 		if p := recover(); p != nil {
 			buf := make([]byte, 64<<10)
@@ -158,12 +163,6 @@ func (ss *Session) invoke(ctx context.Context, cb *callback, args []reflect.Valu
 			res, e = reflect.Value{}, errPanic
 		}
 	}()
-	in := make([]reflect.Value, 0, 2+len(args))
-	in = append(in, cb.rcvr)
-	if cb.hasCtx {
-		in = append(in, reflect.ValueOf(ctx))
-	}
-	in = append(in, args...)
 	out := cb.fn.Call(in)
 	if cb.errIndex >= 0 {
 		if err, _ := out[cb.errIndex].Interface().(error); err != nil {

@@ -291,8 +291,10 @@ func validJSON(b []byte) error {
 
 // splitArray returns the raw elements of the JSON array that b holds (b starts with '[' after
 // optional space). It fails if b is not valid JSON, including anything but space after the array.
-func splitArray(b []byte) ([][]byte, error) {
-	var elems [][]byte
+func splitArray(b []byte) ([][]byte, error) { return appendElems(nil, b) }
+
+// appendElems is splitArray appending the elements to elems.
+func appendElems(elems [][]byte, b []byte) ([][]byte, error) {
 	i := skipSpace(b, 0)
 	end, err := scanArray(b, i, 1, func(s, e int) error {
 		elems = append(elems, b[s:e])
