@@ -21,6 +21,7 @@ type Server struct {
 	stopped  bool        // Stop began: no new connections
 	inflight callCounter
 	reqBytes atomic.Int64 // request bytes reserved, see ReserveBytes
+	workers  workers      // goroutines that run messages
 	stopOnce sync.Once
 	stopDone chan struct{}
 }
@@ -126,6 +127,7 @@ func (s *Server) Stop() {
 			wg.Go(func() { ss.Close() })
 		}
 		wg.Wait()
+		s.workers.close()
 		close(s.stopDone)
 	})
 	<-s.stopDone

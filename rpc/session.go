@@ -141,10 +141,10 @@ func (ss *Session) handle(msg []byte, owned bool) error {
 	if !owned {
 		msg = append([]byte(nil), msg...)
 	}
-	go func() {
+	ss.srv.workers.run(func() {
 		defer ss.release()
 		ss.processTimed(msg, dl, a)
-	}()
+	})
 	select {
 	case <-a.done:
 	case <-ss.ctx.Done():
@@ -172,7 +172,7 @@ func (ss *Session) dispatch(msg []byte, done func([]byte)) bool {
 	if !ss.acquire() {
 		return false
 	}
-	go func() {
+	ss.srv.workers.run(func() {
 		defer ss.release()
 		if dl, timed := ss.deadline(); timed {
 			ss.processTimed(msg, dl, ss.newAnswer())
@@ -182,7 +182,7 @@ func (ss *Session) dispatch(msg []byte, done func([]byte)) bool {
 		if done != nil {
 			done(msg)
 		}
-	}()
+	})
 	return true
 }
 
