@@ -189,8 +189,13 @@ func (ss *Session) dispatch(msg []byte, done func([]byte)) bool {
 // processTimed runs process with a deadline; when it passes first, the unanswered calls are
 // answered -32002 and the late answers are dropped.
 func (ss *Session) processTimed(msg []byte, dl time.Time, a *answer) {
-	ctx, cancel := context.WithDeadline(ss.ctx, dl)
-	defer cancel()
+	ctx := ss.ctx
+	if sdl, ok := ctx.Deadline(); !ok || !sdl.Equal(dl) {
+		// A call timeout shorter than the session's own deadline (HTTP has one per request).
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
 	stop := context.AfterFunc(ctx, func() {
 		if ctx.Err() == context.DeadlineExceeded {
 			ss.expire(a)
