@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"time"
 )
 
 // Conn is a message connection, the seam between the server or client and a transport. A
@@ -46,29 +47,73 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 		return err
 	}
 	defer ss.Close()
-	var release func([]byte)
-	if r, ok := conn.(interface{ Release([]byte) }); ok {
-		release = r.Release
+	r := &reader{s: s, ss: ss, conn: conn, done: make(chan error, 1)}
+	if rel, ok := conn.(interface{ Release([]byte) }); ok {
+		r.release = rel.Release
 	}
+	r.handoff = time.AfterFunc(time.Hour, r.loop)
+	r.handoff.Stop()
+	r.loop()
+	return <-r.done
+}
+
+// inlineBudget is how long a message may run on the reading goroutine before reading moves
+// to another goroutine (see reader).
+const inlineBudget = 100 * time.Microsecond
+
+// reader is ServeConn's read loop. When nothing else is in flight, it runs a message on its
+// own goroutine: no hand-over to another goroutine, which is most of the cost of a small call
+// on one connection. If the message runs longer than inlineBudget, the handoff timer starts
+// the loop on a new goroutine, which reads on (so a fast call behind a slow one is still
+// answered first), and the old goroutine stops once its message is done. At any time exactly
+// one goroutine reads; the one that ends the loop sends the outcome on done.
+type reader struct {
+	s       *Server
+	ss      *Session
+	conn    Conn
+	release func([]byte)
+	handoff *time.Timer
+	done    chan error
+}
+
+func (r *reader) loop() {
+	ss := r.ss
 	for {
-		msg, err := conn.ReadMessage()
+		msg, err := r.conn.ReadMessage()
 		switch {
 		case err == nil:
-			if !ss.dispatch(msg, release) {
-				if release != nil {
-					release(msg)
+			if ss.calls.n.Load() == 0 && ss.acquire() {
+				r.handoff.Reset(inlineBudget)
+				ss.run(msg)
+				// Settle the handoff while holding the slot: until it is released no other
+				// goroutine can run a message inline and so reset the timer.
+				mine := r.handoff.Stop()
+				ss.release()
+				if r.release != nil {
+					r.release(msg)
 				}
-				return nil // closed meanwhile
+				if !mine {
+					return // the message ran long: another goroutine reads now
+				}
+				continue
+			}
+			if !ss.dispatch(msg, r.release) {
+				if r.release != nil {
+					r.release(msg)
+				}
+				r.done <- nil // closed meanwhile
+				return
 			}
 		case errors.Is(err, ErrMessageTooLarge), errors.Is(err, ErrServerBusy):
 			e := errBusy
 			if errors.Is(err, ErrMessageTooLarge) {
-				e = s.errTooLarge()
+				e = r.s.errTooLarge()
 			}
 			// Answered like any request, off the read loop, so that a peer that is still
 			// writing is not blocked by this answer.
 			if !ss.acquire() {
-				return nil
+				r.done <- nil
+				return
 			}
 			go func() {
 				defer ss.release()
@@ -78,7 +123,7 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 			// The peer ended its side: answer the calls already received, unless the
 			// transport tells that the peer is gone altogether (nobody left to answer).
 			var gone <-chan struct{}
-			if g, ok := conn.(interface{ PeerGone() <-chan struct{} }); ok {
+			if g, ok := r.conn.(interface{ PeerGone() <-chan struct{} }); ok {
 				gone = g.PeerGone()
 			}
 			select {
@@ -87,13 +132,15 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 				ss.cancel()
 				ss.Wait()
 			}
-			return nil
+			r.done <- nil
+			return
 		default:
 			ss.cancel()
 			if ss.ctx.Err() != nil && errors.Is(err, io.ErrClosedPipe) {
-				return nil
+				err = nil
 			}
-			return err
+			r.done <- err
+			return
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -465,4 +466,57 @@ func TestDeadlinePassedBeforeStart(t *testing.T) {
 		{"invalid", `{"jsonrpc":"2.0","id":4}`,
 			`{"jsonrpc":"2.0","id":4,"error":{"code":-32600,"message":"invalid request: \"method\" is missing"}}`},
 	})
+}
+
+// TestInlineHandoff: messages run on the reading goroutine while the connection is idle, and
+// reading moves to another goroutine when one runs long. A mix of quick and slow calls, sent
+// without waiting, must each be answered once (the race detector would see two readers).
+func TestInlineHandoff(t *testing.T) {
+	rpctest.CheckLeaks(t)
+	srv := rpctest.NewServer(t, nil)
+	client, server := net.Pipe()
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeStream(server, rpc.ConnOptions{}) }()
+	w := rpctest.NewStreamWire(client)
+	const n = 200
+	go func() {
+		for i := range n {
+			req := `{"jsonrpc":"2.0","id":` + strconv.Itoa(i) + `,"method":"test_add","params":[` + strconv.Itoa(i) + `,0]}`
+			if i%7 == 0 {
+				req = `{"jsonrpc":"2.0","id":` + strconv.Itoa(i) + `,"method":"test_block","params":[` + strconv.Itoa(i%3) + `]}`
+			}
+			if err := w.Send([]byte(req)); err != nil {
+				return
+			}
+			if i%13 == 0 {
+				time.Sleep(time.Millisecond) // let the connection go idle now and then
+			}
+		}
+	}()
+	seen := make(map[int]bool)
+	for range n {
+		msg, err := w.Recv(10 * time.Second)
+		if err != nil {
+			t.Fatalf("after %d answers: %v", len(seen), err)
+		}
+		var a struct {
+			ID     int
+			Result json.RawMessage
+		}
+		if err := json.Unmarshal(msg, &a); err != nil || seen[a.ID] {
+			t.Fatalf("answer %s: %v (seen before: %v)", msg, err, seen[a.ID])
+		}
+		want := strconv.Itoa(a.ID)
+		if a.ID%7 == 0 {
+			want = `"done"`
+		}
+		if string(a.Result) != want {
+			t.Fatalf("answer %s: result %s, want %s", msg, a.Result, want)
+		}
+		seen[a.ID] = true
+	}
+	client.Close()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -174,16 +174,21 @@ func (ss *Session) dispatch(msg []byte, done func([]byte)) bool {
 	}
 	ss.srv.workers.run(func() {
 		defer ss.release()
-		if dl, timed := ss.deadline(); timed {
-			ss.processTimed(msg, dl, ss.newAnswer())
-		} else {
-			ss.process(ss.ctx, msg, nil)
-		}
+		ss.run(msg)
 		if done != nil {
 			done(msg)
 		}
 	})
 	return true
+}
+
+// run processes msg on this goroutine, with the deadline that applies to it, if any.
+func (ss *Session) run(msg []byte) {
+	if dl, timed := ss.deadline(); timed {
+		ss.processTimed(msg, dl, ss.newAnswer())
+	} else {
+		ss.process(ss.ctx, msg, nil)
+	}
 }
 
 // processTimed runs process with a deadline; when it passes first, the unanswered calls are
