@@ -110,6 +110,39 @@ func (r *floodResult) fail(format string, args ...any) {
 	r.errs = append(r.errs, fmt.Sprintf(format, args...))
 }
 
+// sendFrames sends frame on every wire at once and collects the answers: -32005 counts as busy,
+// anything else must pass check.
+func sendFrames(wires []*wsWire, frame []byte, check func(answer []byte) error) *floodResult {
+	res := new(floodResult)
+	var wg sync.WaitGroup
+	begin := make(chan struct{})
+	for i, w := range wires {
+		wg.Go(func() {
+			<-begin
+			if err := w.writeRaw(frame, floodTimeout); err != nil {
+				res.fail("connection %d: writing the frame: %v", i, err)
+				return
+			}
+			answer, err := w.Recv(floodTimeout)
+			switch {
+			case err != nil:
+				res.fail("connection %d: %v", i, err)
+			case isBusy(answer):
+				res.busy.Add(1)
+			default:
+				if err := check(answer); err != nil {
+					res.fail("connection %d: %v", i, err)
+					return
+				}
+				res.ok.Add(1)
+			}
+		})
+	}
+	close(begin)
+	wg.Wait()
+	return res
+}
+
 // report fails the test with the errors recorded (the first few) and checks the counts.
 func (r *floodResult) report(t *testing.T, requests int) {
 	t.Helper()
@@ -343,34 +376,8 @@ func TestFloodWebSocket(t *testing.T) {
 				return false, nil
 			})
 
-			var res floodResult
-			var wg sync.WaitGroup
-			begin := make(chan struct{})
-			for i, w := range wires {
-				wg.Go(func() {
-					<-begin
-					if err := w.writeRaw(frame, floodTimeout); err != nil {
-						res.fail("connection %d: writing the frame: %v", i, err)
-						return
-					}
-					answer, err := w.Recv(floodTimeout)
-					switch {
-					case err != nil:
-						res.fail("connection %d: %v", i, err)
-					case isBusy(answer):
-						res.busy.Add(1)
-					default:
-						if err := fc.check(answer, pad); err != nil {
-							res.fail("connection %d: %v", i, err)
-							return
-						}
-						res.ok.Add(1)
-					}
-				})
-			}
 			start := time.Now()
-			close(begin)
-			wg.Wait()
+			res := sendFrames(wires, frame, func(answer []byte) error { return fc.check(answer, pad) })
 			elapsed := time.Since(start)
 			p.finish(t)
 			t.Logf("%d frames of %s (%s each): %d answered, %d refused -32005, in %v",

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -362,28 +361,12 @@ func TestVanishingConnectionsReleaseBudget(t *testing.T) {
 	for i := range wires {
 		wires[i] = dialWS(t, s.WS)
 	}
-	var res floodResult
-	var wg sync.WaitGroup
-	for i, w := range wires {
-		wg.Go(func() {
-			if err := w.writeRaw(frame, floodTimeout); err != nil {
-				res.fail("connection %d: %v", i, err)
-				return
-			}
-			answer, err := w.Recv(floodTimeout)
-			switch {
-			case err != nil:
-				res.fail("connection %d: %v", i, err)
-			case isBusy(answer):
-				res.busy.Add(1)
-			case string(answer) != `{"jsonrpc":"2.0","id":1,"result":"done"}`:
-				res.fail("connection %d: answer %.200s", i, answer)
-			default:
-				res.ok.Add(1)
-			}
-		})
-	}
-	wg.Wait()
+	res := sendFrames(wires, frame, func(answer []byte) error {
+		if string(answer) != `{"jsonrpc":"2.0","id":1,"result":"done"}` {
+			return fmt.Errorf("answer %.200s", answer)
+		}
+		return nil
+	})
 	t.Logf("%d messages of %s: %d answered, %d refused -32005", checks, mib(int64(len(frame))), res.ok.Load(), res.busy.Load())
 	res.report(t, checks)
 	if n := res.busy.Load(); n > 0 {
