@@ -46,10 +46,6 @@ func (s *Server) NewSession(ctx context.Context, opts ConnOptions, w MessageWrit
 	return ss, nil
 }
 
-// Context returns the session's context: it carries the peer and is cancelled when the session
-// closes or the server stops.
-func (ss *Session) Context() context.Context { return ss.ctx }
-
 // Close cancels the session's calls and closes its writer (if it is an io.Closer). It does not
 // wait for calls still running; the server's Stop does. Close is idempotent.
 func (ss *Session) Close() error {
