@@ -1,0 +1,1 @@
+// The polyrpc browser console.
