@@ -1,0 +1,55 @@
+// Package subscriptions is polyrpc's server push: subscriptions, the bounded per-connection
+// queue that carries their notifications, and a fan-out [Feed].
+//
+// It is the leaf of polyrpc's dependency graph (standard library only): package rpc imports it
+// and wires it into every connection that can carry server push (WebSocket, IPC, in-process).
+// Service authors use three things from it:
+//
+//   - a method that takes a context and returns (*Subscription, error) is a subscription. The
+//     method calls [NotifierFromContext] and [Notifier.CreateSubscription], starts whatever
+//     produces the values and returns the subscription; its id is the call's answer.
+//   - [Subscription.Notify] (or [Notifier.Notify]) sends one value to one subscription, and
+//     [Feed.Publish] sends one value to every subscription of a topic, encoding it once.
+//   - [Subscription.Err] reports the end: unsubscribed, connection closed, server stopped, or
+//     queue overflow. A producer selects on it and stops.
+//
+// # Wire shape
+//
+// It is go-ethereum's, so that ethers.js, web3.js and go-ethereum's client work unchanged:
+//
+//	--> {"jsonrpc":"2.0","id":1,"method":"nftest_subscribe","params":["ticks",3,1]}
+//	<-- {"jsonrpc":"2.0","id":1,"result":"0x9f0c…"}
+//	<-- {"jsonrpc":"2.0","method":"nftest_subscription","params":{"subscription":"0x9f0c…","result":1}}
+//	--> {"jsonrpc":"2.0","id":2,"method":"nftest_unsubscribe","params":["0x9f0c…"]}
+//	<-- {"jsonrpc":"2.0","id":2,"result":true}
+//
+// The subscribe answer is always written before the first notification of its subscription,
+// and the notifications of one subscription arrive in the order they were sent. Ids are 16
+// random bytes from crypto/rand in hex: unguessable, so one connection cannot guess another's.
+//
+// # Backpressure
+//
+// Notify never blocks and never waits for the network. Each connection has one queue bounded by
+// count and by bytes ([Limits]; defaults 10 000 notifications and 8 MiB), and one goroutine,
+// started only while there is something to write, drains it in bursts: many notifications per
+// write system call. What happens when a client stops reading and the queue is full is the
+// subscription's [Policy]:
+//
+//   - [CloseConn] (the default, go-ethereum's behaviour): the connection is closed, with the
+//     reason logged and, on WebSocket, sent in the close frame; every subscription on it ends
+//     with [ErrOverflow].
+//   - [DropOldest] drops the subscription's oldest queued notification, [DropNewest] the one
+//     being sent. Drops are never silent: before its next notification (or as soon as the
+//     client reads again) the subscription gets a lag notice telling how many were lost:
+//
+//     {"jsonrpc":"2.0","method":"nftest_subscriptionLag","params":{"subscription":"0x9f0c…","dropped":12}}
+//
+//     Clients that do not know the notice ignore it (go-ethereum's client and ethers.js only
+//     look at NS_subscription); polyrpc's client reports it on ClientSubscription.Lagged.
+//
+// Notifications sent before the subscribe answer is written wait in the same bounded queue, so
+// a client that stops reading while it keeps subscribing cannot grow the server's memory
+// either, and when a connection ends its queue is freed at once and its producers learn it from
+// Err. A producer that streams a finite sequence and would rather wait than lose anything uses
+// [Subscription.NotifyWait], which waits for room in the queue (only its own goroutine waits).
+package subscriptions
