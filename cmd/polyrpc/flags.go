@@ -29,6 +29,10 @@ type serveConfig struct {
 	verbosity  int
 	logFormat  string
 	dev        devConfig
+
+	configPath string
+	// fromFile names each flag that the config file set by its key and file, for messages.
+	fromFile map[string]string
 }
 
 // devConfig holds flags for development and tests, not for production.
@@ -50,21 +54,28 @@ func defaultIPCPath() string {
 	return filepath.Join(dir, "polyrpc.ipc")
 }
 
+// parseServeFlags reads the flags of polyrpc serve and, with --config, its TOML config file;
+// a flag given on the command line wins over the file.
 func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	c := &serveConfig{}
 	fs := flag.NewFlagSet("polyrpc serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serveUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.configPath, "config", "", "TOML file with the same settings as these flags (see the README); flags win")
 	var httpAPI, httpCORS, httpVHosts, wsAPI, wsOrigins string
 	fs.BoolVar(&c.http, "http", true, "serve JSON-RPC over HTTP")
 	fs.StringVar(&c.httpAddr, "http.addr", "127.0.0.1", "HTTP listening interface")
 	fs.IntVar(&c.httpPort, "http.port", 8545, "HTTP listening port (0: any free port)")
-	fs.StringVar(&httpAPI, "http.api", "", "namespaces offered over HTTP, comma separated (empty: all)")
+	fs.StringVar(&httpAPI, "http.api", "", "namespaces offered over HTTP, comma separated (empty: all but admin)")
 	fs.StringVar(&httpCORS, "http.corsdomain", "", "origins allowed to make cross-origin requests, comma separated (* for any)")
 	fs.StringVar(&httpVHosts, "http.vhosts", "localhost", "virtual hostnames accepted in the Host header, comma separated (* for any)")
 	fs.BoolVar(&c.ws, "ws", true, "serve JSON-RPC over WebSocket")
 	fs.StringVar(&c.wsAddr, "ws.addr", "", "WebSocket listening interface (empty: as --http.addr)")
 	fs.IntVar(&c.wsPort, "ws.port", -1, "WebSocket listening port (default: the HTTP port, sharing its listener)")
-	fs.StringVar(&wsAPI, "ws.api", "", "namespaces offered over WebSocket, comma separated (empty: all)")
+	fs.StringVar(&wsAPI, "ws.api", "", "namespaces offered over WebSocket, comma separated (empty: all but admin)")
 	fs.StringVar(&wsOrigins, "ws.origins", "", "origins allowed to open WebSocket connections, comma separated (* for any; empty: same host and non-browser clients)")
 	fs.StringVar(&c.ipcPath, "ipcpath", defaultIPCPath(), "IPC socket path (a named pipe \\\\.\\pipe\\NAME on Windows)")
 	fs.BoolVar(&c.ipcDisable, "ipcdisable", false, "do not serve IPC")
@@ -76,7 +87,13 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q (polyrpc serve takes flags only)", fs.Arg(0))
+	}
+	if c.configPath != "" {
+		var err error
+		if c.fromFile, err = applyConfigFile(fs, c.configPath); err != nil {
+			return nil, err
+		}
 	}
 	c.httpAPI, c.wsAPI = list(httpAPI), list(wsAPI)
 	c.httpCORS, c.httpVHosts, c.wsOrigins = list(httpCORS), list(httpVHosts), list(wsOrigins)
@@ -86,7 +103,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if c.wsAddr == "" {
 		c.wsAddr = c.httpAddr
 	}
-	if c.wsPort < 0 {
+	if c.wsPort == -1 {
 		c.wsPort = c.httpPort
 	}
 	return c, c.validate()
@@ -103,28 +120,36 @@ func list(s string) []string {
 	return out
 }
 
+// name is how messages refer to a setting: its flag, or its key in the config file that set it.
+func (c *serveConfig) name(flag string) string {
+	if n, ok := c.fromFile[flag]; ok {
+		return n
+	}
+	return "--" + flag
+}
+
 func (c *serveConfig) validate() error {
 	for _, p := range []struct {
 		flag string
 		port int
-	}{{"--http.port", c.httpPort}, {"--ws.port", c.wsPort}} {
+	}{{"http.port", c.httpPort}, {"ws.port", c.wsPort}} {
 		if p.port < 0 || p.port > 65535 {
-			return fmt.Errorf("invalid %s %d: want 0 to 65535", p.flag, p.port)
+			return fmt.Errorf("invalid %s %d: want 0 to 65535", c.name(p.flag), p.port)
 		}
 	}
-	for _, a := range []struct{ flag, addr string }{{"--http.addr", c.httpAddr}, {"--ws.addr", c.wsAddr}} {
+	for _, a := range []struct{ flag, addr string }{{"http.addr", c.httpAddr}, {"ws.addr", c.wsAddr}} {
 		if a.addr != "localhost" && net.ParseIP(a.addr) == nil {
-			return fmt.Errorf("invalid %s %q: want an IP address or localhost", a.flag, a.addr)
+			return fmt.Errorf("invalid %s %q: want an IP address or localhost", c.name(a.flag), a.addr)
 		}
 	}
 	if c.verbosity < 0 || c.verbosity > 4 {
-		return fmt.Errorf("invalid --verbosity %d: want 0 to 4", c.verbosity)
+		return fmt.Errorf("invalid %s %d: want 0 to 4", c.name("verbosity"), c.verbosity)
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
-		return fmt.Errorf("invalid --log.format %q: want text or json", c.logFormat)
+		return fmt.Errorf("invalid %s %q: want text or json", c.name("log.format"), c.logFormat)
 	}
 	if !c.ipcDisable && c.ipcPath == "" {
-		return fmt.Errorf("invalid --ipcpath: empty (use --ipcdisable to serve no IPC)")
+		return fmt.Errorf("invalid %s: empty (use --ipcdisable to serve no IPC)", c.name("ipcpath"))
 	}
 	if !c.http && !c.ws && c.ipcDisable {
 		return fmt.Errorf("nothing to serve: --http=false, --ws=false and --ipcdisable")

@@ -1,15 +1,39 @@
-// Command polyrpc runs a polyrpc JSON-RPC 2.0 server.
+// Command polyrpc runs a polyrpc JSON-RPC 2.0 server, and talks to JSON-RPC 2.0 servers.
 //
 // Usage:
 //
-//	polyrpc [serve] [flags]
+//	polyrpc [serve] [flags]                  run the server (the default)
+//	polyrpc attach [flags] [ENDPOINT]        interactive console on a running server
+//	polyrpc console [flags]                  interactive console on an embedded server
+//	polyrpc call [flags] ENDPOINT METHOD [PARAMS...]
+//	polyrpc version
+//	polyrpc help [COMMAND]
 //
-// serve (the default) starts the server with its built-in services on every transport: HTTP
-// and WebSocket on 127.0.0.1:8545 (one port: WebSocket upgrades go to WebSocket, the rest to
-// HTTP), and IPC at a path it prints. Flags follow go-ethereum's names (--http.addr,
-// --ws.origins, --ipcpath, …); run polyrpc serve --help for the list. SIGINT or SIGTERM stop it
-// gracefully: it stops accepting, lets calls in flight finish (up to 5 s), closes every
+// serve (the default) starts the server with its built-in services (admin, chat) on every
+// transport: HTTP and WebSocket on 127.0.0.1:8545 (one port: WebSocket upgrades go to
+// WebSocket, browsers asking for a page get the browser console, the rest goes to HTTP), and
+// IPC at a path it prints. Flags follow go-ethereum's names (--http.addr, --ws.origins,
+// --ipcpath, …) and --config FILE reads the same settings from a TOML file; run
+// polyrpc serve --help for the list. SIGINT or SIGTERM stop it gracefully: it stops
+// accepting, lets calls in flight finish (up to 5 s), ends subscriptions, closes every
 // connection, removes the IPC socket and exits 0.
+//
+// attach opens a console like geth attach on any JSON-RPC 2.0 server (by default the IPC
+// socket of a local polyrpc); console opens it on a server embedded in the process; call makes
+// one call for scripts (exit status 1 on an error answer, 2 on a usage or connection error).
+//
+// # Dependencies
+//
+// Besides the libraries of the transports, the binary uses:
+//
+//   - github.com/go-chi/chi/v5 for the HTTP routes and middleware: small, idiomatic net/http,
+//     no dependencies of its own;
+//   - github.com/BurntSushi/toml for --config: the most widely used Go TOML library, TOML 1.0,
+//     stable for years, no dependencies, parse errors with line numbers. A config file is read
+//     once at start, so go-toml/v2's speed buys nothing here;
+//   - github.com/peterh/liner for the console's line editing, history and completion: what
+//     go-ethereum's console uses, pure Go, working on unix terminals and the Windows console.
+//     v1.2.2 is used because v1.2.3 requires Go 1.26 and polyrpc supports Go 1.25.
 package main
 
 import (
@@ -17,34 +41,91 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "polyrpc:", err)
-		}
-		os.Exit(2)
-	}
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitRPCError = 1 // the server answered with an error (polyrpc call)
+	exitUsage    = 2 // a usage, configuration or connection error
+)
+
+// stdio are the standard streams of a command.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
 }
 
-func run(ctx context.Context, args []string) error {
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], stdio{os.Stdin, os.Stdout, os.Stderr})
+	stop()
+	os.Exit(code)
+}
+
+// run runs the command in args and returns the exit status.
+func run(ctx context.Context, args []string, io stdio) int {
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
+	var err error
 	switch cmd {
 	case "serve":
-		cfg, err := parseServeFlags(args, os.Stderr)
-		if err != nil {
-			return err
+		var cfg *serveConfig
+		if cfg, err = parseServeFlags(args, io.err); err == nil {
+			err = serve(ctx, cfg, io.out)
 		}
-		return serve(ctx, cfg, os.Stdout)
+	case "attach":
+		err = attachCmd(ctx, args, io)
+	case "console":
+		err = consoleCmd(ctx, args, io)
+	case "call":
+		err = callCmd(ctx, args, io)
+	case "version":
+		fmt.Fprintln(io.out, "polyrpc", versionString())
+	case "help":
+		return help(args, io)
+	default:
+		fmt.Fprintf(io.err, "polyrpc: unknown command %q\n\n%s", cmd, mainUsage)
+		return exitUsage
 	}
-	return fmt.Errorf("unknown command %q (commands: serve)", cmd)
+	return exitStatus(err, io.err)
+}
+
+// exitStatus prints err (unless it is a request for help, already answered) and returns the
+// exit status it calls for.
+func exitStatus(err error, stderr io.Writer) int {
+	var rpcErr *callError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &rpcErr):
+		return exitRPCError // call printed the error object
+	}
+	fmt.Fprintln(stderr, "polyrpc:", err)
+	return exitUsage
+}
+
+// help prints the usage of polyrpc or of one command.
+func help(args []string, io stdio) int {
+	if len(args) == 0 {
+		fmt.Fprint(io.out, mainUsage)
+		return exitOK
+	}
+	switch args[0] {
+	case "serve", "attach", "console", "call":
+		return run(context.Background(), []string{args[0], "--help"}, stdio{io.in, io.out, io.out})
+	case "version", "help":
+		fmt.Fprint(io.out, mainUsage)
+		return exitOK
+	}
+	fmt.Fprintf(io.err, "polyrpc: unknown command %q\n\n%s", args[0], mainUsage)
+	return exitUsage
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"mime"
 	"net/http"
 	"runtime"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -11,14 +13,25 @@ import (
 	"github.com/polyrpc/polyrpc/rpc"
 	"github.com/polyrpc/polyrpc/transports/httprpc"
 	"github.com/polyrpc/polyrpc/transports/wsrpc"
+	"github.com/polyrpc/polyrpc/web"
 )
 
-// newRouter composes the HTTP surface with chi: JSON-RPC over POST on /, WebSocket upgrades on /
-// and /ws, GET /health; with --dev.debug also /debug/pprof/ and /debug/stats.
+// newRouter composes the HTTP surface with chi:
+//
+//   - POST / (and OPTIONS for CORS): JSON-RPC over HTTP;
+//   - WebSocket upgrades on / and /ws;
+//   - GET / from a browser (Accept: text/html): the browser console (package web), and GET of
+//     its assets (/app.js, /style.css, …); a GET / that does not ask for HTML (curl, load
+//     balancer probes) keeps go-ethereum's answer, 200 with an empty body;
+//   - GET /openrpc.json: the OpenRPC document of the methods offered over HTTP;
+//   - GET /health: liveness, {"status":"ok"};
+//   - with --dev.debug, /debug/pprof/ and /debug/stats.
+//
+// The console is served where WebSocket is, since the page talks to the host that served it.
 func newRouter(srv *rpc.Server, cfg *serveConfig, serveHTTP, serveWS bool) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
-	var rpcH, wsH http.Handler
+	var rpcH, wsH, webH http.Handler
 	if serveHTTP {
 		rpcH = httprpc.NewHandler(srv, &httprpc.Options{
 			Namespaces:   cfg.httpAPI,
@@ -28,11 +41,14 @@ func newRouter(srv *rpc.Server, cfg *serveConfig, serveHTTP, serveWS bool) http.
 	}
 	if serveWS {
 		wsH = wsrpc.NewHandler(srv, &wsrpc.Options{Namespaces: cfg.wsAPI, Origins: cfg.wsOrigins})
+		webH = web.Handler()
 	}
 	root := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch {
 		case wsH != nil && wsrpc.IsUpgrade(req):
 			wsH.ServeHTTP(w, req)
+		case webH != nil && (req.Method == http.MethodGet || req.Method == http.MethodHead) && wantsHTML(req):
+			webH.ServeHTTP(w, req)
 		case rpcH != nil:
 			rpcH.ServeHTTP(w, req)
 		default:
@@ -43,10 +59,21 @@ func newRouter(srv *rpc.Server, cfg *serveConfig, serveHTTP, serveWS bool) http.
 	if wsH != nil {
 		r.Handle("/ws", wsH)
 	}
+	if webH != nil {
+		// Every other GET is an asset of the console (or a 404 from the web handler).
+		r.NotFound(func(w http.ResponseWriter, req *http.Request) {
+			if req.Method != http.MethodGet && req.Method != http.MethodHead {
+				http.NotFound(w, req)
+				return
+			}
+			webH.ServeHTTP(w, req)
+		})
+	}
 	r.Get("/health", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
+	mountOpenRPC(r, srv, cfg, serveHTTP)
 	if cfg.dev.debug {
 		r.Mount("/debug", middleware.Profiler())
 		r.Get("/debug/stats", func(w http.ResponseWriter, _ *http.Request) {
@@ -61,4 +88,17 @@ func newRouter(srv *rpc.Server, cfg *serveConfig, serveHTTP, serveWS bool) http.
 		})
 	}
 	return r
+}
+
+// wantsHTML reports whether the request's Accept header lists text/html, as browsers send for
+// a page.
+func wantsHTML(req *http.Request) bool {
+	for _, v := range req.Header.Values("Accept") {
+		for part := range strings.SplitSeq(v, ",") {
+			if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/html" {
+				return true
+			}
+		}
+	}
+	return false
 }

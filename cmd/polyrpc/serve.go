@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/polyrpc/polyrpc/rpc"
-	"github.com/polyrpc/polyrpc/rpc/rpctest"
 	"github.com/polyrpc/polyrpc/transports/httprpc"
 	"github.com/polyrpc/polyrpc/transports/ipc"
 )
@@ -27,8 +26,15 @@ const shutdownTimeout = 5 * time.Second
 func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
 	log := newLogger(cfg, os.Stderr)
 	srv := rpc.NewServer(&rpc.Options{Logger: log})
-	if err := registerServices(srv, cfg); err != nil {
+	b, err := registerServices(srv, cfg.dev.testService)
+	if err != nil {
 		return err
+	}
+	if cfg.httpAPI == nil {
+		cfg.httpAPI = b.public
+	}
+	if cfg.wsAPI == nil {
+		cfg.wsAPI = b.public
 	}
 
 	var servers []*http.Server
@@ -47,14 +53,15 @@ func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
 			}
 		})
 		for _, s := range scheme {
-			fmt.Fprintf(out, "%s endpoint: %s://%s\n", endpointName(s), s, ln.Addr())
-			log.Info("endpoint opened", "transport", endpointName(s), "url", s+"://"+ln.Addr().String())
+			url := s + "://" + ln.Addr().String()
+			fmt.Fprintf(out, "%s endpoint: %s\n", endpointName(s), url)
+			log.Info("endpoint opened", "transport", endpointName(s), "url", url)
+			b.admin.AddEndpoint(s, url)
 		}
 		return nil
 	}
 	httpAddr := net.JoinHostPort(cfg.httpAddr, strconv.Itoa(cfg.httpPort))
 	wsAddr := net.JoinHostPort(cfg.wsAddr, strconv.Itoa(cfg.wsPort))
-	var err error
 	switch {
 	case cfg.shared():
 		err = start("HTTP", httpAddr, newRouter(srv, cfg, true, true), "http", "ws")
@@ -70,6 +77,7 @@ func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
 	if err == nil && !cfg.ipcDisable {
 		if ep, err = ipc.Serve(srv, cfg.ipcPath, nil); err == nil {
 			fmt.Fprintf(out, "IPC endpoint: %s\n", cfg.ipcPath)
+			b.admin.AddEndpoint("ipc", cfg.ipcPath)
 			log.Info("endpoint opened", "transport", "IPC", "path", cfg.ipcPath)
 		}
 	}
@@ -105,16 +113,6 @@ func endpointName(scheme string) string {
 		return "WebSocket"
 	}
 	return "HTTP"
-}
-
-// registerServices registers the built-in services (and, for tests, the reference service).
-func registerServices(srv *rpc.Server, cfg *serveConfig) error {
-	if cfg.dev.testService {
-		if err := rpctest.Register(srv); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func newLogger(cfg *serveConfig, w io.Writer) *slog.Logger {
