@@ -16,23 +16,29 @@ const transcriptDir = "../rpc/testdata"
 // server would disturb each other.
 func TestTranscripts(t *testing.T) {
 	t.Run("HTTP", func(t *testing.T) {
-		rpctest.RunTranscripts(t, transcriptDir, func(t testing.TB) rpctest.Wire {
-			w := rpctest.NewHTTPWire(startServer(t).HTTP)
-			t.Cleanup(func() { w.Close() })
-			return w
-		})
+		for _, dir := range []string{transcriptDir, transcriptDir + "/push-http"} {
+			rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
+				w := rpctest.NewHTTPWire(startServer(t).HTTP)
+				t.Cleanup(func() { w.Close() })
+				return w
+			})
+		}
 	})
 	t.Run("WebSocket", func(t *testing.T) {
-		rpctest.RunTranscripts(t, transcriptDir, func(t testing.TB) rpctest.Wire {
-			return dialWS(t, startServer(t).WS)
-		})
+		for _, dir := range []string{transcriptDir, transcriptDir + "/push"} {
+			rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
+				return dialWS(t, startServer(t).WS)
+			})
+		}
 	})
 	t.Run("IPC", func(t *testing.T) {
-		rpctest.RunTranscripts(t, transcriptDir, func(t testing.TB) rpctest.Wire {
-			s := startServer(t)
-			c := s.dialIPC(t)
-			t.Cleanup(func() { c.Close() })
-			return rpctest.NewStreamWire(c)
-		})
+		for _, dir := range []string{transcriptDir, transcriptDir + "/push"} {
+			rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
+				s := startServer(t)
+				c := s.dialIPC(t)
+				t.Cleanup(func() { c.Close() })
+				return rpctest.NewStreamWire(c)
+			})
+		}
 	})
 }

@@ -116,6 +116,13 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 		return // the deadline passed before the batch could start: answered -32002
 	}
 	size, limit := 0, ss.srv.cfg.batchBytes
+	var ps pendingSubs
+	written := false
+	defer func() {
+		if ps.notifiers != nil {
+			ps.finish(written)
+		}
+	}()
 	tmp := getBuf()
 	defer putBuf(tmp)
 	for i := range b.items {
@@ -135,7 +142,7 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 				resp = appendError(resp, it.req.id, errTooLarge)
 			}
 		default:
-			resp, ok = ss.call(ctx, resp, &it.req)
+			resp, ok = ss.call(ctx, resp, &it.req, &ps)
 		}
 		*tmp = resp
 		size += len(resp)
@@ -172,5 +179,5 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 		a.written = true
 		defer a.finishLocked()
 	}
-	ss.write(out)
+	written = ss.write(out)
 }

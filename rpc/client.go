@@ -28,6 +28,8 @@ type Client struct {
 	err     error         // why the client stopped; nil while it runs
 	closed  chan struct{} // closed when err is set
 	orphan  *Error        // last error answer whose id matched no call
+	subs    map[string]*ClientSubscription
+	subsWG  sync.WaitGroup // subscriptions' forwarding goroutines and unsubscribe calls
 
 	closeOnce sync.Once
 }
@@ -46,12 +48,18 @@ type pendingCall struct {
 	base  uint64
 	seen  []bool
 	left  int
+
+	sub *ClientSubscription // for a subscribe call
 }
 
 // answer decodes the answer r for id into the call's result (or the batch element's).
 func (pc *pendingCall) answer(id uint64, r response) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
+	if pc.sub != nil {
+		pc.answerSubscribe(r)
+		return
+	}
 	if pc.finished {
 		return
 	}
@@ -173,6 +181,7 @@ func (c *Client) Close() error {
 		if c.readDone != nil {
 			<-c.readDone
 		}
+		c.subsWG.Wait()
 	})
 	return err
 }
@@ -192,6 +201,7 @@ func (c *Client) fail(err error) {
 	for _, pc := range pending {
 		pc.finish(err)
 	}
+	c.failSubs(err)
 }
 
 // Call calls method with positional params args and decodes the result into result, a pointer

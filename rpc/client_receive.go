@@ -11,6 +11,7 @@ type response struct {
 	result []byte
 	errObj []byte
 	method []byte
+	params []byte
 }
 
 func parseResponse(b []byte) (response, error) {
@@ -25,6 +26,8 @@ func parseResponse(b []byte) (response, error) {
 			r.errObj = b[s:e]
 		case keyIs(key, esc, "method"):
 			r.method = b[s:e]
+		case keyIs(key, esc, "params"):
+			r.params = b[s:e]
 		}
 		return nil
 	})
@@ -65,8 +68,14 @@ func (c *Client) receive(msg []byte) {
 // receiveOne handles one answer object and returns the call it answered, if any.
 func (c *Client) receiveOne(b []byte) *pendingCall {
 	r, err := parseResponse(b)
-	if err != nil || r.method != nil {
-		return nil // invalid, or a server notification: subscriptions handle those
+	if err != nil {
+		return nil
+	}
+	if r.method != nil {
+		if r.params != nil && r.params[0] == '{' {
+			c.notification(r.method, r.params)
+		}
+		return nil
 	}
 	id, ok := parseUint(r.id)
 	if !ok {

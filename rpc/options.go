@@ -3,6 +3,8 @@ package rpc
 import (
 	"log/slog"
 	"time"
+
+	"github.com/polyrpc/polyrpc/subscriptions"
 )
 
 // Options configures a [Server]. The zero value, and a nil *Options, give the defaults documented
@@ -46,9 +48,22 @@ type Options struct {
 	// Default 5s.
 	StopTimeout time.Duration
 
+	// Subscriptions bounds each connection's subscriptions and its queue of notifications, and
+	// sets the default overflow policy for a client that does not read them; see
+	// [subscriptions.Limits] for the defaults (1024 subscriptions, 10 000 notifications or
+	// 8 MiB queued, close the connection on overflow).
+	Subscriptions subscriptions.Limits
+
 	// Logger receives the server's log records (panics with their stacks, dropped connections).
 	// Default slog.Default().
 	Logger *slog.Logger
+
+	// Name is the title of the server's OpenRPC document (rpc.discover). Default "polyrpc".
+	Name string
+
+	// Version is the version in the OpenRPC document's info: the API's version. Default: the
+	// main module's version from the binary's build information, or "devel".
+	Version string
 }
 
 // config is Options with the defaults applied and negative values turned into "no limit".
@@ -62,6 +77,9 @@ type config struct {
 	callTimeout   time.Duration
 	stopTimeout   time.Duration
 	log           *slog.Logger
+	subLimits     subscriptions.Limits
+
+	name, version string // the OpenRPC document's info, see documentInfo
 }
 
 const unlimited = int(^uint(0) >> 1)
@@ -90,6 +108,7 @@ func (o *Options) config() config {
 		callTimeout:   max(o.CallTimeout, 0),
 		stopTimeout:   o.StopTimeout,
 		log:           o.Logger,
+		subLimits:     o.Subscriptions.Resolved(),
 	}
 	if c.stopTimeout <= 0 {
 		c.stopTimeout = 5 * time.Second
@@ -97,5 +116,6 @@ func (o *Options) config() config {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
+	c.name, c.version = documentInfo(o.Name, o.Version)
 	return c
 }

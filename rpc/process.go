@@ -71,16 +71,25 @@ func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
 		return // the deadline passed before the call could start: answered -32002
 	}
 	bp := getBuf()
-	if out, ok := ss.call(ctx, *bp, &req); ok {
+	var ps pendingSubs
+	out, ok := ss.call(ctx, *bp, &req, &ps)
+	if ok {
 		*bp = out
-		ss.send(a, out)
+		ok = ss.send(a, out)
+	}
+	if ps.notifiers != nil {
+		ps.finish(ok)
 	}
 	putBuf(bp)
 }
 
 // call runs one valid request and appends its response to buf. It reports false for a
-// notification, which has no response.
-func (ss *Session) call(ctx context.Context, buf []byte, req *request) ([]byte, bool) {
+// notification, which has no response. Subscribe calls are added to ps, to be finished once
+// the answer has been written.
+func (ss *Session) call(ctx context.Context, buf []byte, req *request, ps *pendingSubs) ([]byte, bool) {
+	if raw := req.method[1 : len(req.method)-1]; isSubMethod(raw) && len(raw) <= ss.srv.cfg.maxMethodName {
+		return ss.callSub(ctx, buf, req, ps)
+	}
 	cb, e := ss.lookup(req)
 	var res reflect.Value
 	if e == nil {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/polyrpc/polyrpc/subscriptions"
 )
 
 // Separator between namespace and method in wire names: test + Add → test_add.
@@ -24,12 +26,24 @@ var (
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	jsonMarshalerType   = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
+	subscriptionType    = reflect.TypeFor[*subscriptions.Subscription]()
 )
 
 // registry maps wire names to callbacks. Lookups are lock-free: Register publishes a new map.
 type registry struct {
 	mu      sync.Mutex // serialises writers
 	methods atomic.Pointer[map[string]*callback]
+	subs    atomic.Pointer[map[string]*callback] // subscriptions, by subKey
+}
+
+// subKey is the key of a subscription in registry.subs.
+func subKey(namespace, name string) string { return namespace + separator + name }
+
+func (r *registry) lookupSub(namespace, name string) *callback {
+	if m := r.subs.Load(); m != nil {
+		return (*m)[subKey(namespace, name)]
+	}
+	return nil
 }
 
 func (r *registry) lookup(name string) *callback {
@@ -43,9 +57,11 @@ func (r *registry) lookup(name string) *callback {
 // namespaces returns the registered namespaces.
 func (r *registry) namespaces() map[string]bool {
 	ns := make(map[string]bool)
-	if m := r.methods.Load(); m != nil {
-		for _, cb := range *m {
-			ns[cb.namespace] = true
+	for _, m := range []*map[string]*callback{r.methods.Load(), r.subs.Load()} {
+		if m != nil {
+			for _, cb := range *m {
+				ns[cb.namespace] = true
+			}
 		}
 	}
 	return ns
@@ -55,16 +71,26 @@ func (r *registry) namespaces() map[string]bool {
 func (r *registry) add(cbs []*callback) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	methods, subs := clone(r.methods.Load()), clone(r.subs.Load())
+	for _, cb := range cbs {
+		if cb.subName != "" {
+			subs[subKey(cb.namespace, cb.subName)] = cb
+		} else {
+			methods[cb.name] = cb
+		}
+	}
+	r.methods.Store(&methods)
+	r.subs.Store(&subs)
+}
+
+func clone(m *map[string]*callback) map[string]*callback {
 	next := make(map[string]*callback)
-	if m := r.methods.Load(); m != nil {
+	if m != nil {
 		for k, v := range *m {
 			next[k] = v
 		}
 	}
-	for _, cb := range cbs {
-		next[cb.name] = cb
-	}
-	r.methods.Store(&next)
+	return next
 }
 
 // RegisterOption adjusts one registration; see [WithParamNames].
@@ -72,6 +98,9 @@ type RegisterOption func(*registration)
 
 type registration struct {
 	names map[string][]string // Go method name → parameter names
+
+	meta  map[string]MethodMetadata // Go method name → generated metadata, see prepare
+	notif map[string]reflect.Type   // Go method name → notification type, see WithNotificationType
 }
 
 // WithParamNames declares the parameter names of the Go method goMethod (context excluded), so
@@ -112,6 +141,9 @@ func newCallbacks(namespace string, receiver any, reg *registration) ([]*callbac
 		return nil, errors.New("rpc: nil receiver")
 	}
 	rt := rv.Type()
+	if err := reg.prepare(rt); err != nil {
+		return nil, err
+	}
 	var cbs []*callback
 	found := make(map[string]bool)
 	for i := 0; i < rt.NumMethod(); i++ {
@@ -125,12 +157,22 @@ func newCallbacks(namespace string, receiver any, reg *registration) ([]*callbac
 		}
 		cb.namespace = namespace
 		cb.name = namespace + separator + formatName(m.Name)
+		if cb.hasResult && cb.result == subscriptionType {
+			if !cb.hasCtx || cb.errIndex < 0 {
+				return nil, fmt.Errorf("rpc: %s.%s returns a subscription, so it must take a context.Context first and return (*subscriptions.Subscription, error)", rt, m.Name)
+			}
+			cb.subName = formatName(m.Name)
+			cb.name = namespace + subscribeSuffix
+		} else if n := formatName(m.Name); n == "subscribe" || n == "unsubscribe" {
+			return nil, fmt.Errorf("rpc: %s.%s: %s_%s is reserved for subscriptions; rename the method", rt, m.Name, namespace, n)
+		}
 		found[m.Name] = true
 		if names, ok := reg.names[m.Name]; ok {
 			if err := cb.setNames(names); err != nil {
 				return nil, fmt.Errorf("rpc: %s.%s: %w", rt, m.Name, err)
 			}
 		}
+		reg.describe(cb, m.Name)
 		cbs = append(cbs, cb)
 	}
 	for name := range reg.names {
@@ -170,6 +212,10 @@ type callback struct {
 	names      []string       // parameter names, or nil when unknown
 	nameIndex  map[string]int // names → position
 	fields     *structFields  // set when the only argument is a struct: by-name fills its fields
+	subName    string         // a subscription's name (name is then NS_subscribe); "" for a method
+
+	meta      *MethodMetadata // generated metadata (docs, names), or nil
+	notifType reflect.Type    // a subscription's notification type, or nil (WithNotificationType)
 }
 
 // newCallback checks the method's shape: optional context.Context first, JSON-decodable

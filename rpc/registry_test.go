@@ -267,7 +267,7 @@ func TestRegisterShapes(t *testing.T) {
 	if err := srv.Register("shape", ctShapes{}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"rpc_modules"}
+	want := []string{"rpc.discover", "rpc_modules"}
 	for _, s := range shapes {
 		if s.exposed {
 			want = append(want, s.wire)
@@ -359,7 +359,7 @@ func TestRegisterPointerReceiver(t *testing.T) {
 	if err := srv.Register("ptr", p); err != nil {
 		t.Fatalf("Register(pointer) = %v", err)
 	}
-	want := []string{"ptr_get", "ptr_set", "rpc_modules"}
+	want := []string{"ptr_get", "ptr_set", "rpc.discover", "rpc_modules"}
 	if got := srv.Methods(nil); !slices.Equal(got, want) {
 		t.Errorf("Methods(nil) = %q, want %q", got, want)
 	}
@@ -392,7 +392,7 @@ func (ctMergeB) Bad(chan int) {}
 func TestRegisterMerge(t *testing.T) {
 	srv := rpc.NewServer(nil)
 	t.Cleanup(srv.Stop)
-	if got, want := srv.Methods(nil), []string{"rpc_modules"}; !slices.Equal(got, want) {
+	if got, want := srv.Methods(nil), []string{"rpc.discover", "rpc_modules"}; !slices.Equal(got, want) {
 		t.Errorf("a new server's Methods(nil) = %q, want %q", got, want)
 	}
 	if err := srv.Register("m", ctMergeA{}); err != nil {
@@ -408,11 +408,11 @@ func TestRegisterMerge(t *testing.T) {
 	if err := srv.Register("m", ctMergeA{}, rpc.WithParamNames("Foo", "x")); err == nil {
 		t.Fatal("Register with a bad WithParamNames succeeded")
 	}
-	want := []string{"m_bar", "m_baz", "m_foo", "other_bar", "other_baz", "rpc_modules"}
+	want := []string{"m_bar", "m_baz", "m_foo", "other_bar", "other_baz", "rpc.discover", "rpc_modules"}
 	if got := srv.Methods(nil); !slices.Equal(got, want) {
 		t.Errorf("Methods(nil) = %q, want %q", got, want)
 	}
-	if got, want := srv.Methods([]string{"other"}), []string{"other_bar", "other_baz", "rpc_modules"}; !slices.Equal(got, want) {
+	if got, want := srv.Methods([]string{"other"}), []string{"other_bar", "other_baz", "rpc.discover", "rpc_modules"}; !slices.Equal(got, want) {
 		t.Errorf(`Methods(["other"]) = %q, want %q`, got, want)
 	}
 

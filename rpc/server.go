@@ -39,6 +39,7 @@ func NewServer(opts *Options) *Server {
 		panic(err) // the built-in service is known to be well formed
 	}
 	s.reg.add(cbs)
+	s.reg.add(discoverCallbacks(s)) // rpc.discover, see openrpc_service.go
 	return s
 }
 
@@ -196,3 +197,9 @@ func (s *Server) ReserveBytes(n int) bool {
 
 // ReleaseBytes returns n bytes taken with ReserveBytes.
 func (s *Server) ReleaseBytes(n int) { s.reqBytes.Add(-int64(n)) }
+
+func (s *Server) isStopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped
+}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/polyrpc/polyrpc/subscriptions"
 )
 
 // Session is the server side of one connection. Transports that read messages themselves (see
@@ -23,6 +25,10 @@ type Session struct {
 	sem    chan struct{} // nil: unlimited
 	calls  callCounter
 	out    writer
+	since  time.Time
+
+	subsMu sync.Mutex
+	subs   *subscriptions.Conn // nil until the first subscribe
 
 	closeOnce sync.Once
 }
@@ -31,7 +37,7 @@ type Session struct {
 // The session's calls are cancelled when ctx is done. It fails with [ErrServerStopped] once the
 // server is stopping.
 func (s *Server) NewSession(ctx context.Context, opts ConnOptions, w MessageWriter) (*Session, error) {
-	ss := &Session{srv: s, opts: opts, allow: allowSet(opts.Namespaces)}
+	ss := &Session{srv: s, opts: opts, allow: allowSet(opts.Namespaces), since: time.Now()}
 	cctx, cancel := context.WithCancel(ctx)
 	ss.ctx = context.WithValue(cctx, sessionKey{}, ss)
 	ss.cancel = cancel
@@ -46,16 +52,23 @@ func (s *Server) NewSession(ctx context.Context, opts ConnOptions, w MessageWrit
 	return ss, nil
 }
 
-// Close cancels the session's calls and closes its writer (if it is an io.Closer). It does not
-// wait for calls still running; the server's Stop does. Close is idempotent.
-func (ss *Session) Close() error {
+// Close cancels the session's calls, closes its writer (if it is an io.Closer) and ends its
+// subscriptions. It does not wait for calls still running; the server's Stop does. Close is
+// idempotent.
+func (ss *Session) Close() error { return ss.closeWithReason("") }
+
+// closeWithReason is Close telling the peer why, when the writer can (a WebSocket close frame).
+func (ss *Session) closeWithReason(reason string) error {
 	var err error
 	ss.closeOnce.Do(func() {
 		ss.cancel()
 		ss.srv.removeSession(ss)
-		if c, ok := ss.out.w.(io.Closer); ok {
+		if c, ok := ss.out.w.(interface{ CloseWithReason(string) error }); ok && reason != "" {
+			err = c.CloseWithReason(reason)
+		} else if c, ok := ss.out.w.(io.Closer); ok {
 			err = c.Close()
 		}
+		ss.closeSubs()
 	})
 	return err
 }
@@ -207,28 +220,32 @@ func (ss *Session) processTimed(msg []byte, dl time.Time, a *answer) {
 	a.finish()
 }
 
-// send writes a finished message (without its newline) unless a timeout answered first.
-func (ss *Session) send(a *answer, msg []byte) {
+// send writes a finished message (without its newline) unless a timeout answered first. It
+// reports whether msg was written.
+func (ss *Session) send(a *answer, msg []byte) bool {
 	msg = append(msg, '\n')
 	if a == nil {
-		ss.write(msg)
-		return
+		return ss.write(msg)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.written {
-		a.written = true
-		ss.write(msg)
-		a.finishLocked()
+	if a.written {
+		return false
 	}
+	a.written = true
+	ok := ss.write(msg)
+	a.finishLocked()
+	return ok
 }
 
 // write sends one message; a connection that cannot be written is broken, so it is closed
-// (which also cancels its calls and ends a read waiting on it).
-func (ss *Session) write(msg []byte) {
+// (which also cancels its calls and ends a read waiting on it). It reports success.
+func (ss *Session) write(msg []byte) bool {
 	if err := ss.out.send(msg); err != nil {
 		ss.Close()
+		return false
 	}
+	return true
 }
 
 // answer tracks whether a message's answer has been written, when a timeout may race with it.

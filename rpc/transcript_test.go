@@ -50,4 +50,6 @@ func dialStream(t testing.TB) rpctest.Wire {
 func TestTranscripts(t *testing.T) {
 	t.Run("session", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata", dialSession) })
 	t.Run("stream", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata", dialStream) })
+	t.Run("push/session", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata/push", dialSession) })
+	t.Run("push/stream", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata/push", dialStream) })
 }

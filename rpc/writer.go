@@ -49,9 +49,27 @@ func (w *writer) init(mw MessageWriter) {
 
 // send writes msg and returns once it is out, with the first write error the connection has
 // seen, if any.
-func (w *writer) send(msg []byte) error {
+func (w *writer) send(msg []byte) error { return w.sendv(msg, nil) }
+
+// sendMany is send for several messages, written in order with one flush.
+func (w *writer) sendMany(msgs [][]byte) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return w.sendv(msgs[0], msgs[1:])
+}
+
+// sendv writes msg and then rest.
+func (w *writer) sendv(msg []byte, rest [][]byte) error {
 	if w.direct {
-		return w.w.WriteMessage(msg)
+		err := w.w.WriteMessage(msg)
+		for _, m := range rest {
+			if err != nil {
+				break
+			}
+			err = w.w.WriteMessage(m)
+		}
+		return err
 	}
 	w.mu.Lock()
 	if w.err != nil {
@@ -61,7 +79,8 @@ func (w *writer) send(msg []byte) error {
 	}
 	if w.busy {
 		w.pending = append(w.pending, msg)
-		w.queued++
+		w.pending = append(w.pending, rest...)
+		w.queued += uint64(1 + len(rest))
 		ticket := w.queued
 		for w.written < ticket {
 			w.cond.Wait()
@@ -74,6 +93,12 @@ func (w *writer) send(msg []byte) error {
 	w.mu.Unlock()
 
 	err := w.w.WriteMessage(msg)
+	for _, m := range rest {
+		if err != nil {
+			break
+		}
+		err = w.w.WriteMessage(m)
+	}
 	needFlush := true // something written has not been flushed
 	var out uint64    // queued messages written but not yet released
 	var spare [][]byte

@@ -38,6 +38,7 @@
 //   - [CloseConn] (the default, go-ethereum's behaviour): the connection is closed, with the
 //     reason logged and, on WebSocket, sent in the close frame; every subscription on it ends
 //     with [ErrOverflow].
+//
 //   - [DropOldest] drops the subscription's oldest queued notification, [DropNewest] the one
 //     being sent. Drops are never silent: before its next notification (or as soon as the
 //     client reads again) the subscription gets a lag notice telling how many were lost:

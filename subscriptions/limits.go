@@ -37,11 +37,18 @@ func pick(v, def int) int {
 	return v
 }
 
-func (l Limits) resolve() limits {
-	return limits{
-		maxSubs:   pick(l.MaxSubscriptions, 1024),
-		maxQueued: pick(l.MaxQueued, 10_000),
-		maxBytes:  pick(l.MaxQueuedBytes, 8<<20),
-		policy:    l.Policy,
+// Resolved returns l with the defaults filled in and "no limit" (a negative value) as
+// math.MaxInt, the values a connection applies.
+func (l Limits) Resolved() Limits {
+	return Limits{
+		MaxSubscriptions: pick(l.MaxSubscriptions, 1024),
+		MaxQueued:        pick(l.MaxQueued, 10_000),
+		MaxQueuedBytes:   pick(l.MaxQueuedBytes, 8<<20),
+		Policy:           l.Policy,
 	}
+}
+
+func (l Limits) resolve() limits {
+	r := l.Resolved()
+	return limits{maxSubs: r.MaxSubscriptions, maxQueued: r.MaxQueued, maxBytes: r.MaxQueuedBytes, policy: r.Policy}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/polyrpc/polyrpc/rpc"
 )
 
+//go:generate go run github.com/polyrpc/polyrpc/cmd/polyrpc-gen -type Service,Notify,Get
+
 // NewServer returns a server with the reference services registered: Service as "test",
 // Notify as "notify" and Get as "get". The server is stopped when the test ends.
 //
@@ -45,6 +47,13 @@ func Register(srv *rpc.Server) error {
 		),
 		srv.Register("notify", &Notify{}),
 		srv.Register("get", Get{}),
+		srv.Register("nftest", &Subs{},
+			rpc.WithParamNames("Ticks", "n", "start"),
+			rpc.WithParamNames("Topic", "name"),
+			rpc.WithParamNames("Flood", "n", "size", "policy"),
+			rpc.WithParamNames("Publish", "topic", "value"),
+			rpc.WithParamNames("Subscribers", "topic"),
+		),
 	)
 }
 
@@ -87,7 +96,9 @@ func (s *Service) Echo(str string, i int, args *EchoArgs) EchoResult {
 	return EchoResult{str, i, args}
 }
 
-// EchoWithCtx is Echo with a context first.
+// EchoWithCtx is Echo with a context first. Its params are positional only.
+//
+//polyrpc:positional
 func (s *Service) EchoWithCtx(ctx context.Context, str string, i int, args *EchoArgs) EchoResult {
 	return EchoResult{str, i, args}
 }
@@ -104,7 +115,9 @@ func (s *Service) Add(a, b int) int { return a + b }
 // Subtract is the specification's example method.
 func (s *Service) Subtract(minuend, subtrahend int) int { return minuend - subtrahend }
 
-// Sum adds three integers.
+// Sum adds three integers. Its params are positional only.
+//
+//polyrpc:positional
 func (s *Service) Sum(a, b, c int) int { return a + b + c }
 
 // Update is the specification's notification example.
@@ -120,6 +133,10 @@ func (s *Service) Count() int64 { return s.incr.Load() }
 func (s *Service) Fail() error { return errors.New("plain failure") }
 
 // FailCoded returns an error with a code and data.
+//
+// Errors:
+//
+//	-32042 coded failure
 func (s *Service) FailCoded() (int, error) { return 0, CodedError{} }
 
 // Panic panics.

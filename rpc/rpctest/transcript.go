@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,8 @@ type Step struct {
 
 // ReadTranscript parses a transcript file: lines starting "--> " are sent, lines starting
 // "<-- " must be the next message received, byte for byte; blank lines and lines starting
-// with "//" are ignored.
+// with "//" are ignored. A placeholder $NAME in a <-- line stands for a subscription id: it
+// matches any "0x…" string the first time and that same id afterwards, in <-- and --> lines.
 func ReadTranscript(path string) ([]Step, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -65,6 +67,53 @@ const (
 	sentinelAnswer = `{"jsonrpc":"2.0","id":"end-of-transcript","result":42}`
 )
 
+// placeholder is a variable of a transcript: $NAME in a <-- line matches a subscription id
+// (a JSON string "0x…") and binds it the first time; later $NAME are replaced by the bound id.
+var placeholder = regexp.MustCompile(`\$[A-Z][A-Z0-9]*`)
+
+// substitute replaces bound placeholders in msg.
+func substitute(msg []byte, vars map[string]string) []byte {
+	return placeholder.ReplaceAllFunc(msg, func(v []byte) []byte {
+		if id, ok := vars[string(v)]; ok {
+			return []byte(id)
+		}
+		return v
+	})
+}
+
+// match reports whether got is the expected message want, binding its new placeholders.
+func match(got, want []byte, vars map[string]string) bool {
+	if !placeholder.Match(want) {
+		return bytes.Equal(got, want)
+	}
+	var pat strings.Builder
+	var names []string
+	last := 0
+	for _, loc := range placeholder.FindAllIndex(want, -1) {
+		pat.WriteString(regexp.QuoteMeta(string(want[last:loc[0]])))
+		v := string(want[loc[0]:loc[1]])
+		if id, ok := vars[v]; ok {
+			pat.WriteString(regexp.QuoteMeta(id))
+		} else {
+			pat.WriteString(`("0x[0-9a-f]{1,64}")`)
+			names = append(names, v)
+		}
+		last = loc[1]
+	}
+	pat.WriteString(regexp.QuoteMeta(string(want[last:])))
+	m := regexp.MustCompile("^" + pat.String() + "$").FindSubmatch(got)
+	if m == nil {
+		return false
+	}
+	for i, v := range names {
+		if prev, ok := vars[v]; ok && prev != string(m[i+1]) {
+			return false // one new name twice in a line, bound to two ids
+		}
+		vars[v] = string(m[i+1])
+	}
+	return true
+}
+
 // RunTranscripts replays every *.txt transcript in dir as a parallel subtest, each over a new
 // Wire from dial.
 func RunTranscripts(t *testing.T, dir string, dial Dialer) {
@@ -90,9 +139,10 @@ func RunSteps(t testing.TB, name string, steps []Step, w Wire) {
 	defer w.Close()
 	const timeout = 5 * time.Second
 	steps = append(steps, Step{Send: true, Msg: []byte(sentinel)}, Step{Msg: []byte(sentinelAnswer)})
+	vars := make(map[string]string)
 	for _, s := range steps {
 		if s.Send {
-			if err := w.Send(s.Msg); err != nil {
+			if err := w.Send(substitute(s.Msg, vars)); err != nil {
 				t.Fatalf("%s:%d: send: %v", name, s.Line, err)
 			}
 			continue
@@ -101,7 +151,7 @@ func RunSteps(t testing.TB, name string, steps []Step, w Wire) {
 		if err != nil {
 			t.Fatalf("%s:%d: want %s\nreceive failed: %v", name, s.Line, s.Msg, err)
 		}
-		if !bytes.Equal(got, s.Msg) {
+		if !match(got, s.Msg, vars) {
 			where := fmt.Sprintf("%s:%d", name, s.Line)
 			if s.Line == 0 {
 				where = name + ": after the transcript (an unexpected message?)"

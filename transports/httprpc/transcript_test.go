@@ -26,8 +26,10 @@ func newServer(t testing.TB, rpcOpts *rpc.Options, opts *httprpc.Options) (*rpc.
 }
 
 func TestTranscripts(t *testing.T) {
-	rpctest.RunTranscripts(t, "../../rpc/testdata", func(t testing.TB) rpctest.Wire {
-		_, ts := newServer(t, nil, nil)
-		return rpctest.NewHTTPWire(ts.URL)
-	})
+	for _, dir := range []string{"../../rpc/testdata", "../../rpc/testdata/push-http"} {
+		rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
+			_, ts := newServer(t, nil, nil)
+			return rpctest.NewHTTPWire(ts.URL)
+		})
+	}
 }

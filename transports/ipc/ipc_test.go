@@ -75,10 +75,12 @@ func transcriptDir() string {
 
 func TestTranscripts(t *testing.T) {
 	rpctest.CheckLeaks(t)
-	rpctest.RunTranscripts(t, transcriptDir(), func(t testing.TB) rpctest.Wire {
-		_, ep := start(t, nil)
-		return rpctest.NewStreamWire(rawConn(t, ep.Path()))
-	})
+	for _, dir := range []string{transcriptDir(), filepath.Join(transcriptDir(), "push")} {
+		rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
+			_, ep := start(t, nil)
+			return rpctest.NewStreamWire(rawConn(t, ep.Path()))
+		})
+	}
 }
 
 func TestClientCalls(t *testing.T) {
@@ -101,7 +103,7 @@ func TestClientCalls(t *testing.T) {
 		{method: "test_echo", args: []any{"x", 7}, want: `{"String":"x","Int":7,"Args":null}`},
 		{method: "test_peer", want: `"ipc"`},
 		{method: "peer_info", want: string(peer)},
-		{method: "rpc_modules", want: `{"get":"1.0","notify":"1.0","peer":"1.0","rpc":"1.0","test":"1.0"}`},
+		{method: "rpc_modules", want: `{"get":"1.0","nftest":"1.0","notify":"1.0","peer":"1.0","rpc":"1.0","test":"1.0"}`},
 		{method: "test_failCoded", wantCode: -32042, wantMsg: "coded failure", wantData: `{"why":"testing"}`},
 		{method: "test_fail", wantCode: rpc.CodeServerError, wantMsg: "plain failure"},
 		{method: "test_nope", wantCode: rpc.CodeMethodNotFound},

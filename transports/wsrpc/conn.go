@@ -94,13 +94,15 @@ func (c *conn) WriteMessage(msg []byte) error {
 // write that takes long is one to a peer that stopped reading), and its own write is bounded by
 // closeFrameTimeout, so that Close is quick even on a stalled connection: rpc.Server.Stop closes
 // its connections one after another.
-func (c *conn) Close() error {
+func (c *conn) Close() error { return c.closeWith(c.closeCode, c.closeText) }
+
+func (c *conn) closeWith(code int, text string) error {
 	c.closeOnce.Do(func() {
 		select {
 		case <-c.down:
 		default:
 			if !c.writing.Load() {
-				msg := websocket.FormatCloseMessage(c.closeCode, c.closeText)
+				msg := websocket.FormatCloseMessage(code, text)
 				c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeFrameTimeout))
 			}
 		}
@@ -109,6 +111,19 @@ func (c *conn) Close() error {
 	})
 	return nil
 }
+
+// CloseWithReason closes the connection with close code 1008 (policy violation) and reason as
+// its text, truncated to fit a control frame; rpc calls it when a client does not read its
+// notifications. Like Close, it skips the frame while a write is stalled.
+func (c *conn) CloseWithReason(reason string) error {
+	if len(reason) > maxCloseText {
+		reason = reason[:maxCloseText]
+	}
+	return c.closeWith(websocket.ClosePolicyViolation, reason)
+}
+
+// maxCloseText is the most reason text a close frame holds (125 bytes of payload, 2 of code).
+const maxCloseText = 123
 
 // shutdown closes the socket, which ends a pending read, and stops the keepalive. The first
 // cause is kept and reported by ReadMessage.

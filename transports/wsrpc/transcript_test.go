@@ -9,7 +9,9 @@ import (
 // TestTranscripts replays the conformance transcripts of rpc/testdata over WebSocket, each
 // transcript on its own server and connection.
 func TestTranscripts(t *testing.T) {
-	rpctest.RunTranscripts(t, "../../rpc/testdata", func(t testing.TB) rpctest.Wire {
-		return dialRaw(t, serve(t, rpctest.NewServer(t, nil), nil), nil, nil)
-	})
+	for _, dir := range []string{"../../rpc/testdata", "../../rpc/testdata/push"} {
+		rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
+			return dialRaw(t, serve(t, rpctest.NewServer(t, nil), nil), nil, nil)
+		})
+	}
 }
