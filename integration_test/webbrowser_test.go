@@ -1,0 +1,149 @@
+package integration_test
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserConsole drives the browser console (package web) in headless Chromium against the
+// binary: the method list from rpc.discover, a call through a generated form, an error, a
+// subscription with its notifications and Unsubscribe, chat between two pages (history on join,
+// live messages), and the reconnection after the server restarts on the same port. It saves
+// screenshots in $POLYRPC_ARTIFACTS (or a temporary directory) and logs their paths.
+func TestBrowserConsole(t *testing.T) {
+	exe := findChromium(t)
+	s := startServer(t)
+	base := s.HTTP + "/"
+	b := startBrowser(t, exe)
+	room := fmt.Sprintf("e2e-%d", s.PID)
+
+	// The explorer: the method list comes from rpc.discover.
+	ex := b.tab("explorer", true)
+	ex.do("load the console", chromedp.Navigate(base))
+	ex.waitJS("connected", `document.querySelector("#status")?.dataset.state === "open"`)
+	ex.waitJS("methods from rpc.discover", `document.querySelector("#source")?.dataset.source === "rpc.discover" &&
+		!!document.querySelector('#method-list button[data-method="test_add"]') &&
+		!!document.querySelector('#method-list button[data-method="chat_subscribe"]')`)
+
+	// A call through the form of test_add, typed in as a person would.
+	ex.do("search and open test_add",
+		chromedp.SendKeys(chromedp.CSS("#method-search"), "add"),
+		chromedp.Click(chromedp.CSS(`#method-list button[data-method="test_add"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#call-form")),
+		chromedp.SendKeys(chromedp.CSS("#call-form .field:nth-of-type(1) input"), "2"),
+		chromedp.SendKeys(chromedp.CSS("#call-form .field:nth-of-type(2) input"), "40"),
+		chromedp.Click(chromedp.CSS(`[data-testid="call"]`)))
+	ex.waitJS("test_add result 42", `document.querySelector("#result")?.dataset.outcome === "ok" &&
+		document.querySelector('[data-testid="result-json"]')?.textContent.trim() === "42"`)
+
+	// An error answer shows its code and message.
+	ex.do("call test_failCoded", chromedp.Navigate(base+"#m=test_failCoded"))
+	ex.waitJS("test_failCoded form", `document.querySelector("#method-title")?.textContent === "test_failCoded"`)
+	ex.do("submit", chromedp.Click(chromedp.CSS(`[data-testid="call"]`)))
+	ex.waitJS("error -32042 shown", `document.querySelector("#result")?.dataset.outcome === "error" &&
+		document.querySelector('[data-testid="error-code"]')?.textContent === "-32042" &&
+		document.querySelector('[data-testid="error-message"]')?.textContent !== ""`)
+
+	// A subscription to the chat room from its form.
+	ex.setValue("#method-search", "")
+	ex.do("search and open chat_subscribe",
+		chromedp.SendKeys(chromedp.CSS("#method-search"), "subscribe"),
+		chromedp.Click(chromedp.CSS(`#method-list button[data-method="chat_subscribe"]`)))
+	ex.waitJS("chat_subscribe form", `document.querySelector("#method-title")?.textContent === "chat_subscribe"`)
+	fillSubscribe := fmt.Sprintf(`(() => {
+		const fields = [...document.querySelectorAll("#call-form .field :is(input, select, textarea)")];
+		for (const [i, el] of fields.entries()) {
+			if (el.name === "room" || (i === fields.length - 1 && el.tagName !== "SELECT")) el.value = %q;
+			else if (el.tagName !== "SELECT" && el.value === "") el.value = "messages";
+		}
+		document.querySelector('[data-testid="call"]').click();
+		return fields.length;
+	})()`, room)
+	if n := eval[int](ex, "fill in and submit chat_subscribe", fillSubscribe); n < 1 {
+		t.Fatalf("chat_subscribe form has %d fields", n)
+	}
+	ex.waitJS("subscription listed", `document.querySelector('[data-testid="subscription"]')?.dataset.state === "active" &&
+		/^0x/.test(document.querySelector('[data-testid="sub-id"]')?.textContent)`)
+
+	// Chat: bob speaks before alice joins (history), then live.
+	bob := b.tab("bob", false)
+	alice := b.tab("alice", false)
+	join := func(tb *tab, name string) {
+		tb.do("open the chat page", chromedp.Navigate(base+"chat.html"))
+		tb.waitJS("connected", `document.querySelector("#status")?.dataset.state === "open"`)
+		tb.setValue("#chat-room", room)
+		tb.setValue("#chat-name", "")
+		tb.do("join "+room,
+			chromedp.SendKeys(chromedp.CSS("#chat-name"), name),
+			chromedp.Click(chromedp.CSS(`[data-testid="chat-join"]`)))
+		tb.waitJS("joined", `document.querySelector("#room-title")?.textContent === "Room `+room+`" &&
+			!document.querySelector("#chat-text").disabled`)
+	}
+	say := func(tb *tab, text string) {
+		tb.do("send "+strconv.Quote(text),
+			chromedp.SendKeys(chromedp.CSS("#chat-text"), text),
+			chromedp.Click(chromedp.CSS(`[data-testid="chat-send"]`)))
+		tb.waitJS("the input emptied once sent", `document.querySelector("#chat-text").value === ""`)
+	}
+	sees := func(tb *tab, author, text string) {
+		tb.waitJS(fmt.Sprintf("sees %s: %q", author, text), fmt.Sprintf(`[...document.querySelectorAll('[data-testid="chat-message"]')].some((li) =>
+			li.querySelector('[data-testid="chat-author"]').textContent === %q &&
+			li.querySelector('[data-testid="chat-body"]').textContent === %q)`, author, text))
+	}
+	join(bob, "bob")
+	say(bob, "hello before alice")
+	sees(bob, "bob", "hello before alice")
+	join(alice, "alice")
+	sees(alice, "bob", "hello before alice") // from chat_history
+	say(bob, "hello alice")
+	sees(alice, "bob", "hello alice") // live, through chat_subscribe
+	say(alice, "hi bob")
+	sees(bob, "alice", "hi bob")
+
+	// The explorer's subscription got the live messages as notifications.
+	ex.waitJS("notifications in the subscription card", `(() => {
+		const notes = [...document.querySelectorAll('[data-testid="notification"]')].map((p) => JSON.parse(p.textContent));
+		return notes.some((m) => m.text === "hello alice" && m.name === "bob") && notes.some((m) => m.text === "hi bob");
+	})()`)
+	shot := ex.screenshot("console")
+	t.Logf("screenshot of the console: %s", shot)
+	t.Logf("screenshot of the chat page: %s", alice.screenshot("chat"))
+
+	// Unsubscribe: the card says so and counts no more notifications.
+	count := eval[string](ex, "count", `document.querySelector('[data-testid="sub-count"]').textContent`)
+	ex.do("unsubscribe", chromedp.Click(chromedp.CSS(`[data-testid="unsubscribe"]`)))
+	ex.waitJS("unsubscribed", `document.querySelector('[data-testid="subscription"]')?.dataset.state === "unsubscribed"`)
+	say(bob, "after unsubscribe")
+	sees(alice, "bob", "after unsubscribe")
+	if after := eval[string](ex, "count", `document.querySelector('[data-testid="sub-count"]').textContent`); after != count {
+		t.Errorf("notifications counted after Unsubscribe: %s, then %s", count, after)
+	}
+
+	// The server restarts on the same port: the pages reconnect and alice's page joins again.
+	_, port, err := net.SplitHostPort(mustHost(t, s.HTTP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.stop(t)
+	alice.waitJS("disconnected", `document.querySelector("#status")?.dataset.state === "reconnecting"`)
+	startServer(t, "--http.port", port)
+	alice.waitJS("reconnected", `document.querySelector("#status")?.dataset.state === "open"`)
+	ex.waitJS("explorer reconnected", `document.querySelector("#status")?.dataset.state === "open"`)
+	alice.waitJS("rejoined", `document.querySelector("#chat-notice")?.textContent === "Reconnected."`)
+	say(alice, "back again")
+	sees(alice, "alice", "back again")
+}
+
+func mustHost(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}

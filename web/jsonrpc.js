@@ -1,0 +1,376 @@
+// jsonrpc.js: a small JSON-RPC 2.0 client over WebSocket, with no dependencies.
+//
+//   import { Client } from "./jsonrpc.js";
+//   const c = new Client("ws://127.0.0.1:8545/");
+//   await c.connect();
+//   const sum = await c.call("test_add", [1, 2]);            // params by position
+//   const r = await c.call("test_echo", { str: "x" }, { timeout: 2000 });
+//   const [a, b] = await c.batch([{ method: "test_add", params: [1, 2] }, { method: "x" }]);
+//   const sub = await c.subscribe("chat", "messages", "lobby");
+//   sub.addEventListener("data", (e) => console.log(e.detail));  // or: for await (const v of sub)
+//   await sub.unsubscribe();
+//
+// Calls reject with an RPCError (code, message, data) when the server answers an error, and
+// with a TransportError when there is no answer: a timeout, a lost connection, a closed client.
+// After the connection drops the client reconnects with exponential backoff and subscribes its
+// subscriptions again; a subscription the server refuses then ends with a "lost" event.
+// The client dispatches "status" events ({state, attempt, delay, error}) and "notification"
+// events for notifications that belong to no subscription.
+
+/** An error answered by the server: code, message and optional data. */
+export class RPCError extends Error {
+  constructor({ code, message, data }) {
+    super(message);
+    this.name = "RPCError";
+    this.code = code;
+    if (data !== undefined) this.data = data;
+  }
+}
+
+/** No answer: the call timed out, the connection was lost or the client was closed. */
+export class TransportError extends Error {
+  constructor(message, kind) {
+    super(message);
+    this.name = "TransportError";
+    this.kind = kind; // "timeout" | "disconnected" | "closed" | "protocol"
+  }
+}
+
+const defaults = {
+  timeout: 30000, // ms for each call or batch
+  reconnect: true,
+  minBackoff: 250, // ms before the first reconnection attempt, doubled on each failure
+  maxBackoff: 10000,
+  maxEarly: 256, // notifications kept for subscription ids not yet known to the client
+};
+
+export class Client extends EventTarget {
+  /** @param {string} url ws:// or wss:// address. */
+  constructor(url, options = {}) {
+    super();
+    this.url = url;
+    this.options = { ...defaults, ...options };
+    this.state = "idle"; // idle | connecting | open | reconnecting | closed
+    this._nextId = 1;
+    this._pending = new Map(); // id -> {resolve, reject, timer}
+    this._subs = new Map(); // server id -> Subscription
+    this._early = []; // notifications that arrived before their subscription's id
+    this._waiters = []; // {resolve, reject} waiting for the connection to open
+    this._attempt = 0;
+    this._retryTimer = null;
+    this._ws = null;
+  }
+
+  /** Opens the connection; resolves once it is open (retrying with backoff if enabled). */
+  connect() {
+    if (this.state === "closed") return Promise.reject(new TransportError("client closed", "closed"));
+    if (this.state === "idle") this._open();
+    return this._whenOpen();
+  }
+
+  /** Closes the connection for good: pending calls reject, subscriptions end. */
+  close() {
+    if (this.state === "closed") return;
+    this._setState("closed");
+    clearTimeout(this._retryTimer);
+    if (this._ws) this._ws.close(1000, "client closed");
+    const err = new TransportError("client closed", "closed");
+    this._failPending(err);
+    for (const w of this._waiters.splice(0)) w.reject(err);
+    for (const sub of [...this._subs.values()]) sub._end("closed", err);
+  }
+
+  /** Calls method with params (an array, an object or undefined); resolves to the result. */
+  async call(method, params, { timeout } = {}) {
+    const id = this._nextId++;
+    const msg = request(method, params, id);
+    return this._exchange([id], msg, timeout ?? this.options.timeout, method).then((answers) => {
+      const a = answers.get(id);
+      if (a.error) throw new RPCError(a.error);
+      return a.result;
+    });
+  }
+
+  /** Sends a notification (no answer expected). */
+  async notify(method, params) {
+    await this._whenOpen();
+    this._send(request(method, params));
+  }
+
+  /**
+   * Sends calls as one batch. Each item is {method, params, notification?}. Resolves to an
+   * array in the order given, one {result} or {error: RPCError} per call (null for notifications).
+   */
+  async batch(items, { timeout } = {}) {
+    const ids = [];
+    const msgs = items.map((it) => {
+      if (it.notification) return request(it.method, it.params);
+      const id = this._nextId++;
+      ids.push(id);
+      return request(it.method, it.params, id);
+    });
+    const answers = ids.length
+      ? await this._exchange(ids, msgs, timeout ?? this.options.timeout, "batch")
+      : (await this._whenOpen(), this._send(msgs), new Map());
+    let i = 0;
+    return items.map((it) => {
+      if (it.notification) return null;
+      const a = answers.get(ids[i++]);
+      return a.error ? { error: new RPCError(a.error) } : { result: a.result };
+    });
+  }
+
+  /**
+   * Subscribes with NS_subscribe(name, ...args) and resolves to a Subscription once the server
+   * has answered its id.
+   */
+  async subscribe(namespace, name, ...args) {
+    const sub = new Subscription(this, namespace, name, args);
+    await sub._start();
+    return sub;
+  }
+
+  // Sends msg once the connection is open and waits for the answers to ids.
+  async _exchange(ids, msg, timeout, what) {
+    const timedOut = () => new TransportError(`${what}: no answer within ${timeout} ms`, "timeout");
+    let timer;
+    const expiry = new Promise((_, reject) => { timer = setTimeout(() => reject(timedOut()), timeout); });
+    try {
+      await Promise.race([this._whenOpen(), expiry]);
+      const answers = new Map();
+      const waits = ids.map((id) => new Promise((resolve, reject) => {
+        this._pending.set(id, { resolve: (a) => { answers.set(id, a); resolve(); }, reject });
+      }));
+      this._send(msg);
+      await Promise.race([Promise.all(waits), expiry]);
+      return answers;
+    } finally {
+      clearTimeout(timer);
+      for (const id of ids) this._pending.delete(id);
+    }
+  }
+
+  _whenOpen() {
+    if (this.state === "open") return Promise.resolve();
+    if (this.state === "closed") return Promise.reject(new TransportError("client closed", "closed"));
+    if (this.state === "idle") this._open();
+    return new Promise((resolve, reject) => this._waiters.push({ resolve, reject }));
+  }
+
+  _send(msg) {
+    if (!this._ws || this._ws.readyState !== WebSocket.OPEN) {
+      throw new TransportError("not connected", "disconnected");
+    }
+    this._ws.send(JSON.stringify(msg));
+  }
+
+  _setState(state, extra = {}) {
+    this.state = state;
+    this.dispatchEvent(new CustomEvent("status", { detail: { state, ...extra } }));
+  }
+
+  _open() {
+    this._setState(this._attempt ? "reconnecting" : "connecting", { attempt: this._attempt });
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (err) {
+      this._dropped(err);
+      return;
+    }
+    this._ws = ws;
+    ws.onopen = () => {
+      const reconnected = this._attempt > 0;
+      this._attempt = 0;
+      this._setState("open", { reconnected });
+      for (const w of this._waiters.splice(0)) w.resolve();
+      if (reconnected) this._resubscribe();
+    };
+    ws.onmessage = (ev) => this._receive(ev.data);
+    ws.onclose = (ev) => {
+      if (this._ws !== ws) return;
+      this._ws = null;
+      this._dropped(new Error(`connection closed (${ev.code}${ev.reason ? " " + ev.reason : ""})`));
+    };
+    ws.onerror = () => {}; // a close event follows with the details browsers give
+  }
+
+  // The connection is gone: fail what waits for answers and retry after a backoff.
+  _dropped(cause) {
+    if (this.state === "closed") return;
+    this._failPending(new TransportError(`connection lost: ${cause.message}`, "disconnected"));
+    for (const sub of this._subs.values()) sub._suspend();
+    if (!this.options.reconnect) {
+      const err = new TransportError(`connection lost: ${cause.message}`, "disconnected");
+      for (const w of this._waiters.splice(0)) w.reject(err);
+      for (const sub of [...this._subs.values()]) sub._end("lost", err);
+      this._setState("closed", { error: cause.message });
+      return;
+    }
+    const { minBackoff, maxBackoff } = this.options;
+    const delay = Math.min(maxBackoff, minBackoff * 2 ** this._attempt) * (0.75 + Math.random() / 2);
+    this._attempt++;
+    this._setState("reconnecting", { attempt: this._attempt, delay: Math.round(delay), error: cause.message });
+    this._retryTimer = setTimeout(() => this._open(), delay);
+  }
+
+  _failPending(err) {
+    for (const p of this._pending.values()) p.reject(err);
+    this._pending.clear();
+  }
+
+  _resubscribe() {
+    for (const sub of [...this._subs.values()]) sub._restart();
+  }
+
+  _receive(text) {
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      this.dispatchEvent(new CustomEvent("protocolerror", { detail: { text } }));
+      return;
+    }
+    for (const m of Array.isArray(msg) ? msg : [msg]) this._handle(m);
+  }
+
+  _handle(m) {
+    if (m === null || typeof m !== "object") return;
+    if (typeof m.method === "string" && m.id === undefined) {
+      this._notification(m);
+      return;
+    }
+    const p = this._pending.get(m.id);
+    if (p) {
+      this._pending.delete(m.id);
+      p.resolve(m);
+    } else if (m.error) {
+      // An error without a usable id (e.g. a parse error): no call can take it.
+      this.dispatchEvent(new CustomEvent("protocolerror", { detail: { error: m.error } }));
+    }
+  }
+
+  _notification(m) {
+    const id = m.params && m.params.subscription;
+    const kind = m.method.endsWith("_subscription") ? "data" : m.method.endsWith("_subscriptionLag") ? "lag" : "";
+    if (kind && id !== undefined) {
+      const sub = this._subs.get(id);
+      if (sub) sub._deliver(kind, m.params);
+      else if (this._early.push({ id, kind, params: m.params }) > this.options.maxEarly) this._early.shift();
+      return;
+    }
+    this.dispatchEvent(new CustomEvent("notification", { detail: { method: m.method, params: m.params } }));
+  }
+
+  // Registers sub under its server id and hands it what arrived before the id was known.
+  _register(sub) {
+    this._subs.set(sub.id, sub);
+    const early = this._early.filter((e) => e.id === sub.id);
+    this._early = this._early.filter((e) => e.id !== sub.id);
+    for (const e of early) sub._deliver(e.kind, e.params);
+  }
+}
+
+function request(method, params, id) {
+  const msg = { jsonrpc: "2.0", method };
+  if (params !== undefined && params !== null) msg.params = params;
+  if (id !== undefined) msg.id = id;
+  return msg;
+}
+
+/**
+ * A live subscription. Events: "data" (detail: the result), "lag" (detail: number dropped),
+ * "suspended" (the connection dropped), "resubscribed" (detail: {id}, after reconnecting),
+ * "end" (detail: {reason: "unsubscribed"|"lost"|"closed", error}).
+ * It is also an async iterator of its results, which finishes when the subscription ends.
+ */
+export class Subscription extends EventTarget {
+  constructor(client, namespace, name, args) {
+    super();
+    this.client = client;
+    this.namespace = namespace;
+    this.name = name;
+    this.args = args;
+    this.id = null;
+    this.active = false;
+    this.suspended = false;
+    this.dropped = 0; // notifications the server reported dropped (lag notices)
+    this._queue = [];
+    this._readers = [];
+  }
+
+  async _start() {
+    const id = await this.client.call(`${this.namespace}_subscribe`, [this.name, ...this.args]);
+    if (typeof id !== "string" && typeof id !== "number") {
+      throw new TransportError(`${this.namespace}_subscribe answered ${JSON.stringify(id)}, not an id`, "protocol");
+    }
+    this.id = id;
+    this.active = true;
+    this.client._register(this);
+  }
+
+  async _restart() {
+    this.client._subs.delete(this.id);
+    try {
+      await this._start();
+      this.suspended = false;
+      this.dispatchEvent(new CustomEvent("resubscribed", { detail: { id: this.id } }));
+    } catch (err) {
+      this._end("lost", err);
+    }
+  }
+
+  // The connection dropped: the server forgot the subscription; it waits for a reconnection.
+  _suspend() {
+    this.suspended = true;
+    this.dispatchEvent(new CustomEvent("suspended"));
+  }
+
+  _deliver(kind, params) {
+    if (!this.active) return;
+    if (kind === "lag") {
+      const n = Number(params.dropped) || 0;
+      this.dropped += n;
+      this.dispatchEvent(new CustomEvent("lag", { detail: n }));
+      return;
+    }
+    this.dispatchEvent(new CustomEvent("data", { detail: params.result }));
+    const reader = this._readers.shift();
+    if (reader) reader.resolve({ value: params.result, done: false });
+    else this._queue.push(params.result);
+  }
+
+  /** Ends the subscription; resolves to the server's answer (true), or false when already ended. */
+  async unsubscribe() {
+    if (!this.active) return false;
+    const id = this.id;
+    this._end("unsubscribed");
+    if (this.client.state !== "open") return false;
+    return this.client.call(`${this.namespace}_unsubscribe`, [id]);
+  }
+
+  _end(reason, error) {
+    if (!this.active) return;
+    this.active = false;
+    this.suspended = false;
+    this.client._subs.delete(this.id);
+    this.endReason = reason;
+    this.endError = error;
+    for (const r of this._readers.splice(0)) r.resolve({ value: undefined, done: true });
+    this.dispatchEvent(new CustomEvent("end", { detail: { reason, error } }));
+  }
+
+  [Symbol.asyncIterator]() {
+    return {
+      next: () => {
+        if (this._queue.length) return Promise.resolve({ value: this._queue.shift(), done: false });
+        if (!this.active) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => this._readers.push({ resolve, reject }));
+      },
+      return: async () => {
+        await this.unsubscribe().catch(() => false);
+        return { value: undefined, done: true };
+      },
+    };
+  }
+}
