@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/polyrpc/polyrpc/rpc"
+	"github.com/polyrpc/polyrpc/subscriptions"
 )
 
 // Limits of the chat service.
@@ -43,7 +44,7 @@ type Chat struct {
 	mu     sync.Mutex
 	rooms  map[string]*room
 	nextID uint64
-	feed   feed // live subscribers per room
+	feed   subscriptions.Feed // live subscribers per room
 }
 
 type room struct {
@@ -128,12 +129,19 @@ func (api chatAPI) Rooms() []RoomInfo {
 }
 
 // Messages is the subscription chat_subscribe("messages", room): every message sent to room
-// from now on.
-func (api chatAPI) Messages(ctx context.Context, room string) (*subscription, error) {
+// from now on. A subscriber that does not keep up loses its oldest queued messages (with a
+// lag notice) rather than its connection.
+func (api chatAPI) Messages(ctx context.Context, room string) (*subscriptions.Subscription, error) {
 	if err := validName("room", room); err != nil {
 		return nil, err
 	}
-	return api.c.feed.subscribe(ctx, room)
+	n, ok := subscriptions.NotifierFromContext(ctx)
+	if !ok {
+		return nil, subscriptions.ErrNotificationsUnsupported
+	}
+	sub := n.CreateSubscription(subscriptions.WithPolicy(subscriptions.DropOldest))
+	api.c.feed.Subscribe(room, sub)
+	return sub, nil
 }
 
 func (c *Chat) send(roomName, name, text string) Message {
@@ -155,7 +163,7 @@ func (c *Chat) send(roomName, name, text string) Message {
 	}
 	r.last = m.Time
 	// Under the lock, so that subscribers see messages in id order; publishing never blocks.
-	c.feed.publish(roomName, m)
+	c.feed.Publish(roomName, m)
 	return m
 }
 

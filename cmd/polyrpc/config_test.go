@@ -1,0 +1,125 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestConfigFile(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		file  string
+		flags []string
+		check func(*serveConfig) bool
+		err   string // part of the error; "" for success
+	}{
+		{
+			name: "every section",
+			file: `
+[http]
+enabled = true
+addr = "127.0.0.1"
+port = 9000
+api = ["chat", "rpc"]
+corsdomain = "http://a.example,http://b.example"
+vhosts = ["*"]
+[ws]
+origins = ["*"]
+[ipc]
+path = "/tmp/x.ipc"
+[log]
+verbosity = 4
+format = "json"
+[dev]
+testservice = true
+`,
+			check: func(c *serveConfig) bool {
+				return c.httpPort == 9000 && c.wsPort == 9000 && slices.Equal(c.httpAPI, []string{"chat", "rpc"}) &&
+					len(c.httpCORS) == 2 && slices.Equal(c.httpVHosts, []string{"*"}) && slices.Equal(c.wsOrigins, []string{"*"}) &&
+					c.ipcPath == "/tmp/x.ipc" && c.verbosity == 4 && c.logFormat == "json" && c.dev.testService
+			},
+		},
+		{
+			name:  "flags win over the file",
+			file:  "http.port = 9000\nlog.verbosity = 1\n",
+			flags: []string{"--http.port", "9001"},
+			check: func(c *serveConfig) bool { return c.httpPort == 9001 && c.verbosity == 1 },
+		},
+		{name: "empty file", file: "", check: func(c *serveConfig) bool { return c.httpPort == 8545 }},
+		{name: "unknown key", file: "[http]\nprot = 1\n", err: `unknown key "http.prot"`},
+		{name: "unknown table", file: "[htp]\nport = 1\n", err: `unknown key "htp.port"`},
+		{name: "wrong type", file: "[http]\nport = \"80\"\n", err: `key http.port: want an integer, got "80"`},
+		{name: "bool wanted", file: "[ipc]\ndisable = 1\n", err: "key ipc.disable: want true or false, got an integer"},
+		{name: "list of numbers", file: "[http]\napi = [1]\n", err: "key http.api: item 0: want a string"},
+		{name: "bad port value", file: "[http]\nport = 70000\n", err: "invalid http.port in "},
+		{name: "bad format value", file: "[log]\nformat = \"xml\"\n", err: `invalid log.format in `},
+		{name: "bad flag value beats good file", file: "[log]\nverbosity = 3\n", flags: []string{"--verbosity", "9"}, err: "invalid --verbosity 9"},
+		{name: "syntax error", file: "a = 1\n[http\n", err: "line 3: expected"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "polyrpc.toml")
+			if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := parseServeFlags(append(tt.flags, "--config", path), io.Discard)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("got %v, want an error containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("config %+v", c)
+			}
+		})
+	}
+	if _, err := parseServeFlags([]string{"--config", "/nonexistent/polyrpc.toml"}, io.Discard); err == nil || !strings.Contains(err.Error(), "--config") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestConfigKeysMatchFlags: every config key sets an existing flag, and every setting flag
+// (all but --config) has a key.
+func TestConfigKeysMatchFlags(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "empty.toml")
+	os.WriteFile(path, nil, 0o600)
+	var sb strings.Builder
+	parseServeFlags([]string{"--help"}, &sb)
+	for _, ck := range configKeys {
+		if !strings.Contains(sb.String(), "-"+ck.flag+" ") && !strings.Contains(sb.String(), "-"+ck.flag+"\n") {
+			t.Errorf("key %s: no flag --%s", ck.key, ck.flag)
+		}
+	}
+	n := strings.Count(sb.String(), "\n  -")
+	if n != len(configKeys)+1 {
+		t.Errorf("%d flags, %d config keys: each flag but --config needs a key", n, len(configKeys))
+	}
+}
+
+func TestServeFlagErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--http.port", "-5"}, "invalid --http.port -5"},
+		{[]string{"--ws.port", "70000"}, "invalid --ws.port 70000"},
+		{[]string{"--http.addr", "example.com"}, "invalid --http.addr"},
+		{[]string{"--log.format", "xml"}, "invalid --log.format"},
+		{[]string{"--http.port", "abc"}, "http.port"},
+		{[]string{"--nope"}, "nope"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--ipcpath", ""}, "invalid --ipcpath"},
+		{[]string{"--http=false", "--ws=false", "--ipcdisable"}, "nothing to serve"},
+	} {
+		if _, err := parseServeFlags(tt.args, io.Discard); err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("%q: got %v, want %q", tt.args, err, tt.err)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/polyrpc/polyrpc/rpc"
+	"github.com/polyrpc/polyrpc/rpc/rpctest"
+	"github.com/polyrpc/polyrpc/transports/inproc"
+)
+
+// syncBuffer is a bytes.Buffer safe for the console's concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newTestClient returns an in-process client of a server with the reference test service.
+func newTestClient(t *testing.T) *rpc.Client {
+	t.Helper()
+	srv := rpctest.NewServer(t, nil)
+	c, err := inproc.Dial(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// runScript runs the console non-interactively on the lines of script and returns its output.
+func runScript(t *testing.T, client *rpc.Client, script string) string {
+	t.Helper()
+	var out syncBuffer
+	c := New(Config{Client: client, Name: "test", Input: NewLines(strings.NewReader(script)), Output: &out, Timeout: 5 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+func TestConsoleScript(t *testing.T) {
+	client := newTestClient(t)
+	for _, tt := range []struct {
+		line string
+		want string // the whole output of the line
+	}{
+		{"test_add 1 2", "3\n"},
+		{"test_add [1,2]", "3\n"},
+		{`test_echoPerson {"name":"ann","age":3}`, "{\n  \"name\": \"ann\",\n  \"age\": 3,\n  \"email\": null\n}\n"},
+		{`{"jsonrpc":"2.0","id":1,"method":"test_add","params":[3,4]}`, "7\n"},
+		{`{"jsonrpc":"2.0","method":"test_incr"}`, "(notification sent)\n"},
+		{"test_noArgsRets", "null\n"},
+		{"test_failCoded", "error -32042: coded failure\ndata: {\n  \"why\": \"testing\"\n}\n"},
+		{"test_add 1 x", "error -32602: invalid argument 1 (\"b\"): want int, got string\n"},
+		{"nope_nothing", "error -32601: the method nope_nothing does not exist/is not available\n"},
+		{"test_add [1,", "error: invalid JSON at \"[1,\": unexpected EOF\n"},
+		{".nope", "unknown command .nope (try .help)\n"},
+		{".unsub 9", "no subscription \"9\" (.subs lists them)\n"},
+		{".subs", "no subscriptions\n"},
+		{"", ""},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			if got := runScript(t, client, tt.line+"\n"); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConsoleExitAndHelp(t *testing.T) {
+	client := newTestClient(t)
+	out := runScript(t, client, ".help\n.exit\ntest_add 1 2\n")
+	if !strings.Contains(out, ".methods [PREFIX]") || strings.Contains(out, "\n3\n") {
+		t.Errorf("output %q: want the help and nothing after .exit", out)
+	}
+	out = runScript(t, client, ".methods test_a\n")
+	if out != "  test_add_\n" && !strings.Contains(out, "test_") {
+		t.Errorf(".methods: %q", out)
+	}
+}
+
+// TestComplete: tab completion of commands and of method names (namespaces from rpc_modules
+// when the server has no rpc.discover, full names from rpc.discover when it has).
+func TestComplete(t *testing.T) {
+	client := newTestClient(t)
+	c := New(Config{Client: client, Input: NewLines(strings.NewReader("")), Output: &syncBuffer{}})
+	for _, tt := range []struct {
+		line string
+		want []string
+	}{
+		{".e", []string{".exit"}},
+		{".", commands},
+		{"test_add 1", nil},
+		{"zzz", nil},
+	} {
+		if got := c.Complete(tt.line); !slices.Equal(got, tt.want) {
+			t.Errorf("Complete(%q) = %q, want %q", tt.line, got, tt.want)
+		}
+	}
+	got := c.Complete("te")
+	if len(got) == 0 || !strings.HasPrefix(got[0], "test_") {
+		t.Errorf("Complete(te) = %q", got)
+	}
+	if ms, fromModules := c.methods.snapshot(); !fromModules && !slices.ContainsFunc(ms, func(m method) bool { return m.name == "test_add" }) {
+		t.Errorf("rpc.discover listed no test_add: %v", ms)
+	}
+}
+
+// TestConsoleContextEnds: the console returns when its context ends while it waits for input.
+func TestConsoleContextEnds(t *testing.T) {
+	client := newTestClient(t)
+	r, w := io.Pipe()
+	defer w.Close()
+	c := New(Config{Client: client, Input: NewLines(r), Output: &syncBuffer{}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the context ended")
+	}
+}

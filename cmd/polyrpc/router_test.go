@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/polyrpc/polyrpc/rpc"
+)
+
+// newTestHTTP serves the router of a default configuration (with the test service) on a test
+// HTTP server.
+func newTestHTTP(t *testing.T) *httptest.Server {
+	t.Helper()
+	cfg, err := parseServeFlags([]string{"--dev.testservice"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.httpVHosts = []string{"*"}
+	srv := rpc.NewServer(nil)
+	t.Cleanup(srv.Stop)
+	b, err := registerServices(srv, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.httpAPI, cfg.wsAPI = b.public, b.public
+	hs := httptest.NewServer(newRouter(srv, cfg, true, true))
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+func TestRouter(t *testing.T) {
+	hs := newTestHTTP(t)
+	for _, tt := range []struct {
+		method, path, accept, body string
+		status                     int
+		contentType                string // prefix
+		bodyHas                    string
+	}{
+		{"GET", "/", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", "", 200, "text/html", "<html"},
+		{"GET", "/", "", "", 200, "", ""},
+		{"GET", "/", "application/json", "", 200, "", ""},
+		{"GET", "/app.js", "*/*", "", 200, "text/javascript", ""},
+		{"GET", "/style.css", "", "", 200, "text/css", ""},
+		{"GET", "/no-such-file.js", "", "", 404, "", ""},
+		{"GET", "/health", "", "", 200, "application/json", `{"status":"ok"}`},
+		{"POST", "/", "", `{"jsonrpc":"2.0","id":1,"method":"test_add","params":[1,2]}`, 200, "application/json", `"result":3`},
+		{"POST", "/", "", `{"jsonrpc":"2.0","id":1,"method":"admin_nodeInfo"}`, 200, "application/json", `-32601`},
+		{"POST", "/", "", `{"jsonrpc":"2.0","id":1,"method":"chat_history","params":["lobby"]}`, 200, "application/json", `"result":[]`},
+		{"POST", "/nowhere", "", `{}`, 404, "", ""},
+	} {
+		t.Run(tt.method+" "+tt.path+" "+tt.accept, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(context.Background(), tt.method, hs.URL+tt.path, strings.NewReader(tt.body))
+			if tt.accept != "" {
+				req.Header.Set("Accept", tt.accept)
+			}
+			if tt.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			resp, err := hs.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), tt.contentType) || !bytes.Contains(body, []byte(tt.bodyHas)) {
+				t.Errorf("%s %s: %s %q %.200s", tt.method, tt.path, resp.Status, resp.Header.Get("Content-Type"), body)
+			}
+		})
+	}
+}
+
+func TestWantsHTML(t *testing.T) {
+	for accept, want := range map[string]bool{
+		"text/html":                         true,
+		"application/json, text/html;q=0.1": true,
+		"*/*":                               false,
+		"":                                  false,
+		"text/htmlx":                        false,
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Accept", accept)
+		if got := wantsHTML(req); got != want {
+			t.Errorf("%q: %v", accept, got)
+		}
+	}
+}
