@@ -6,5 +6,18 @@ import (
 )
 
 // liveConns lists the server's live connections for the admin service.
-// TEMPORARY: rpc.Server.Conns is not there yet; until it is, admin reports none.
-func liveConns(srv *rpc.Server) []services.Conn { return nil }
+func liveConns(srv *rpc.Server) []services.Conn {
+	conns := srv.Conns()
+	out := make([]services.Conn, len(conns))
+	for i, c := range conns {
+		out[i] = services.Conn{
+			Transport:     c.Peer.Transport,
+			RemoteAddr:    c.Peer.RemoteAddr,
+			UserAgent:     c.Peer.UserAgent,
+			Origin:        c.Peer.Origin,
+			Subscriptions: c.Subscriptions,
+			Since:         c.Since,
+		}
+	}
+	return out
+}

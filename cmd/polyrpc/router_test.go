@@ -52,6 +52,7 @@ func TestRouter(t *testing.T) {
 		{"POST", "/", "", `{"jsonrpc":"2.0","id":1,"method":"admin_nodeInfo"}`, 200, "application/json", `-32601`},
 		{"POST", "/", "", `{"jsonrpc":"2.0","id":1,"method":"chat_history","params":["lobby"]}`, 200, "application/json", `"result":[]`},
 		{"POST", "/nowhere", "", `{}`, 404, "", ""},
+		{"GET", "/openrpc.json", "", "", 200, "application/json", `"chat_send"`},
 	} {
 		t.Run(tt.method+" "+tt.path+" "+tt.accept, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(context.Background(), tt.method, hs.URL+tt.path, strings.NewReader(tt.body))
@@ -71,6 +72,20 @@ func TestRouter(t *testing.T) {
 				t.Errorf("%s %s: %s %q %.200s", tt.method, tt.path, resp.Status, resp.Header.Get("Content-Type"), body)
 			}
 		})
+	}
+}
+
+// TestOpenRPCNamespaces: /openrpc.json lists what HTTP offers, so not admin.
+func TestOpenRPCNamespaces(t *testing.T) {
+	hs := newTestHTTP(t)
+	resp, err := hs.Client().Get(hs.URL + "/openrpc.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(body, []byte(`"test_add"`)) || bytes.Contains(body, []byte("admin_")) {
+		t.Errorf("openrpc.json: %.300s", body)
 	}
 }
 

@@ -40,7 +40,7 @@ type Console struct {
 	outMu     sync.Mutex
 	prompting bool // the input is showing a prompt
 
-	subs subscriptions
+	subs subList
 }
 
 // New returns a console for cfg.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/polyrpc/polyrpc/rpc"
 	"github.com/polyrpc/polyrpc/rpc/rpctest"
+	"github.com/polyrpc/polyrpc/subscriptions"
 	"github.com/polyrpc/polyrpc/transports/inproc"
 )
 
@@ -145,4 +146,74 @@ func TestConsoleContextEnds(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after the context ended")
 	}
+}
+
+// TestConsoleSubscription: a subscription's notifications print as they arrive; .subs lists
+// it and .unsub ends it.
+func TestConsoleSubscription(t *testing.T) {
+	srv := rpc.NewServer(nil)
+	t.Cleanup(srv.Stop)
+	feed := &tickFeed{}
+	if err := srv.Register("tick", feed); err != nil {
+		t.Fatal(err)
+	}
+	client, err := inproc.Dial(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+
+	in, w := io.Pipe()
+	defer w.Close()
+	var out syncBuffer
+	c := New(Config{Client: client, Input: NewLines(in), Output: &out, Timeout: 5 * time.Second})
+	done := make(chan error, 1)
+	go func() { done <- c.Run(context.Background()) }()
+	waitFor := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(out.String(), what) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the output:\n%s", what, out.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	io.WriteString(w, "tick_subscribe ticks 3\n")
+	waitFor("subscription 1 (id ")
+	waitFor(`[1] {"n":2}`)
+	io.WriteString(w, ".subs\n")
+	waitFor("  1  tick_subscribe \"ticks\" 3")
+	io.WriteString(w, ".unsub 1\n")
+	waitFor("subscription 1 ended")
+	io.WriteString(w, "tick_subscribe nope\n")
+	waitFor("error -32601")
+	w.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return at the end of the input")
+	}
+}
+
+// tickFeed is a subscription service: tick_subscribe("ticks", n) sends {"n":0} … {"n":n-1}.
+type tickFeed struct{}
+
+func (tickFeed) Ticks(ctx context.Context, n int) (*subscriptions.Subscription, error) {
+	nt, ok := subscriptions.NotifierFromContext(ctx)
+	if !ok {
+		return nil, subscriptions.ErrNotificationsUnsupported
+	}
+	sub := nt.CreateSubscription()
+	go func() {
+		for i := range n {
+			if sub.Notify(map[string]int{"n": i}) != nil {
+				return
+			}
+		}
+	}()
+	return sub, nil
 }

@@ -8,13 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-)
 
-// subscription is the part of a client subscription the console uses.
-type subscription interface {
-	Unsubscribe()
-	Err() <-chan error
-}
+	"github.com/polyrpc/polyrpc/rpc"
+)
 
 // isSubscribe reports whether req starts a subscription: NS_subscribe with the subscription's
 // name as its first param.
@@ -23,10 +19,10 @@ func isSubscribe(req Request) bool {
 	return ok && ns != "" && req.Named == nil && !req.Notify && len(req.Args) > 0 && req.Args[0][0] == '"'
 }
 
-// subscriptions are the console's live subscriptions, numbered from 1. Each has a goroutine
+// subList are the console's live subscriptions, numbered from 1. Each has a goroutine
 // that prints its notifications; it ends when the subscription ends, and closeAll ends and
 // waits for all of them.
-type subscriptions struct {
+type subList struct {
 	c *Console
 
 	mu   sync.Mutex
@@ -37,24 +33,24 @@ type subscriptions struct {
 
 type liveSub struct {
 	what string // the line that started it
-	sub  subscription
+	sub  *rpc.ClientSubscription
 	stop chan struct{}
 	once sync.Once
 }
 
-func (s *subscriptions) init(c *Console) {
+func (s *subList) init(c *Console) {
 	s.c = c
 	s.live = map[int]*liveSub{}
 }
 
 // start subscribes and prints the subscription's notifications as they arrive.
-func (s *subscriptions) start(ctx context.Context, req Request) {
+func (s *subList) start(ctx context.Context, req Request) {
 	c := s.c
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	ns, _ := strings.CutSuffix(req.Method, "_subscribe")
 	ch := make(chan json.RawMessage, 64)
-	sub, err := subscribe(ctx, c.cfg.Client, ns, ch, req.Params()...)
+	sub, err := c.cfg.Client.Subscribe(ctx, ns, ch, req.Params()...)
 	if err != nil {
 		c.println(FormatError(err, c.cfg.Color))
 		return
@@ -70,12 +66,12 @@ func (s *subscriptions) start(ctx context.Context, req Request) {
 	id := s.next
 	s.live[id] = ls
 	s.mu.Unlock()
-	c.println(paintString(c.cfg.Color, colorDim, fmt.Sprintf("subscription %d: %s (.unsub %d ends it)", id, ls.what, id)))
+	c.println(paintString(c.cfg.Color, colorDim, fmt.Sprintf("subscription %d (id %s): %s; .unsub %d ends it", id, sub.ID(), ls.what, id)))
 	s.wg.Go(func() { s.pump(id, ls, ch) })
 }
 
 // pump prints the notifications of one subscription until it ends.
-func (s *subscriptions) pump(id int, ls *liveSub, ch <-chan json.RawMessage) {
+func (s *subList) pump(id int, ls *liveSub, ch <-chan json.RawMessage) {
 	c := s.c
 	tag := paintString(c.cfg.Color, colorDim, "["+strconv.Itoa(id)+"] ")
 	defer func() {
@@ -87,12 +83,14 @@ func (s *subscriptions) pump(id int, ls *liveSub, ch <-chan json.RawMessage) {
 		select {
 		case v := <-ch:
 			c.printAsync(tag + FormatJSON(v, c.cfg.Color, true))
+		case n := <-ls.sub.Lagged():
+			c.printAsync(tag + paintString(c.cfg.Color, colorError, fmt.Sprintf("the server dropped %d notifications: this console fell behind", n)))
 		case err := <-ls.sub.Err():
 			msg := "ended"
 			if err != nil {
 				msg = "ended: " + err.Error()
 			}
-			c.printAsync(tag + paintString(c.cfg.Color, colorDim, "subscription "+msg))
+			c.printAsync(tag + paintString(c.cfg.Color, colorDim, "subscription "+msg+"; .subs lists the live ones"))
 			return
 		case <-ls.stop:
 			ls.sub.Unsubscribe()
@@ -102,7 +100,7 @@ func (s *subscriptions) pump(id int, ls *liveSub, ch <-chan json.RawMessage) {
 }
 
 // stop ends the subscription numbered arg.
-func (s *subscriptions) stop(arg string) {
+func (s *subList) stop(arg string) {
 	id, err := strconv.Atoi(arg)
 	s.mu.Lock()
 	ls := s.live[id]
@@ -116,7 +114,7 @@ func (s *subscriptions) stop(arg string) {
 }
 
 // list prints the live subscriptions.
-func (s *subscriptions) list() {
+func (s *subList) list() {
 	s.mu.Lock()
 	ids := make([]int, 0, len(s.live))
 	for id := range s.live {
@@ -135,7 +133,7 @@ func (s *subscriptions) list() {
 }
 
 // closeAll ends every subscription and waits for their goroutines.
-func (s *subscriptions) closeAll() {
+func (s *subList) closeAll() {
 	s.mu.Lock()
 	for _, ls := range s.live {
 		ls.once.Do(func() { close(ls.stop) })

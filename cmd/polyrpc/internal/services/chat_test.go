@@ -150,3 +150,36 @@ func TestChatRoomLimit(t *testing.T) {
 		t.Errorf("rooms %v, want a,c,d", names)
 	}
 }
+
+// TestChatSubscribe: a subscriber of a room receives the messages sent to it, in order, and
+// none of other rooms; a bad room is refused.
+func TestChatSubscribe(t *testing.T) {
+	_, c := newChatClient(t, 0, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ch := make(chan Message, 10)
+	sub, err := c.Subscribe(ctx, "chat", ch, "messages", "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	for _, m := range [][2]string{{"other", "not this"}, {"lobby", "one"}, {"lobby", "two"}} {
+		if err := c.Call(ctx, nil, "chat_send", m[0], "ann", m[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{"one", "two"} {
+		select {
+		case m := <-ch:
+			if m.Text != want || m.Room != "lobby" {
+				t.Fatalf("got %+v, want %q in lobby", m, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("no message %q", want)
+		}
+	}
+	var e *rpc.Error
+	if _, err := c.Subscribe(ctx, "chat", ch, "messages", "bad room"); !errors.As(err, &e) || e.Code != -32602 {
+		t.Errorf("bad room: %v", err)
+	}
+}
