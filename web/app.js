@@ -66,12 +66,12 @@ function openMethod(name) {
     onCall: (form, byName) => {
       const params = readParams(form, m, byName && !m.subscription); // subscribing is by position
       if (params === null) return;
-      if (m.subscription) subscribe(m.name, params);
-      else run(m.name, () => client.call(m.name, params), (r, ms) => showResult($("#result"), m.name, ms, r));
+      if (m.subscription) subscribe(m.call, params);
+      else run(m.call, () => client.call(m.call, params), (r, ms) => showResult($("#result"), m.call, ms, r));
     },
     onRaw: (form) => {
       const params = readParams(form, m, false) ?? [];
-      $("#raw-request").value = json({ jsonrpc: "2.0", id: 1, method: m.name, params });
+      $("#raw-request").value = json({ jsonrpc: "2.0", id: 1, method: m.call, params });
       $("#raw-request").focus();
     },
   });

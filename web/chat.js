@@ -71,10 +71,11 @@ async function loadHistory() {
   for (const m of msgs || []) add(m);
 }
 
-// add shows a message once, in time order; history and live messages may overlap.
+// add shows a message once, in time order; history and live messages may overlap. (An id alone
+// is no key: a restarted server numbers its messages anew.)
 function add(m) {
   if (!room || !m || typeof m !== "object") return;
-  const key = m.id !== undefined ? `id:${m.id}` : JSON.stringify([m.time, m.name, m.text]);
+  const key = JSON.stringify([m.id, m.time, m.name, m.text]);
   if (room.seen.has(key)) return;
   room.seen.add(key);
   const li = h("li.msg", { "data-testid": "chat-message", "data-order": String(order(m.time)) },

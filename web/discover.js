@@ -6,8 +6,10 @@ const methodNotFound = -32601;
 
 /**
  * discover resolves to {source, title, version, methods, namespaces}. methods are normalized
- * OpenRPC method objects: {name, summary, description, params: [{name, required, schema,
+ * OpenRPC method objects: {name, call, summary, description, params: [{name, required, schema,
  * description}], result, paramStructure, subscription: {names, notification, schema} | null}.
+ * call is the method to send: name, except for a subscription listed once per name (such as
+ * "chat_subscribe(messages)"), whose x-subscription says the method ("chat_subscribe").
  * Without rpc.discover, source is "rpc_modules" and methods is empty.
  */
 export async function discover(client) {
@@ -23,8 +25,9 @@ export async function discover(client) {
   return { source: "rpc_modules", methods: [], namespaces: Object.keys(modules || {}).sort() };
 }
 
+/** namespaceOf is the namespace of a method: "chat" for chat_send, "rpc" for rpc.discover. */
 export function namespaceOf(method) {
-  const i = method.indexOf("_");
+  const i = method.search(/[_.]/);
   return i < 0 ? method : method.slice(0, i);
 }
 
@@ -42,6 +45,7 @@ function normalize(doc, raw) {
   }
   return {
     name: m.name,
+    call: (subscription && subscription.method) || m.name,
     summary: m.summary || "",
     description: m.description || "",
     params,
@@ -61,14 +65,15 @@ function namesParam(p, names) {
 // subscriptionOf reads the x-subscription extension, tolerating an object or a list of them,
 // and treats any NS_subscribe method as a subscription even without it.
 function subscriptionOf(doc, m) {
-  let x = m["x-subscription"];
+  const x = m["x-subscription"];
   if (!x && !m.name.endsWith("_subscribe")) return null;
   const list = (Array.isArray(x) ? x : x ? [x] : []).map((e) => (typeof e === "object" && e) || { name: e });
   const first = list[0] || {};
   const schema = first.result?.schema || first.schema || first.result || {};
   return {
+    method: typeof first.method === "string" ? first.method : "",
     names: list.map((e) => e.name).filter((n) => typeof n === "string"),
-    notification: first.notification || first.method || `${namespaceOf(m.name)}_subscription`,
+    notification: first.notification || `${namespaceOf(m.name)}_subscription`,
     schema: deref(doc, schema),
   };
 }

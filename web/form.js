@@ -4,7 +4,7 @@ import { h, json } from "./dom.js";
 
 /** kindOf maps a JSON Schema to the input used for it. */
 export function kindOf(schema = {}) {
-  if (Array.isArray(schema.enum) && schema.enum.every((v) => typeof v === "string")) return "enum";
+  if (choices(schema).length && choices(schema).every((v) => typeof v === "string")) return "enum";
   let t = schema.type;
   if (Array.isArray(t)) t = t.find((x) => x !== "null");
   if (t === undefined && schema.const !== undefined) t = typeof schema.const;
@@ -31,6 +31,12 @@ export function paramForm(m) {
   });
 }
 
+// choices are the values a schema allows by enum or const.
+function choices(schema) {
+  if (Array.isArray(schema.enum)) return schema.enum;
+  return schema.const !== undefined ? [schema.const] : [];
+}
+
 function typeLabel(schema, kind) {
   if (kind === "json") return Array.isArray(schema.type) ? schema.type.join("|") : schema.type || "JSON";
   return kind === "enum" ? "string" : kind;
@@ -40,7 +46,7 @@ function input(id, kind, schema, p, describedBy) {
   const common = { id, name: p.name, "data-testid": id, "aria-describedby": describedBy, required: p.required };
   switch (kind) {
     case "enum": {
-      const opts = schema.enum.map((v) => h("option", { value: v }, v));
+      const opts = choices(schema).map((v) => h("option", { value: v }, v));
       if (!p.required) opts.unshift(h("option", { value: "" }, "(omit)"));
       return h("select", common, ...opts);
     }
