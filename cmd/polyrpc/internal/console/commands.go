@@ -57,6 +57,9 @@ func (c *Console) listMethods(ctx context.Context, prefix string) {
 		}
 		n++
 		b.WriteString("  " + m.name)
+		for _, p := range m.params {
+			b.WriteString(" " + p)
+		}
 		if m.summary != "" {
 			b.WriteString(paintString(c.cfg.Color, colorDim, "  "+m.summary))
 		}

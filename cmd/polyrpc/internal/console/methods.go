@@ -12,9 +12,11 @@ import (
 	"github.com/polyrpc/polyrpc/rpc"
 )
 
-// method is a method (or, from rpc_modules, a namespace prefix "ns_") the server offers.
+// method is a method (or, from rpc_modules, a namespace prefix "ns_") the server offers. A
+// subscription's name is the start of the line that subscribes: "chat_subscribe messages".
 type method struct {
 	name    string
+	params  []string // parameter names, for .methods
 	summary string
 }
 
@@ -59,17 +61,34 @@ func fetchMethods(ctx context.Context, client *rpc.Client) ([]method, bool) {
 		Methods []struct {
 			Name    string `json:"name"`
 			Summary string `json:"summary"`
+			Params  []struct {
+				Name string `json:"name"`
+			} `json:"params"`
+			Subscription *struct {
+				Method string `json:"method"`
+				Name   string `json:"name"`
+			} `json:"x-subscription"`
 		} `json:"methods"`
 	}
 	if err := client.Call(ctx, &doc, "rpc.discover"); err == nil && len(doc.Methods) > 0 {
 		ms := make([]method, 0, len(doc.Methods)+1)
 		for _, m := range doc.Methods {
-			if m.Name != "" {
-				ms = append(ms, method{m.Name, oneLine(m.Summary)})
+			if m.Name == "" {
+				continue
 			}
+			var params []string
+			for _, p := range m.Params {
+				params = append(params, p.Name)
+			}
+			name := m.Name
+			if sub := m.Subscription; sub != nil && sub.Method != "" && sub.Name != "" {
+				// The first param is the subscription's name, already in the line.
+				name, params = sub.Method+" "+sub.Name, params[min(1, len(params)):]
+			}
+			ms = append(ms, method{name, params, oneLine(m.Summary)})
 		}
 		if !slices.ContainsFunc(ms, func(m method) bool { return m.name == "rpc.discover" }) {
-			ms = append(ms, method{"rpc.discover", "the OpenRPC document of this server"})
+			ms = append(ms, method{name: "rpc.discover", summary: "the OpenRPC document of this server"})
 		}
 		slices.SortFunc(ms, func(a, b method) int { return cmp.Compare(a.name, b.name) })
 		return ms, false
@@ -91,12 +110,9 @@ func oneLine(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// Complete completes the first word of line: a method name or a dot command. It is the
-// console's tab completion.
+// Complete completes the start of line: a method name (with a subscription's name after
+// NS_subscribe) or a dot command. It is the console's tab completion.
 func (c *Console) Complete(line string) []string {
-	if strings.ContainsAny(line, " \t") {
-		return nil
-	}
 	var out []string
 	if strings.HasPrefix(line, ".") {
 		for _, cmd := range commands {

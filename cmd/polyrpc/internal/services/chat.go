@@ -73,6 +73,7 @@ func ChatParamNames() []rpc.RegisterOption {
 	return []rpc.RegisterOption{
 		rpc.WithParamNames("Send", "room", "name", "text"),
 		rpc.WithParamNames("History", "room", "limit"),
+		rpc.WithParamNames("Messages", "room"),
 	}
 }
 
