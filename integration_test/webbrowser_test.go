@@ -49,6 +49,15 @@ func TestBrowserConsole(t *testing.T) {
 		document.querySelector('[data-testid="error-code"]')?.textContent === "-32042" &&
 		document.querySelector('[data-testid="error-message"]')?.textContent !== ""`)
 
+	// Raw JSON: a batch of a call and an unknown method, answered item by item.
+	ex.setValue("#raw-request", `[{"jsonrpc":"2.0","id":1,"method":"test_add","params":[1,2]},{"jsonrpc":"2.0","id":2,"method":"no_such"}]`)
+	ex.do("send a raw batch", chromedp.Click(chromedp.CSS(`[data-testid="raw-send"]`)))
+	ex.waitJS("batch answers", `(() => {
+		const items = document.querySelectorAll("#result ol.batch > li");
+		return items.length === 2 && items[0].querySelector("pre")?.textContent.trim() === "3" &&
+			items[1].querySelector('[data-testid="error-code"]')?.textContent === "-32601";
+	})()`)
+
 	// A subscription to the chat room from its form.
 	ex.setValue("#method-search", "")
 	ex.do("search and open chat_subscribe",

@@ -13,6 +13,7 @@ import { addSubscription } from "./subs.js";
 const $ = (sel) => document.querySelector(sel);
 const client = new Client(wsURL());
 let methods = new Map();
+let shown = ""; // what the method list shows, as JSON
 let select = () => {};
 
 showStatus(client, $("#status"));
@@ -39,6 +40,9 @@ async function load() {
     $("#source").textContent = `Could not list methods: ${err.message}`;
     return;
   }
+  const doc = JSON.stringify(info);
+  if (doc === shown) return; // reconnected to a server offering the same: keep the forms as typed
+  shown = doc;
   methods = new Map(info.methods.map((m) => [m.name, m]));
   const src = $("#source");
   src.dataset.source = info.source;
