@@ -58,6 +58,16 @@ func TestBrowserConsole(t *testing.T) {
 			items[1].querySelector('[data-testid="error-code"]')?.textContent === "-32601";
 	})()`)
 
+	// The client module on its own, over /ws: calls by position and by name, an error, a
+	// timeout, a batch, and a subscription read as an async iterator (leaving the loop
+	// unsubscribes).
+	got := eval[string](ex, "use jsonrpc.js", fmt.Sprintf(moduleScript, room+"-module"), chromedp.EvalAwaitPromise)
+	const want = `{"sum":3,"byName":7,"err":[true,-32042,{"why":"testing"}],"timeout":[true,"timeout"],` +
+		`"batch":[2,-32601],"note":"via module","active":false,"unsubscribed":"unsubscribed"}`
+	if got != want {
+		t.Errorf("jsonrpc.js:\n got %s\nwant %s", got, want)
+	}
+
 	// A subscription to the chat room from its form.
 	ex.setValue("#method-search", "")
 	ex.do("search and open chat_subscribe",
@@ -157,3 +167,25 @@ func mustHost(t *testing.T, raw string) string {
 	}
 	return u.Host
 }
+
+// moduleScript exercises web/jsonrpc.js in the page; %q is the chat room.
+const moduleScript = `(async () => {
+	const { Client, RPCError, TransportError } = await import("./jsonrpc.js");
+	const c = new Client(location.origin.replace(/^http/, "ws") + "/ws", { timeout: 10000 });
+	await c.connect();
+	const out = {};
+	out.sum = await c.call("test_add", [1, 2]);
+	out.byName = await c.call("test_add", { a: 2, b: 5 });
+	try { await c.call("test_failCoded"); } catch (e) { out.err = [e instanceof RPCError, e.code, e.data]; }
+	try { await c.call("test_sleep", [3000], { timeout: 100 }); } catch (e) { out.timeout = [e instanceof TransportError, e.kind]; }
+	const b = await c.batch([{ method: "test_add", params: [1, 1] }, { method: "no_such" }]);
+	out.batch = [b[0].result, b[1].error.code];
+	const sub = await c.subscribe("chat", "messages", %q);
+	const ended = new Promise((resolve) => sub.addEventListener("end", (e) => resolve(e.detail.reason)));
+	await c.call("chat_send", [sub.args[0], "module", "via module"]);
+	for await (const m of sub) { out.note = m.text; break; }
+	out.active = sub.active;
+	out.unsubscribed = await ended;
+	c.close();
+	return JSON.stringify(out);
+})()`

@@ -166,12 +166,13 @@ func (tb *tab) waitJS(what, expr string) {
 	})
 }
 
-// eval evaluates a JavaScript expression and returns its value decoded into T.
-func eval[T any](tb *tab, what, expr string) T {
+// eval evaluates a JavaScript expression and returns its value decoded into T (with
+// chromedp.EvalAwaitPromise, what its promise resolves to).
+func eval[T any](tb *tab, what, expr string, opts ...chromedp.EvaluateOption) T {
 	tb.b.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		tb.fail(what, err)
 	}
