@@ -144,19 +144,31 @@ func TestBrowserConsole(t *testing.T) {
 		t.Errorf("notifications counted after Unsubscribe: %s, then %s", count, after)
 	}
 
-	// The server restarts on the same port: the pages reconnect and alice's page joins again.
+	// A second subscription from the same form, to follow through a restart.
+	ex.do("subscribe again", chromedp.Click(chromedp.CSS(`[data-testid="call"]`)))
+	ex.waitJS("a second subscription", `document.querySelectorAll('[data-testid="subscription"]').length === 2 &&
+		document.querySelector('[data-testid="subscription"]').dataset.state === "active"`)
+
+	// The server restarts on the same port: the pages reconnect, alice's page joins again and
+	// the explorer subscribes again.
 	_, port, err := net.SplitHostPort(mustHost(t, s.HTTP))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.stop(t)
 	alice.waitJS("disconnected", `document.querySelector("#status")?.dataset.state === "reconnecting"`)
+	ex.waitJS("subscription suspended", `document.querySelector('[data-testid="subscription"]').dataset.state === "suspended"`)
 	startServer(t, "--http.port", port)
 	alice.waitJS("reconnected", `document.querySelector("#status")?.dataset.state === "open"`)
 	ex.waitJS("explorer reconnected", `document.querySelector("#status")?.dataset.state === "open"`)
 	alice.waitJS("rejoined", `document.querySelector("#chat-notice")?.textContent === "Reconnected."`)
 	say(alice, "back again")
 	sees(alice, "alice", "back again")
+	ex.waitJS("the resubscribed subscription gets new messages", `(() => {
+		const card = document.querySelector('[data-testid="subscription"]');
+		return card.dataset.state === "active" && [...card.querySelectorAll('[data-testid="notification"]')]
+			.some((p) => JSON.parse(p.textContent).text === "back again");
+	})()`)
 }
 
 func mustHost(t *testing.T, raw string) string {

@@ -300,24 +300,39 @@ export class Subscription extends EventTarget {
   }
 
   async _start() {
-    const id = await this.client.call(`${this.namespace}_subscribe`, [this.name, ...this.args]);
-    if (typeof id !== "string" && typeof id !== "number") {
-      throw new TransportError(`${this.namespace}_subscribe answered ${JSON.stringify(id)}, not an id`, "protocol");
-    }
-    this.id = id;
+    this.id = await this._call();
     this.active = true;
     this.client._register(this);
   }
 
-  async _restart() {
-    this.client._subs.delete(this.id);
-    try {
-      await this._start();
-      this.suspended = false;
-      this.dispatchEvent(new CustomEvent("resubscribed", { detail: { id: this.id } }));
-    } catch (err) {
-      this._end("lost", err);
+  // _call sends NS_subscribe and resolves to the id the server answers.
+  async _call() {
+    const id = await this.client.call(`${this.namespace}_subscribe`, [this.name, ...this.args]);
+    if (typeof id !== "string" && typeof id !== "number") {
+      throw new TransportError(`${this.namespace}_subscribe answered ${JSON.stringify(id)}, not an id`, "protocol");
     }
+    return id;
+  }
+
+  // _restart subscribes again on a new connection. If that connection drops too, the
+  // subscription stays suspended and the next connection tries again.
+  async _restart() {
+    let id;
+    try {
+      id = await this._call();
+    } catch (err) {
+      if (!(err instanceof TransportError && err.kind === "disconnected")) this._end("lost", err);
+      return;
+    }
+    if (!this.active) { // unsubscribed meanwhile
+      this.client.call(`${this.namespace}_unsubscribe`, [id]).catch(() => {});
+      return;
+    }
+    this.client._subs.delete(this.id);
+    this.id = id;
+    this.suspended = false;
+    this.client._register(this);
+    this.dispatchEvent(new CustomEvent("resubscribed", { detail: { id } }));
   }
 
   // The connection dropped: the server forgot the subscription; it waits for a reconnection.
@@ -343,9 +358,9 @@ export class Subscription extends EventTarget {
   /** Ends the subscription; resolves to the server's answer (true), or false when already ended. */
   async unsubscribe() {
     if (!this.active) return false;
-    const id = this.id;
+    const { id, suspended } = this;
     this._end("unsubscribed");
-    if (this.client.state !== "open") return false;
+    if (suspended || this.client.state !== "open") return false; // the server has forgotten it
     return this.client.call(`${this.namespace}_unsubscribe`, [id]);
   }
 
