@@ -10,13 +10,14 @@ export function addSubscription(list, sub) {
   const state = h("span.sub-state", { "data-testid": "sub-state" }, "active");
   const count = h("span.badge", { "data-testid": "sub-count", title: "notifications received" }, "0");
   const idEl = h("code", { "data-testid": "sub-id" }, String(sub.id));
+  const dropped = h("span.badge.warn", { "data-testid": "sub-dropped", title: "notifications the server dropped", hidden: true });
   const items = h("ol.notes", { "data-testid": "sub-notifications", "aria-label": "notifications" });
   const button = h("button", { type: "button", "data-testid": "unsubscribe" }, "Unsubscribe");
   const card = h("li.sub", { "data-testid": "subscription", "data-state": "active" },
     h("header", {},
       h("strong", {}, `${sub.namespace} · ${sub.name}`), " ",
       sub.args.length ? h("code.args", {}, json(sub.args).replace(/\s+/g, " ")) : null,
-      " ", idEl, " ", count, " ", state, " ", button),
+      " ", idEl, " ", count, " ", dropped, " ", state, " ", button),
     items);
   let n = 0;
   const note = (cls, ...content) => {
@@ -32,6 +33,8 @@ export function addSubscription(list, sub) {
     note("note", h("pre", { "data-testid": "notification" }, json(e.detail)));
   });
   sub.addEventListener("lag", (e) => {
+    dropped.hidden = false;
+    dropped.textContent = `${sub.dropped} dropped`;
     note("lag", h("span", { "data-testid": "lag" }, `the server dropped ${e.detail} notification(s) for this slow client (${sub.dropped} in all)`));
   });
   sub.addEventListener("suspended", () => setState("suspended", "connection lost, will resubscribe"));

@@ -15,6 +15,7 @@
 //   - result.js: renders results and errors (code, message, data).
 //   - subs.js: the live subscriptions panel (notifications, lag notices, Unsubscribe).
 //   - chat.html, chat.js: a chat page on the chat service (rooms, history, live messages).
+//   - status.js: the connection indicator of both pages.
 //   - dom.js: tiny DOM helpers shared by the modules.
 //   - style.css: the shared style sheet.
 //
@@ -84,8 +85,8 @@ func Handler() http.Handler {
 	}
 	files["/"] = files["/index.html"]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f := files[r.URL.Path]
-		if f == nil || strings.Contains(r.URL.Path, "..") {
+		f := files[r.URL.Path] // exact names only: nothing else of the file system is reachable
+		if f == nil {
 			http.NotFound(w, r)
 			return
 		}
