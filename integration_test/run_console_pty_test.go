@@ -162,7 +162,8 @@ func TestAttachPTY(t *testing.T) {
 }
 
 // TestConsolePTY: polyrpc console on a pseudo-terminal serves the built-in services in process
-// (admin included); Ctrl-C drops the line being typed and Ctrl-D leaves with status 0.
+// (admin included); Ctrl-C interrupts a call in progress, drops the line being typed at the
+// prompt, and Ctrl-D leaves with status 0.
 func TestConsolePTY(t *testing.T) {
 	c := startPTY(t, t.TempDir(), "console", "--dev.testservice")
 	c.expect("connected to an embedded polyrpc")
@@ -171,7 +172,12 @@ func TestConsolePTY(t *testing.T) {
 	c.expect("admin_")
 	c.typeKeys("\x15admin_nodeInfo\r") // Ctrl-U clears the completed text first
 	c.expect(`"name": "polyrpc"`)
-	c.typeKeys("test_add 1 \x03") // Ctrl-C
+	c.typeKeys("test_sleep 20000\r")
+	time.Sleep(200 * time.Millisecond) // the call is in progress
+	c.typeKeys("\x03")                 // Ctrl-C
+	c.expect("error: interrupted")
+	c.expect("> ")
+	c.typeKeys("test_add 1 \x03") // Ctrl-C at the prompt
 	c.expect("> ")
 	c.typeKeys("test_add 5 6\r")
 	c.expect("\n11\n")

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/polyrpc/polyrpc/cmd/polyrpc/internal/console"
@@ -96,25 +98,32 @@ func consoleCmd(ctx context.Context, args []string, io stdio) error {
 }
 
 // runConsole runs the console on client: with line editing when standard input is a terminal,
-// reading plain lines otherwise.
+// reading plain lines otherwise. SIGTERM and SIGHUP end it; SIGINT ends it too when it reads
+// plain lines, but on a terminal Ctrl-C interrupts the call in progress (at the prompt it
+// drops the line being typed, and Ctrl-D or .exit leave).
 func runConsole(ctx context.Context, client *rpc.Client, name string, timeout time.Duration, io stdio) error {
-	interactive := io.in == os.Stdin && console.IsTerminal()
-	var in console.LineReader
-	if interactive {
-		in = console.NewTerminal(console.HistoryPath())
-	} else {
-		in = console.NewLines(io.in)
-	}
-	c := console.New(console.Config{
+	cfg := console.Config{
 		Client:      client,
 		Name:        name,
-		Input:       in,
 		Output:      io.out,
-		Interactive: interactive,
+		Interactive: io.in == os.Stdin && console.IsTerminal(),
 		Color:       useColor(io.out),
 		Timeout:     timeout,
-	})
-	return c.Run(ctx)
+	}
+	stopOn := stopSignals
+	if cfg.Interactive {
+		stopOn = []os.Signal{syscall.SIGTERM, syscall.SIGHUP}
+		intr := make(chan os.Signal, 1)
+		signal.Notify(intr, os.Interrupt)
+		defer signal.Stop(intr)
+		cfg.Interrupt = intr
+		cfg.Input = console.NewTerminal(console.HistoryPath())
+	} else {
+		cfg.Input = console.NewLines(io.in)
+	}
+	ctx, stop := signal.NotifyContext(ctx, stopOn...)
+	defer stop()
+	return console.New(cfg).Run(ctx)
 }
 
 // useColor reports whether to colour output to w: only on a terminal, and never when the

@@ -61,13 +61,15 @@ type stdio struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], stdio{os.Stdin, os.Stdout, os.Stderr})
-	stop()
-	os.Exit(code)
+	os.Exit(run(context.Background(), os.Args[1:], stdio{os.Stdin, os.Stdout, os.Stderr}))
 }
 
-// run runs the command in args and returns the exit status.
+// stopSignals are the signals that end a command gracefully. An interactive console takes
+// SIGINT (Ctrl-C during a call) to interrupt the call instead; see runConsole.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+// run runs the command in args and returns the exit status. ctx ends the command early (as
+// the signals do, which each command watches for itself).
 func run(ctx context.Context, args []string, io stdio) int {
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
@@ -78,14 +80,18 @@ func run(ctx context.Context, args []string, io stdio) int {
 	case "serve":
 		var cfg *serveConfig
 		if cfg, err = parseServeFlags(args, io.err); err == nil {
-			err = serve(ctx, cfg, io.out)
+			sctx, stop := signal.NotifyContext(ctx, stopSignals...)
+			err = serve(sctx, cfg, io.out)
+			stop()
 		}
 	case "attach":
 		err = attachCmd(ctx, args, io)
 	case "console":
 		err = consoleCmd(ctx, args, io)
 	case "call":
-		err = callCmd(ctx, args, io)
+		sctx, stop := signal.NotifyContext(ctx, stopSignals...)
+		err = callCmd(sctx, args, io)
+		stop()
 	case "version":
 		fmt.Fprintln(io.out, "polyrpc", versionString())
 	case "help":

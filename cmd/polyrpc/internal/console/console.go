@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,9 @@ type Config struct {
 	Color bool
 	// Timeout bounds each call (zero: 30 s).
 	Timeout time.Duration
+	// Interrupt, when set, cancels the call in progress on each signal it delivers (Ctrl-C
+	// during a call on a terminal); the console goes on.
+	Interrupt <-chan os.Signal
 }
 
 // Prompt is the console's prompt.
@@ -142,19 +146,19 @@ func (c *Console) exec(ctx context.Context, line string) (exit bool) {
 
 // call sends req and prints its result or error.
 func (c *Console) call(ctx context.Context, req Request) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
+	cctx, done := c.callContext(ctx)
+	defer done()
 	if req.Notify {
-		if err := c.cfg.Client.Notify(ctx, req.Method, req.Params()...); err != nil {
-			c.println(FormatError(err, c.cfg.Color))
+		if err := c.cfg.Client.Notify(cctx, req.Method, req.Params()...); err != nil {
+			c.println(FormatError(describe(cctx, err), c.cfg.Color))
 			return
 		}
 		c.println(paintString(c.cfg.Color, colorDim, "(notification sent)"))
 		return
 	}
-	res, err := Do(ctx, c.cfg.Client, req)
+	res, err := Do(cctx, c.cfg.Client, req)
 	if err != nil {
-		c.println(FormatError(err, c.cfg.Color))
+		c.println(FormatError(describe(cctx, err), c.cfg.Color))
 		return
 	}
 	c.println(FormatJSON(res, c.cfg.Color, false))

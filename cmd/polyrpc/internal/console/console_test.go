@@ -3,7 +3,12 @@ package console
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +18,7 @@ import (
 	"github.com/polyrpc/polyrpc/rpc"
 	"github.com/polyrpc/polyrpc/rpc/rpctest"
 	"github.com/polyrpc/polyrpc/subscriptions"
+	"github.com/polyrpc/polyrpc/transports/httprpc"
 	"github.com/polyrpc/polyrpc/transports/inproc"
 )
 
@@ -216,4 +222,73 @@ func (tickFeed) Ticks(ctx context.Context, n int) (*subscriptions.Subscription, 
 		}
 	}()
 	return sub, nil
+}
+
+// TestCompleteFromModules: against a server without rpc.discover (go-ethereum, for one) the
+// console completes and lists the namespaces of rpc_modules.
+func TestCompleteFromModules(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		w.Header().Set("Content-Type", "application/json")
+		if req.Method == "rpc_modules" {
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"eth":"1.0","net":"1.0","web3":"1.0"}}`, req.ID)
+			return
+		}
+		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32601,"message":"the method %s does not exist/is not available"}}`, req.ID, req.Method)
+	}))
+	defer hs.Close()
+	client, err := httprpc.Dial(context.Background(), hs.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c := New(Config{Client: client, Input: NewLines(strings.NewReader("")), Output: &syncBuffer{}})
+	if got := c.Complete("e"); !slices.Equal(got, []string{"eth_"}) {
+		t.Errorf("Complete(e) = %q", got)
+	}
+	out := runScript(t, client, ".methods\n")
+	if !strings.Contains(out, "  net_\n") || !strings.Contains(out, "namespaces from rpc_modules") {
+		t.Errorf(".methods: %q", out)
+	}
+}
+
+// TestInterrupt: a signal on Config.Interrupt cancels the call in progress, and the console
+// goes on with the next line.
+func TestInterrupt(t *testing.T) {
+	client := newTestClient(t)
+	intr := make(chan os.Signal, 1)
+	intr <- os.Interrupt // before the call: dropped
+	var out syncBuffer
+	in, w := io.Pipe()
+	c := New(Config{Client: client, Input: NewLines(in), Output: &out, Timeout: 10 * time.Second, Interrupt: intr})
+	done := make(chan error, 1)
+	go func() { done <- c.Run(context.Background()) }()
+	io.WriteString(w, "test_add 1 2\n")
+	for deadline := time.Now().Add(5 * time.Second); out.String() != "3\n" && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	io.WriteString(w, "test_sleep 5000\n")
+	// Interrupt until the call is interrupted (one that comes before it starts is dropped);
+	// a signal left over is dropped by the next call.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "interrupted") && time.Now().Before(deadline); {
+		select {
+		case intr <- os.Interrupt:
+		default:
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	io.WriteString(w, "test_add 3 4\n")
+	w.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the console did not end")
+	}
+	if got, want := out.String(), "3\nerror: interrupted\n7\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }

@@ -46,13 +46,13 @@ func (s *subList) init(c *Console) {
 // start subscribes and prints the subscription's notifications as they arrive.
 func (s *subList) start(ctx context.Context, req Request) {
 	c := s.c
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
+	cctx, done := c.callContext(ctx)
+	defer done()
 	ns, _ := strings.CutSuffix(req.Method, "_subscribe")
 	ch := make(chan json.RawMessage, 64)
-	sub, err := c.cfg.Client.Subscribe(ctx, ns, ch, req.Params()...)
+	sub, err := c.cfg.Client.Subscribe(cctx, ns, ch, req.Params()...)
 	if err != nil {
-		c.println(FormatError(err, c.cfg.Color))
+		c.println(FormatError(describe(cctx, err), c.cfg.Color))
 		return
 	}
 	var what strings.Builder
