@@ -8,7 +8,18 @@
 //   - the wire transcripts of rpc/testdata, over each transport (transcripts_test.go);
 //   - memory under floods of large requests, measured from /proc (flood_test.go);
 //   - connections that vanish abruptly release their descriptors, goroutines, memory and
-//     request-bytes budget (vanish_test.go).
+//     request-bytes budget (vanish_test.go);
+//   - the subcommands: polyrpc call and its exit statuses, polyrpc console on piped input, bad
+//     flags and config keys refused by name, --config, help (run_cli_test.go);
+//   - the attach and in-process consoles driven through a pseudo-terminal: calls, tab
+//     completion, live notifications under the prompt, Ctrl-C, history (run_console_pty_test.go,
+//     Linux and macOS);
+//   - the HTTP surface (the browser console's page and assets, /openrpc.json), admin over IPC
+//     only, chat between two WebSocket clients, subscriptions ended on SIGTERM
+//     (serve_http_test.go).
+//
+// Test files sort after doc.go: go list takes the package name from the first file, and a
+// first file ending in _test.go would make it "integration".
 //
 // The package has no code of its own besides this file. The tests that read /proc skip where it
 // is missing (outside Linux); all of them skip on Windows, which cannot send SIGTERM.

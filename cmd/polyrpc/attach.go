@@ -112,7 +112,7 @@ func runConsole(ctx context.Context, client *rpc.Client, name string, timeout ti
 	}
 	stopOn := stopSignals
 	if cfg.Interactive {
-		stopOn = []os.Signal{syscall.SIGTERM, syscall.SIGHUP}
+		stopOn = withHangup(syscall.SIGTERM)
 		intr := make(chan os.Signal, 1)
 		signal.Notify(intr, os.Interrupt)
 		defer signal.Stop(intr)

@@ -64,9 +64,19 @@ func main() {
 	os.Exit(run(context.Background(), os.Args[1:], stdio{os.Stdin, os.Stdout, os.Stderr}))
 }
 
-// stopSignals are the signals that end a command gracefully. An interactive console takes
-// SIGINT (Ctrl-C during a call) to interrupt the call instead; see runConsole.
-var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+// stopSignals are the signals that end a command gracefully: SIGINT, SIGTERM and, unless it
+// is ignored (nohup), SIGHUP. An interactive console takes SIGINT (Ctrl-C during a call) to
+// interrupt the call instead; see runConsole.
+var stopSignals = withHangup(os.Interrupt, syscall.SIGTERM)
+
+// withHangup adds SIGHUP to sigs unless the process was started with it ignored: watching it
+// would undo nohup.
+func withHangup(sigs ...os.Signal) []os.Signal {
+	if signal.Ignored(syscall.SIGHUP) {
+		return sigs
+	}
+	return append(sigs, syscall.SIGHUP)
+}
 
 // run runs the command in args and returns the exit status. ctx ends the command early (as
 // the signals do, which each command watches for itself).
