@@ -13,7 +13,7 @@ let room = null; // {name, user, sub, seen: Set of message keys}
 
 showStatus(client, $("#status"));
 client.connect().catch(() => {});
-$("#chat-name").value = localStorage.getItem("polyrpc.chat.name") || "";
+$("#chat-name").value = remembered() || "";
 $("#join-form").addEventListener("submit", (e) => {
   e.preventDefault();
   join($("#chat-room").value.trim(), $("#chat-name").value.trim());
@@ -54,7 +54,7 @@ async function join(name, user) {
       }
     });
     await loadHistory();
-    localStorage.setItem("polyrpc.chat.name", user);
+    remembered(user);
     $("#room-title").textContent = `Room ${name}`;
     setSending(true);
     $("#chat-text").focus();
@@ -62,6 +62,18 @@ async function join(name, user) {
     $("#room-title").textContent = "Not in a room";
     notice(`Could not join ${name}: ${err.message}`, "error");
   }
+}
+
+// remembered reads, or with an argument stores, the name last joined with; storage may be
+// refused (private modes, blocked cookies), and then nothing is remembered.
+function remembered(name) {
+  try {
+    if (name === undefined) return localStorage.getItem("polyrpc.chat.name");
+    localStorage.setItem("polyrpc.chat.name", name);
+  } catch {
+    // not remembered
+  }
+  return name;
 }
 
 async function loadHistory() {
