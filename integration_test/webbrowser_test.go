@@ -41,6 +41,16 @@ func TestBrowserConsole(t *testing.T) {
 	ex.waitJS("test_add result 42", `document.querySelector("#result")?.dataset.outcome === "ok" &&
 		document.querySelector('[data-testid="result-json"]')?.textContent.trim() === "42"`)
 
+	// The same call turned into raw JSON, edited and sent.
+	ex.do("edit as raw JSON", chromedp.Click(chromedp.CSS(`[data-testid="raw-toggle"]`)))
+	ex.waitJS("the request in the raw editor", `(() => {
+		const req = JSON.parse(document.querySelector("#raw-request").value);
+		return req.method === "test_add" && JSON.stringify(req.params) === "[2,40]";
+	})()`)
+	ex.setValue("#raw-request", `{"jsonrpc":"2.0","id":7,"method":"test_add","params":{"a":20,"b":3}}`)
+	ex.do("send raw", chromedp.Click(chromedp.CSS(`[data-testid="raw-send"]`)))
+	ex.waitJS("raw result 23", `document.querySelector('[data-testid="result-json"]')?.textContent.trim() === "23"`)
+
 	// An error answer shows its code and message.
 	ex.do("call test_failCoded", chromedp.Navigate(base+"#m=test_failCoded"))
 	ex.waitJS("test_failCoded form", `document.querySelector("#method-title")?.textContent === "test_failCoded"`)

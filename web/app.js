@@ -73,8 +73,8 @@ function openMethod(name) {
       if (m.subscription) subscribe(m.call, params);
       else run(m.call, () => client.call(m.call, params), (r, ms) => showResult($("#result"), m.call, ms, r));
     },
-    onRaw: (form) => {
-      const params = readParams(form, m, false) ?? [];
+    onRaw: (form, byName) => {
+      const params = readParams(form, m, byName && !m.subscription, true);
       $("#raw-request").value = json({ jsonrpc: "2.0", id: 1, method: m.call, params });
       $("#raw-request").focus();
     },

@@ -63,8 +63,12 @@ function input(id, kind, schema, p, describedBy) {
   }
 }
 
-/** readParams reads the form back as params: an array, or an object when byName. */
-export function readParams(form, m, byName) {
+/**
+ * readParams reads the form back as params: an array, or an object when byName. It returns null
+ * and marks the fields in error when a value does not parse. With draft, nothing is marked and
+ * a value that does not parse is taken as its text (a start for editing as raw JSON).
+ */
+export function readParams(form, m, byName, draft = false) {
   const values = [];
   let ok = true;
   for (const [i, p] of m.params.entries()) {
@@ -75,6 +79,10 @@ export function readParams(form, m, byName) {
     try {
       values.push(parse(el, el.closest(".field").dataset.kind, p));
     } catch (e) {
+      if (draft) {
+        values.push(el.value === "" ? undefined : el.value);
+        continue;
+      }
       ok = false;
       err.textContent = e.message;
       el.setAttribute("aria-invalid", "true");

@@ -43,7 +43,7 @@ function group(ms) {
 
 /**
  * methodPanel renders method m's documentation and its call form into panel; onCall(params,
- * byName) runs on submit, onRaw() switches to raw JSON for it.
+ * byName) runs on submit, onRaw(form, byName) switches to raw JSON for it.
  */
 export function methodPanel(panel, m, { onCall, onRaw }) {
   const either = !m.subscription && m.paramStructure === "either" && m.params.length > 0 && m.params.every((p) => p.name);
@@ -53,10 +53,11 @@ export function methodPanel(panel, m, { onCall, onRaw }) {
     either ? h("label.inline", {}, byName, " send params by name") : null,
     h("div.actions", {},
       h("button.primary", { type: "submit", "data-testid": "call" }, m.subscription ? "Subscribe" : "Call"),
-      h("button", { type: "button", "data-testid": "raw-toggle", onclick: () => onRaw(form) }, "Edit as raw JSON")));
+      h("button", { type: "button", "data-testid": "raw-toggle", onclick: () => onRaw(form, byNameChosen()) }, "Edit as raw JSON")));
+  const byNameChosen = () => (either ? byName.checked : m.paramStructure === "by-name");
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    onCall(form, either ? byName.checked : m.paramStructure === "by-name");
+    onCall(form, byNameChosen());
   });
   const result = m.result;
   panel.replaceChildren(...[
