@@ -13,12 +13,13 @@ const transcriptDir = "../rpc/testdata"
 // TestTranscripts replays every transcript of rpc/testdata against the binary over each
 // transport. Each transcript gets a server of its own: batch.txt reads the counter that
 // test_incr notifications (notifications.txt, batch.txt) advance, so transcripts sharing a
-// server would disturb each other.
+// server would disturb each other. The binary runs without its built-in services
+// (--dev.nobuiltins), so that rpc_modules lists the reference service's namespaces only.
 func TestTranscripts(t *testing.T) {
 	t.Run("HTTP", func(t *testing.T) {
 		for _, dir := range []string{transcriptDir, transcriptDir + "/push-http"} {
 			rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
-				w := rpctest.NewHTTPWire(startServer(t).HTTP)
+				w := rpctest.NewHTTPWire(startServer(t, "--dev.nobuiltins").HTTP)
 				t.Cleanup(func() { w.Close() })
 				return w
 			})
@@ -27,14 +28,14 @@ func TestTranscripts(t *testing.T) {
 	t.Run("WebSocket", func(t *testing.T) {
 		for _, dir := range []string{transcriptDir, transcriptDir + "/push"} {
 			rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
-				return dialWS(t, startServer(t).WS)
+				return dialWS(t, startServer(t, "--dev.nobuiltins").WS)
 			})
 		}
 	})
 	t.Run("IPC", func(t *testing.T) {
 		for _, dir := range []string{transcriptDir, transcriptDir + "/push"} {
 			rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
-				s := startServer(t)
+				s := startServer(t, "--dev.nobuiltins")
 				c := s.dialIPC(t)
 				t.Cleanup(func() { c.Close() })
 				return rpctest.NewStreamWire(c)

@@ -86,7 +86,7 @@ func consoleCmd(ctx context.Context, args []string, io stdio) error {
 	}
 	srv := rpc.NewServer(&rpc.Options{Logger: slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	defer srv.Stop()
-	if _, err := registerServices(srv, *testService); err != nil {
+	if _, err := registerServices(srv, false, *testService); err != nil {
 		return err
 	}
 	client, err := inproc.Dial(srv)

@@ -38,6 +38,7 @@ var configKeys = []configKey{
 	{"log.format", "log.format", 's'},
 	{"dev.testservice", "dev.testservice", 'b'},
 	{"dev.debug", "dev.debug", 'b'},
+	{"dev.nobuiltins", "dev.nobuiltins", 'b'},
 }
 
 // applyConfigFile sets the flags of fs from the TOML file at path, except those given on the

@@ -38,6 +38,7 @@ type serveConfig struct {
 // devConfig holds flags for development and tests, not for production.
 type devConfig struct {
 	testService bool // register the reference test service (rpc/rpctest)
+	noBuiltins  bool // leave out the built-in services (admin, chat)
 	debug       bool // serve /debug/pprof/ and /debug/stats on the HTTP port
 }
 
@@ -82,6 +83,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.IntVar(&c.verbosity, "verbosity", 3, "log level: 0 silent, 1 error, 2 warn, 3 info, 4 debug")
 	fs.StringVar(&c.logFormat, "log.format", "text", "log format: text or json")
 	fs.BoolVar(&c.dev.testService, "dev.testservice", false, "register the reference test service (namespaces test, notify, get); for tests")
+	fs.BoolVar(&c.dev.noBuiltins, "dev.nobuiltins", false, "leave out the built-in services admin and chat (for the conformance transcripts, whose rpc_modules lists the test service only)")
 	fs.BoolVar(&c.dev.debug, "dev.debug", false, "serve /debug/pprof/ and /debug/stats over HTTP; for tests and diagnosis")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -23,11 +23,10 @@ func newTestHTTP(t *testing.T) *httptest.Server {
 	cfg.httpVHosts = []string{"*"}
 	srv := rpc.NewServer(nil)
 	t.Cleanup(srv.Stop)
-	b, err := registerServices(srv, true)
-	if err != nil {
+	if _, err := registerServices(srv, false, true); err != nil {
 		t.Fatal(err)
 	}
-	cfg.httpAPI, cfg.wsAPI = b.public, b.public
+	cfg.httpAPI, cfg.wsAPI = publicNamespaces(srv), publicNamespaces(srv)
 	hs := httptest.NewServer(newRouter(srv, cfg, true, true))
 	t.Cleanup(hs.Close)
 	return hs
@@ -102,5 +101,25 @@ func TestWantsHTML(t *testing.T) {
 		if got := wantsHTML(req); got != want {
 			t.Errorf("%q: %v", accept, got)
 		}
+	}
+}
+
+func TestPublicNamespaces(t *testing.T) {
+	for _, tt := range []struct {
+		noBuiltins, testService bool
+		want                    string
+	}{
+		{false, false, "chat,rpc"},
+		{false, true, "chat,get,nftest,notify,rpc,test"},
+		{true, true, "get,nftest,notify,rpc,test"},
+	} {
+		srv := rpc.NewServer(nil)
+		if _, err := registerServices(srv, tt.noBuiltins, tt.testService); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(publicNamespaces(srv), ","); got != tt.want {
+			t.Errorf("%+v: %s", tt, got)
+		}
+		srv.Stop()
 	}
 }

@@ -26,15 +26,15 @@ const shutdownTimeout = 5 * time.Second
 func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
 	log := newLogger(cfg, os.Stderr)
 	srv := rpc.NewServer(&rpc.Options{Logger: log})
-	b, err := registerServices(srv, cfg.dev.testService)
+	b, err := registerServices(srv, cfg.dev.noBuiltins, cfg.dev.testService)
 	if err != nil {
 		return err
 	}
 	if cfg.httpAPI == nil {
-		cfg.httpAPI = b.public
+		cfg.httpAPI = publicNamespaces(srv)
 	}
 	if cfg.wsAPI == nil {
-		cfg.wsAPI = b.public
+		cfg.wsAPI = publicNamespaces(srv)
 	}
 
 	var servers []*http.Server

@@ -2,6 +2,8 @@ package main
 
 import (
 	"runtime/debug"
+	"slices"
+	"strings"
 
 	"github.com/polyrpc/polyrpc/cmd/polyrpc/internal/services"
 	"github.com/polyrpc/polyrpc/rpc"
@@ -26,30 +28,40 @@ func versionString() string {
 type builtins struct {
 	admin *services.Admin
 	chat  *services.Chat
-	// public lists the namespaces offered over HTTP and WebSocket unless --http.api or
-	// --ws.api say otherwise: every registered namespace except admin.
-	public []string
 }
 
-// registerServices registers the built-in services (admin, chat) and, with testService, the
-// reference test service (namespaces test, notify, get).
-func registerServices(srv *rpc.Server, testService bool) (*builtins, error) {
+// registerServices registers the built-in services (admin, chat) unless noBuiltins, and with
+// testService the reference test service (rpc/rpctest).
+func registerServices(srv *rpc.Server, noBuiltins, testService bool) (*builtins, error) {
 	b := &builtins{
 		admin: services.NewAdmin(versionString(), func() []services.Conn { return liveConns(srv) }),
 		chat:  services.NewChat(0, 0),
 	}
-	if err := srv.Register("admin", b.admin.API()); err != nil {
-		return nil, err
+	if !noBuiltins {
+		if err := srv.Register("admin", b.admin.API()); err != nil {
+			return nil, err
+		}
+		if err := srv.Register("chat", b.chat.API(), services.ChatParamNames()...); err != nil {
+			return nil, err
+		}
 	}
-	if err := srv.Register("chat", b.chat.API(), services.ChatParamNames()...); err != nil {
-		return nil, err
-	}
-	b.public = []string{"chat"}
 	if testService {
 		if err := rpctest.Register(srv); err != nil {
 			return nil, err
 		}
-		b.public = append(b.public, "test", "notify", "get")
 	}
 	return b, nil
+}
+
+// publicNamespaces lists the namespaces offered over HTTP and WebSocket unless --http.api or
+// --ws.api say otherwise: every namespace registered on srv except admin, which stays on IPC
+// and in-process connections as go-ethereum keeps it.
+func publicNamespaces(srv *rpc.Server) []string {
+	var out []string
+	for _, m := range srv.Methods(nil) {
+		if ns, _, ok := strings.Cut(m, "_"); ok && ns != "admin" && !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	return out
 }

@@ -167,8 +167,8 @@ func compact(v []byte) json.RawMessage {
 
 // clip shortens s for an error message.
 func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
 	}
 	return s
 }
