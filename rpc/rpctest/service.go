@@ -11,7 +11,7 @@ import (
 	"github.com/polyrpc/polyrpc/rpc"
 )
 
-//go:generate go run github.com/polyrpc/polyrpc/cmd/polyrpc-gen -type Service,Notify,Get
+//go:generate go run github.com/polyrpc/polyrpc/cmd/polyrpc-gen -type Service,Notify,Get,Subs
 
 // NewServer returns a server with the reference services registered: Service as "test",
 // Notify as "notify" and Get as "get". The server is stopped when the test ends.

@@ -1,0 +1,54 @@
+// Package svc is the input of the generator's tests.
+package svc
+
+import (
+	stdctx "context"
+	"errors"
+)
+
+// Calc is a service.
+type Calc struct{ base }
+
+// Add adds a and b.
+//
+// Returns their sum, which may overflow.
+func (c *Calc) Add(ctx stdctx.Context, a, b int) (sum int, err error) { return a + b, nil }
+
+// Div divides.
+//
+// Errors:
+//
+//	-32001 division by zero
+//	-32002: overflow
+//
+// Deprecated: use Quo.
+func (Calc) Div(x, y int) (int, error) {
+	if y == 0 {
+		return 0, errors.New("division by zero")
+	}
+	return x / y, nil
+}
+
+// Raw takes unnamed params.
+//
+//polyrpc:positional
+func (Calc) Raw(int, string) Result { return Result{} }
+
+func (Calc) hidden() {}
+
+// Result is what Raw returns.
+type Result struct{}
+
+type base struct{}
+
+// Version comes from an embedded type.
+func (base) Version() string { return "1" }
+
+// Pair is generic.
+type Pair[T any] struct{}
+
+// lower is an unexported service type.
+type lower struct{}
+
+// Ping answers.
+func (lower) Ping() {}
