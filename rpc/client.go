@@ -148,7 +148,9 @@ type Transport interface {
 }
 
 // NewTransportClient returns a client over a request/response transport. connect is called once
-// with the function that takes every message the server sends back.
+// with the function that takes every message the server sends back; calling it with nil tells
+// the client that the server closed the connection (calls and subscriptions then fail with
+// [ErrClosed]).
 func NewTransportClient(connect func(receive func(msg []byte)) (Transport, error)) (*Client, error) {
 	c := newClient()
 	t, err := connect(c.receive)

@@ -2,8 +2,11 @@ package rpc
 
 import (
 	"encoding/json"
+	"fmt"
 	"unicode/utf8"
 )
+
+var errServerClosed = fmt.Errorf("%w by the server", ErrClosed)
 
 // response is the envelope of a message the client receives.
 type response struct {
@@ -36,6 +39,10 @@ func parseResponse(b []byte) (response, error) {
 
 // receive takes one message from the server: an answer, a batch of answers, or a notification.
 func (c *Client) receive(msg []byte) {
+	if msg == nil {
+		c.fail(errServerClosed)
+		return
+	}
 	i := skipSpace(msg, 0)
 	if i == len(msg) {
 		return

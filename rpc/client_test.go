@@ -140,7 +140,7 @@ func ctCallResults(t *testing.T, e *ctEnv) {
 		{"test_iD", nil, "id"},
 		{"test_peer", nil, e.peer},
 		{"get_data", nil, []any{"hello", 5.0}},
-		{"rpc_modules", nil, map[string]string{"test": "1.0", "notify": "1.0", "get": "1.0", "rpc": "1.0"}},
+		{"rpc_modules", nil, map[string]string{"test": "1.0", "notify": "1.0", "get": "1.0", "nftest": "1.0", "rpc": "1.0"}},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s%v→%T", tt.method, tt.args, tt.want), func(t *testing.T) {

@@ -85,23 +85,29 @@ type sessionSink struct{ ss *Session }
 func (k sessionSink) Send(msgs [][]byte) error {
 	err := k.ss.out.sendMany(msgs)
 	if err != nil {
-		k.ss.Close()
+		k.ss.closeAsync("") // a broken connection; Close waits for this goroutine's return
 	}
 	return err
 }
 
-// Close closes the session because its client does not read its notifications. It runs the
-// close on a goroutine the session's call counter tracks, since a publisher must not wait.
+// Close closes the session because its client does not read its notifications.
 func (k sessionSink) Close(reason error) {
 	ss := k.ss
 	ss.srv.cfg.log.Warn("rpc: closing a connection whose client does not read its notifications",
 		"transport", ss.opts.Peer.Transport, "remote", ss.opts.Peer.RemoteAddr, "reason", reason)
+	ss.closeAsync(reason.Error())
+}
+
+// closeAsync closes the session on a goroutine that the session's and the server's call
+// counters track: the caller is a publisher, which must not wait, or the drain goroutine, which
+// Close waits for.
+func (ss *Session) closeAsync(reason string) {
 	ss.calls.add()
 	ss.srv.inflight.add()
 	go func() {
 		defer ss.srv.inflight.done()
 		defer ss.calls.done()
-		ss.closeWithReason(reason.Error())
+		ss.closeWithReason(reason)
 	}()
 }
 

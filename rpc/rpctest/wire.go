@@ -28,8 +28,12 @@ func (in *Inbox) WriteMessage(msg []byte) error {
 	return nil
 }
 
-// Put stores a copy of msg without its trailing newline.
+// Put stores a copy of msg without its trailing newline. It ignores nil, with which the
+// in-process transport reports a closed connection.
 func (in *Inbox) Put(msg []byte) {
+	if msg == nil {
+		return
+	}
 	m := bytes.TrimSuffix(bytes.Clone(msg), []byte("\n"))
 	in.mu.Lock()
 	in.msgs = append(in.msgs, m)

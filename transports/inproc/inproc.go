@@ -31,8 +31,8 @@ func DialOptions(srv *rpc.Server, opts rpc.ConnOptions) (*rpc.Client, error) {
 
 // Connect opens an in-process connection to srv and returns its sending side; everything the
 // server sends on it (answers, notifications) is passed to receive, each message one line of
-// JSON ending in '\n' and valid only during the call. It is the raw form of Dial, for custom
-// clients and tests.
+// JSON ending in '\n' and valid only during the call; receive(nil) reports that the server
+// closed the connection. It is the raw form of Dial, for custom clients and tests.
 func Connect(srv *rpc.Server, opts rpc.ConnOptions, receive func(msg []byte)) (rpc.Transport, error) {
 	opts.Peer.Transport = rpc.TransportInProc
 	ss, err := srv.NewSession(context.Background(), opts, sink(receive))
@@ -47,6 +47,13 @@ type sink func([]byte)
 
 func (s sink) WriteMessage(msg []byte) error {
 	s(msg)
+	return nil
+}
+
+// Close tells the client that the session has closed (the server stopped, or it closed the
+// connection), with the nil message of rpc.NewTransportClient's contract.
+func (s sink) Close() error {
+	s(nil)
 	return nil
 }
 

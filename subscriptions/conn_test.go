@@ -1,0 +1,410 @@
+package subscriptions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// sink records what a Conn writes; while gated, Send blocks like a client that stopped reading.
+type sink struct {
+	mu     sync.Mutex
+	msgs   []string
+	sends  int
+	closed error
+	gate   chan struct{} // nil: open
+	fail   error
+	wrote  chan struct{}
+}
+
+func newSink() *sink { return &sink{wrote: make(chan struct{}, 1)} }
+
+func (k *sink) Send(msgs [][]byte) error {
+	k.mu.Lock()
+	gate := k.gate
+	k.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.fail != nil {
+		return k.fail
+	}
+	k.sends++
+	for _, m := range msgs {
+		k.msgs = append(k.msgs, string(m))
+	}
+	select {
+	case k.wrote <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (k *sink) Close(reason error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.closed = reason
+}
+
+func (k *sink) stall() {
+	k.mu.Lock()
+	k.gate = make(chan struct{})
+	k.mu.Unlock()
+}
+
+func (k *sink) resume() {
+	k.mu.Lock()
+	close(k.gate)
+	k.gate = nil
+	k.mu.Unlock()
+}
+
+// waitFor waits until f reports true about the messages written so far.
+func (k *sink) waitFor(t *testing.T, what string, f func(msgs []string) bool) []string {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		k.mu.Lock()
+		msgs := append([]string(nil), k.msgs...)
+		k.mu.Unlock()
+		if f(msgs) {
+			return msgs
+		}
+		select {
+		case <-k.wrote:
+		case <-time.After(10 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s; written: %d messages", what, len(msgs))
+		}
+	}
+}
+
+func count(n int) func([]string) bool { return func(m []string) bool { return len(m) >= n } }
+
+// subscribe makes one subscription the way package rpc does, answered or not.
+func subscribe(t *testing.T, c *Conn, answered bool, opts ...Option) *Subscription {
+	t.Helper()
+	n, err := c.Begin("nftest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := n.CreateSubscription(opts...)
+	c.Finish(n, answered)
+	return s
+}
+
+type note struct {
+	Method string `json:"method"`
+	Params struct {
+		Subscription string          `json:"subscription"`
+		Result       json.RawMessage `json:"result"`
+		Dropped      uint64          `json:"dropped"`
+	} `json:"params"`
+}
+
+func parse(t *testing.T, msg string) note {
+	t.Helper()
+	if !strings.HasSuffix(msg, "\n") || strings.Count(msg, "\n") != 1 {
+		t.Fatalf("message %q is not one line ending in a newline", msg)
+	}
+	var n note
+	if err := json.Unmarshal([]byte(msg), &n); err != nil {
+		t.Fatalf("message %q: %v", msg, err)
+	}
+	return n
+}
+
+func TestNewID(t *testing.T) {
+	seen := make(map[ID]bool)
+	for range 1000 {
+		id := NewID()
+		if len(id) != 34 || !strings.HasPrefix(string(id), "0x") || strings.Trim(string(id[2:]), "0123456789abcdef") != "" {
+			t.Fatalf("id %q is not 0x and 32 hex digits", id)
+		}
+		if seen[id] {
+			t.Fatalf("id %q repeated", id)
+		}
+		seen[id] = true
+	}
+}
+
+func TestHeldUntilAnswered(t *testing.T) {
+	k := newSink()
+	c := NewConn(k, Limits{})
+	defer c.Close(ErrConnClosed)
+	n, _ := c.Begin("nftest")
+	s := n.CreateSubscription()
+	for i := range 3 {
+		if err := s.Notify(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	if k.sends != 0 {
+		t.Fatalf("%d notifications written before the subscribe answer", k.sends)
+	}
+	c.Finish(n, true)
+	msgs := k.waitFor(t, "3 notifications", count(3))
+	for i, m := range msgs {
+		got := parse(t, m)
+		if got.Method != "nftest_subscription" || got.Params.Subscription != string(s.ID) || string(got.Params.Result) != fmt.Sprint(i) {
+			t.Errorf("notification %d = %s", i, m)
+		}
+	}
+	want := `{"jsonrpc":"2.0","method":"nftest_subscription","params":{"subscription":"` + string(s.ID) + `","result":0}}` + "\n"
+	if msgs[0] != want {
+		t.Errorf("wire form\n got %s\nwant %s", msgs[0], want)
+	}
+}
+
+func TestUnansweredEnds(t *testing.T) {
+	k := newSink()
+	c := NewConn(k, Limits{})
+	defer c.Close(ErrConnClosed)
+	n, _ := c.Begin("nftest")
+	s := n.CreateSubscription()
+	s.Notify(1)
+	c.Finish(n, false)
+	if err := <-s.Err(); err != ErrUnsubscribed {
+		t.Fatalf("Err = %v, want ErrUnsubscribed", err)
+	}
+	if c.Len() != 0 || c.queued != 0 || c.bytes != 0 {
+		t.Fatalf("after the end: %d subscriptions, %d queued, %d bytes", c.Len(), c.queued, c.bytes)
+	}
+	if err := s.Notify(2); err != ErrUnsubscribed {
+		t.Fatalf("Notify after the end = %v", err)
+	}
+}
+
+func TestLateSubscription(t *testing.T) {
+	c := NewConn(newSink(), Limits{})
+	defer c.Close(ErrConnClosed)
+	n, _ := c.Begin("nftest")
+	first := n.CreateSubscription()
+	second := n.CreateSubscription()
+	if err := <-second.Err(); err != ErrLateSubscription {
+		t.Fatalf("second subscription: %v", err)
+	}
+	if !n.Owns(first) || n.Owns(second) {
+		t.Fatal("Owns is wrong")
+	}
+	c.Finish(n, true)
+	if err := <-n.CreateSubscription().Err(); err != ErrLateSubscription {
+		t.Fatalf("after return: %v", err)
+	}
+}
+
+func TestMaxSubscriptions(t *testing.T) {
+	c := NewConn(newSink(), Limits{MaxSubscriptions: 2})
+	defer c.Close(ErrConnClosed)
+	a := subscribe(t, c, true)
+	subscribe(t, c, true)
+	if _, err := c.Begin("nftest"); err != ErrTooManySubscriptions {
+		t.Fatalf("third: %v", err)
+	}
+	if !c.Unsubscribe(a.ID) || c.Unsubscribe(a.ID) {
+		t.Fatal("Unsubscribe should succeed once")
+	}
+	subscribe(t, c, true)
+}
+
+// TestOverflow fills the queue of a stalled connection under each policy.
+func TestOverflow(t *testing.T) {
+	const limit, sent = 10, 50
+	for _, tc := range []struct {
+		policy    Policy
+		wantFirst int // first value delivered after the drop
+	}{
+		{DropNewest, 0},
+		{DropOldest, sent - limit},
+	} {
+		t.Run(tc.policy.String(), func(t *testing.T) {
+			k := newSink()
+			k.stall()
+			c := NewConn(k, Limits{MaxQueued: limit})
+			defer c.Close(ErrConnClosed)
+			s := subscribe(t, c, true, WithPolicy(tc.policy))
+			for i := range sent {
+				if err := s.Notify(i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.queued > limit {
+				t.Fatalf("%d queued, limit %d", c.queued, limit)
+			}
+			k.resume()
+			var got []int
+			var dropped uint64
+			k.waitFor(t, "everything", func(msgs []string) bool {
+				got, dropped = nil, 0
+				for _, m := range msgs {
+					n := parse(t, m)
+					if n.Method == "nftest_subscriptionLag" {
+						dropped += n.Params.Dropped
+						continue
+					}
+					var v int
+					json.Unmarshal(n.Params.Result, &v)
+					got = append(got, v)
+				}
+				return uint64(len(got))+dropped == sent
+			})
+			for i := 1; i < len(got); i++ {
+				if got[i] <= got[i-1] {
+					t.Fatalf("out of order: %v", got)
+				}
+			}
+			if dropped == 0 {
+				t.Fatal("no lag notice")
+			}
+			if tc.policy == DropOldest && got[len(got)-1] != sent-1 {
+				t.Errorf("drop-oldest lost the newest: %v", got)
+			}
+			if tc.policy == DropNewest && got[0] != 0 {
+				t.Errorf("drop-newest lost the oldest: %v", got)
+			}
+		})
+	}
+	t.Run("close", func(t *testing.T) {
+		k := newSink()
+		k.stall()
+		c := NewConn(k, Limits{MaxQueued: limit})
+		s := subscribe(t, c, true)
+		var err error
+		for i := 0; i < sent && err == nil; i++ {
+			err = s.Notify(i)
+		}
+		if err != ErrOverflow {
+			t.Fatalf("Notify = %v, want ErrOverflow", err)
+		}
+		if k.closed != ErrOverflow {
+			t.Fatalf("sink closed with %v", k.closed)
+		}
+		k.resume()
+		c.Close(ErrConnClosed)
+		if err := <-s.Err(); err != ErrOverflow {
+			t.Fatalf("Err = %v, want ErrOverflow", err)
+		}
+	})
+}
+
+func TestQueuedBytesBound(t *testing.T) {
+	k := newSink()
+	k.stall()
+	c := NewConn(k, Limits{MaxQueuedBytes: 64 << 10, Policy: DropOldest})
+	s := subscribe(t, c, true)
+	big := strings.Repeat("x", 1000)
+	for range 1000 {
+		s.Notify(big)
+	}
+	if c.bytes > 64<<10 {
+		t.Fatalf("%d bytes queued, limit %d", c.bytes, 64<<10)
+	}
+	k.resume()
+	c.Close(ErrConnClosed)
+}
+
+func TestNotifyWait(t *testing.T) {
+	k := newSink()
+	k.stall()
+	c := NewConn(k, Limits{MaxQueued: 4})
+	defer c.Close(ErrConnClosed)
+	s := subscribe(t, c, true)
+	done := make(chan error, 1)
+	go func() {
+		for i := range 100 {
+			if err := s.NotifyWait(context.Background(), i); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	time.Sleep(20 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("NotifyWait did not wait for room: %v", err)
+	default:
+	}
+	k.resume()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	k.waitFor(t, "100 notifications", count(100))
+
+	// A waiting producer learns of the end.
+	k.stall()
+	for range 4 {
+		s.Notify(0)
+	}
+	go func() { done <- s.NotifyWait(context.Background(), 1) }()
+	time.Sleep(10 * time.Millisecond)
+	s.Unsubscribe()
+	if err := <-done; err != ErrUnsubscribed {
+		t.Fatalf("NotifyWait after unsubscribe = %v", err)
+	}
+	k.resume()
+}
+
+func TestCloseEndsEverything(t *testing.T) {
+	k := newSink()
+	c := NewConn(k, Limits{})
+	subs := []*Subscription{subscribe(t, c, true), subscribe(t, c, true)}
+	k.fail = errors.New("broken pipe")
+	subs[0].Notify(1)
+	c.Close(ErrServerStopped)
+	c.Close(ErrConnClosed) // idempotent
+	for _, s := range subs {
+		if err := <-s.Err(); err != ErrServerStopped {
+			t.Fatalf("Err = %v", err)
+		}
+		if _, open := <-s.Err(); open {
+			t.Fatal("Err not closed")
+		}
+	}
+	if _, err := c.Begin("nftest"); err != ErrServerStopped {
+		t.Fatalf("Begin after Close = %v", err)
+	}
+}
+
+func TestNotifierNotify(t *testing.T) {
+	k := newSink()
+	c := NewConn(k, Limits{})
+	defer c.Close(ErrConnClosed)
+	n, _ := c.Begin("eth")
+	s := n.CreateSubscription()
+	c.Finish(n, true)
+	if err := n.Notify(s.ID, map[string]int{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Notify("0xnope", 1); err != ErrSubscriptionNotFound {
+		t.Fatalf("unknown id: %v", err)
+	}
+	if err := n.Notify(s.ID, make(chan int)); err == nil {
+		t.Fatal("unencodable value accepted")
+	}
+	msgs := k.waitFor(t, "one", count(1))
+	if got := parse(t, msgs[0]); got.Method != "eth_subscription" || string(got.Params.Result) != `{"a":1}` {
+		t.Fatalf("got %s", msgs[0])
+	}
+}
+
+func TestNotifierFromContext(t *testing.T) {
+	if _, ok := NotifierFromContext(context.Background()); ok {
+		t.Fatal("found a notifier in an empty context")
+	}
+	c := NewConn(newSink(), Limits{})
+	defer c.Close(ErrConnClosed)
+	n, _ := c.Begin("x")
+	defer c.Finish(n, false)
+	if got, ok := NotifierFromContext(NewContext(context.Background(), n)); !ok || got != n {
+		t.Fatal("notifier lost")
+	}
+}
