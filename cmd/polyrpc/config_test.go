@@ -123,3 +123,25 @@ func TestServeFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEConfig: the config file example of the README is valid.
+func TestREADMEConfig(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```toml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("the README has no ```toml block")
+	}
+	path := filepath.Join(t.TempDir(), "example.toml")
+	os.WriteFile(path, []byte(example), 0o600)
+	c, err := parseServeFlags([]string{"--config", path}, io.Discard)
+	if err != nil {
+		t.Fatalf("the README's config example: %v", err)
+	}
+	if c.logFormat != "json" || len(c.fromFile) < 10 {
+		t.Errorf("the README's config example was not applied: %+v", c)
+	}
+}
