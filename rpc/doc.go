@@ -132,5 +132,43 @@ best. v2's defaults change the wire (nil slices, omitempty, byte arrays, case-se
 error types) in ways go-ethereum's clients notice, and its v1-compatible mode gives back most of
 the gain while adding a third-party dependency to the core. Revisit when Go's own
 encoding/json/v2 (GOEXPERIMENT=jsonv2) becomes the default.
+# Metadata and discovery
+
+Reflection sees neither parameter names nor doc comments, so cmd/polyrpc-gen reads them from the
+source. A go:generate line in the package that declares a service type,
+
+	//go:generate go run github.com/polyrpc/polyrpc/cmd/polyrpc-gen -type Calculator
+
+writes calculator_rpcmeta.go, whose init hands a [ServiceMetadata] to [RegisterMetadata]: per
+method, its parameter names, its doc comment (the first sentence is its summary), the doc of its
+result, the errors it declares in an "Errors:" block of the comment, and whether it is
+deprecated. [Server.Register] then accepts params by name under the source's names
+([WithParamNames] still wins; a //polyrpc:positional directive keeps a method positional only),
+and it refuses metadata that no longer fits the code: a method the type no longer has, or a
+different number of arguments, is an error naming the type and the method (run go generate).
+The generator's tests regenerate every such file of the module and fail when one is stale.
+
+The built-in rpc.discover (the name OpenRPC reserves) answers an OpenRPC 1.3 document of what the
+caller's connection may call: info from Options.Name and Options.Version, one entry per method
+with its params (named, or arg0, arg1, … when their names are unknown), required flags by the
+rules above, paramStructure (by-position without names, by-name for a single struct argument,
+either otherwise), summary, description and declared errors, and a JSON Schema for every param
+and result derived from its Go type as encoding/json reads and writes it: json tags (omitempty,
+string), embedded structs, pointers, slices and maps as nullable, []byte as base64, time.Time as
+date-time, json.RawMessage and interfaces as any value, a type with its own MarshalJSON as any
+value and a TextMarshaler as a string. Named structs, and types that contain themselves, are
+defined once under components/schemas and referred to by $ref.
+
+OpenRPC cannot express subscriptions, so each appears as an entry named NS_subscribe(name) (names
+must be unique in a document) whose first param, subscription, is the constant name, followed by
+the method's own params; its x-subscription member gives the wire method (NS_subscribe), the
+notification method (NS_subscription), NS_unsubscribe, and the schema of each notification's
+result, known when the registration declares it with [WithNotificationType] ({} otherwise). A
+connection without server push (HTTP) is not offered them. [Server.OpenRPC] gives the same
+document for a namespace allowlist, as the binary serves it at GET /openrpc.json.
+
+rpc's own tests validate the documents against the OpenRPC meta-schema with
+github.com/santhosh-tekuri/jsonschema/v6, a test-only dependency: the package itself still uses
+the standard library alone.
 */
 package rpc
