@@ -65,7 +65,7 @@ func (b *schemaBuilder) schemaOf(t reflect.Type) *jsonSchema {
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		return nullable(b.schemaOf(t.Elem()))
+		return b.named(t, false, func() *jsonSchema { return nullable(b.schemaOf(t.Elem())) })
 	case reflect.Bool:
 		return &jsonSchema{Type: "boolean"}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,

@@ -49,6 +49,7 @@ type (
 		Next  *stNode `json:"next"`
 	}
 	stTree   []stTree
+	stLoop   *stLoop
 	stCustom struct{}
 	stText   struct{}
 )
@@ -112,6 +113,8 @@ func TestSchemaOf(t *testing.T) {
 			`{"stClash":{"type":"object","properties":{"Y":{"type":"integer"}},"required":["Y"]}}`},
 		{"recursive struct", reflect.TypeFor[stNode](), `{"$ref":"#/components/schemas/stNode"}`,
 			`{"stNode":{"type":"object","properties":{"next":{"anyOf":[{"$ref":"#/components/schemas/stNode"},{"type":"null"}]},"value":{"type":"integer"}},"required":["value"]}}`},
+		{"recursive pointer", reflect.TypeFor[stLoop](), `{"$ref":"#/components/schemas/stLoop"}`,
+			`{"stLoop":{"anyOf":[{"$ref":"#/components/schemas/stLoop"},{"type":"null"}]}}`},
 		{"recursive slice", reflect.TypeFor[stTree](), `{"$ref":"#/components/schemas/stTree"}`,
 			`{"stTree":{"type":["array","null"],"items":{"$ref":"#/components/schemas/stTree"}}}`},
 	} {
