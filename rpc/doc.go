@@ -132,6 +132,32 @@ best. v2's defaults change the wire (nil slices, omitempty, byte arrays, case-se
 error types) in ways go-ethereum's clients notice, and its v1-compatible mode gives back most of
 the gain while adding a third-party dependency to the core. Revisit when Go's own
 encoding/json/v2 (GOEXPERIMENT=jsonv2) becomes the default.
+# Subscriptions
+
+A method that takes a context and returns (*subscriptions.Subscription, error) is a
+subscription, called as NS_subscribe with its name first (go-ethereum's wire shape, so ethers.js,
+web3.js and go-ethereum's client work unchanged):
+
+	--> {"jsonrpc":"2.0","id":1,"method":"nftest_subscribe","params":["ticks",3,1]}
+	<-- {"jsonrpc":"2.0","id":1,"result":"0x…"}
+	<-- {"jsonrpc":"2.0","method":"nftest_subscription","params":{"subscription":"0x…","result":1}}
+
+By name, the subscription's name goes in the "subscription" member:
+{"subscription":"ticks","n":3,"start":1}. NS_unsubscribe(id) answers true, or -32000
+"subscription not found" for an id the connection does not hold. The answer to the subscribe
+call is always written before the first notification (in a batch: after the batch's array),
+and a subscribe whose answer is never written (a notification, a timeout) ends its
+subscription. Over HTTP (ConnOptions.NoSubscriptions) subscribe answers -32601 "notifications
+not supported". NS_subscribe and NS_unsubscribe are reserved: a method named Subscribe or
+Unsubscribe is refused at registration.
+
+The package subscriptions documents the server side: notifiers, the per-connection queue
+bounded by Options.Subscriptions, the overflow policies and their lag notices
+(NS_subscriptionLag), and the fan-out Feed. On the client, [Client.Subscribe] delivers decoded
+notifications to a channel through a bounded buffer ([ClientBufferLimit]); a consumer that falls
+behind ends its subscription with [ErrSubscriptionQueueOverflow] instead of stalling the
+connection, and the server's lag notices arrive on [ClientSubscription.Lagged].
+
 # Metadata and discovery
 
 Reflection sees neither parameter names nor doc comments, so cmd/polyrpc-gen reads them from the
