@@ -358,3 +358,39 @@ func TestVanishingSubscriber(t *testing.T) {
 		t.Fatalf("%d connections still held", n)
 	}
 }
+
+// TestStalledClientKeepsSubscribing: a client that never reads but keeps sending subscribe
+// calls cannot grow the server's memory: its answers wait for call slots, and the
+// notifications of its subscriptions wait in the connection's bounded queue.
+func TestStalledClientKeepsSubscribing(t *testing.T) {
+	srv := rpctest.NewServer(t, nil)
+	c, _ := rawPipe(t, srv)
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	sent := make(chan int, 1)
+	go func() {
+		n := 0
+		for ; n < 5000; n++ {
+			c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, err := fmt.Fprintf(c, `{"jsonrpc":"2.0","id":%d,"method":"nftest_subscribe","params":["flood",100000,1000,"drop-newest"]}`+"\n", n)
+			if err != nil {
+				break // the server stopped reading: every call slot is waiting on this client
+			}
+		}
+		sent <- n
+	}()
+	n := <-sent
+	time.Sleep(200 * time.Millisecond)
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("%d subscribe calls sent before the server stopped reading; heap grew %d KiB", n, grew>>10)
+	if n >= 5000 {
+		t.Fatal("the server read every subscribe call of a client that does not read")
+	}
+	if grew > 32<<20 {
+		t.Errorf("heap grew by %d MiB", grew>>20)
+	}
+}
