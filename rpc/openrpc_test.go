@@ -177,6 +177,9 @@ func TestDiscoverRoundTrip(t *testing.T) {
 	if err := c.AddResource(orDocURL, orUnmarshal(t, raw)); err != nil {
 		t.Fatal(err)
 	}
+	if len(doc.Methods) < 20 {
+		t.Fatalf("the document lists %d methods", len(doc.Methods))
+	}
 	gen := orSampler{defs: doc.Components.Schemas}
 	for i, m := range doc.Methods {
 		wire := m.Name
@@ -187,18 +190,31 @@ func TestDiscoverRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: result schema: %v", m.Name, err)
 		}
+		// Every param, and then only the required ones: the required flags must be right.
 		positional := make([]any, len(m.Params))
 		named := make(map[string]any, len(m.Params))
+		namedRequired := make(map[string]any)
+		nRequired := 0
 		for j, p := range m.Params {
 			v := gen.sample(p.Schema, 0)
 			positional[j], named[p.Name] = v, v
+			if p.Required {
+				namedRequired[p.Name], nRequired = v, j+1
+			}
 		}
 		var calls []func(*json.RawMessage) error
 		if m.ParamStructure != "by-name" {
-			calls = append(calls, func(res *json.RawMessage) error { return client.Call(ctx, res, wire, positional...) })
+			calls = append(calls,
+				func(res *json.RawMessage) error { return client.Call(ctx, res, wire, positional...) },
+				func(res *json.RawMessage) error { return client.Call(ctx, res, wire, positional[:nRequired]...) })
 		}
 		if m.ParamStructure != "by-position" {
-			calls = append(calls, func(res *json.RawMessage) error { return client.CallNamed(ctx, res, wire, named) })
+			calls = append(calls,
+				func(res *json.RawMessage) error { return client.CallNamed(ctx, res, wire, named) },
+				func(res *json.RawMessage) error { return client.CallNamed(ctx, res, wire, namedRequired) })
+		}
+		if len(calls) == 0 {
+			t.Errorf("%s: paramStructure %q", m.Name, m.ParamStructure)
 		}
 		for _, call := range calls {
 			var res json.RawMessage
