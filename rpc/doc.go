@@ -168,7 +168,8 @@ source. A go:generate line in the package that declares a service type,
 writes calculator_rpcmeta.go, whose init hands a [ServiceMetadata] to [RegisterMetadata]: per
 method, its parameter names, its doc comment (the first sentence is its summary), the doc of its
 result, the errors it declares in an "Errors:" block of the comment, and whether it is
-deprecated. [Server.Register] then accepts params by name under the source's names
+deprecated; and the docs of the package's types that the methods take and return, with their
+fields' docs, which describe their schemas. [Server.Register] then accepts params by name under the source's names
 ([WithParamNames] still wins; a //polyrpc:positional directive keeps a method positional only),
 and it refuses metadata that no longer fits the code: a method the type no longer has, or a
 different number of arguments, is an error naming the type and the method (run go generate).

@@ -15,6 +15,17 @@ import (
 type ServiceMetadata struct {
 	// Methods maps Go method names (Add, not add) to their metadata.
 	Methods map[string]MethodMetadata
+	// Types documents the types of the service's package that its methods take and return,
+	// by Go type name; rpc.discover puts their docs into the schemas.
+	Types map[string]TypeMetadata
+}
+
+// TypeMetadata documents a type declared in the package of a service.
+type TypeMetadata struct {
+	// Doc is the type's doc comment.
+	Doc string
+	// Fields maps a struct's Go field names to their doc comments.
+	Fields map[string]string
 }
 
 // MethodMetadata describes one Go method.
@@ -43,7 +54,13 @@ type ErrorMetadata struct {
 	Message string
 }
 
-var metadata sync.Map // reflect.Type (pointers removed) → ServiceMetadata
+var (
+	metadata sync.Map // reflect.Type (pointers removed) → ServiceMetadata
+	typeDocs sync.Map // typeKey → TypeMetadata
+)
+
+// typeKey names a declared type: its package path and name.
+type typeKey struct{ pkg, name string }
 
 // RegisterMetadata records the metadata of the Go type t for every later [Server.Register] of a
 // value of type t or *t. Files written by cmd/polyrpc-gen call it from init; registering t again
@@ -52,7 +69,23 @@ func RegisterMetadata(t reflect.Type, md ServiceMetadata) {
 	if t == nil {
 		return
 	}
-	metadata.Store(baseType(t), md)
+	t = baseType(t)
+	metadata.Store(t, md)
+	for name, td := range md.Types {
+		typeDocs.Store(typeKey{t.PkgPath(), name}, td)
+	}
+}
+
+// typeDoc returns the documentation of the named type t, if its package registered any.
+func typeDoc(t reflect.Type) (TypeMetadata, bool) {
+	if t.Name() == "" {
+		return TypeMetadata{}, false
+	}
+	v, ok := typeDocs.Load(typeKey{t.PkgPath(), t.Name()})
+	if !ok {
+		return TypeMetadata{}, false
+	}
+	return v.(TypeMetadata), true
 }
 
 func baseType(t reflect.Type) reflect.Type {

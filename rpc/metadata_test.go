@@ -22,6 +22,14 @@ func (*mdSvc) Ptr(s string) string                        { return s }
 func (mdSvc) Fails() error                                { return nil }
 func (mdSvc) Opt(a int, b *int) int                       { return a }
 func (mdSvc) Sub(ctx context.Context, n int) (int, error) { return n, nil }
+func (mdSvc) Area(s mdShape, unit mdUnit) float64         { return s.W * s.H }
+
+type mdShape struct {
+	W float64 `json:"w"`
+	H float64
+}
+
+type mdUnit string
 
 var mdMeta = rpc.ServiceMetadata{Methods: map[string]rpc.MethodMetadata{
 	"Add":   {Params: []string{"a", "b"}, Summary: "Add adds.", Doc: "Add adds.\n\nMore."},
@@ -32,6 +40,10 @@ var mdMeta = rpc.ServiceMetadata{Methods: map[string]rpc.MethodMetadata{
 	"Ptr":   {Params: []string{"s"}},
 	"Fails": {Params: []string{}, Errors: []rpc.ErrorMetadata{{Code: -32042, Message: "why"}}, Deprecated: true},
 	"Opt":   {Params: []string{"a", "b"}},
+	"Area":  {Params: []string{"s", "unit"}},
+}, Types: map[string]rpc.TypeMetadata{
+	"mdShape": {Doc: "A rectangle.", Fields: map[string]string{"W": "the width"}},
+	"mdUnit":  {Doc: "A unit of length."},
 }}
 
 func init() { rpc.RegisterMetadata(reflect.TypeFor[mdSvc](), mdMeta) }
@@ -135,9 +147,19 @@ func TestMetadataDocument(t *testing.T) {
 		"md_fails": "either result | why | deprecated",
 		"md_opt":   "either result a! b",
 		"md_sub":   "by-position result arg0!", // no metadata
+		"md_area":  "either result s! unit!",
 	} {
 		if got[name] != want {
 			t.Errorf("%s:\n got %q\nwant %q", name, got[name], want)
+		}
+	}
+	// Type docs describe the schemas: a struct's definition, its fields, a named type inline.
+	for _, want := range []string{
+		`"mdShape":{"type":"object","description":"A rectangle.","properties":{"H":{"type":"number"},"w":{"type":"number","description":"the width"}}`,
+		`{"name":"unit","required":true,"schema":{"type":"string","description":"A unit of length."}}`,
+	} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("the document lacks %s", want)
 		}
 	}
 }

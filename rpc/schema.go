@@ -58,8 +58,18 @@ func newSchemaBuilder() *schemaBuilder {
 	}
 }
 
-// schemaOf returns the schema of the JSON that encoding/json writes for, and reads into, t.
+// schemaOf returns the schema of the JSON that encoding/json writes for, and reads into, t,
+// described by t's doc when its package registered one.
 func (b *schemaBuilder) schemaOf(t reflect.Type) *jsonSchema {
+	s := b.shapeOf(t)
+	if td, ok := typeDoc(t); ok && s.Ref == "" && s.Description == "" {
+		s.Description = td.Doc // a struct's doc goes to its definition instead
+	}
+	return s
+}
+
+// shapeOf returns the schema of t, without docs.
+func (b *schemaBuilder) shapeOf(t reflect.Type) *jsonSchema {
 	if s := specialSchema(t); s != nil {
 		return s
 	}
@@ -192,7 +202,11 @@ func (b *schemaBuilder) named(t reflect.Type, always bool, build func() *jsonSch
 	}
 	if always {
 		name := b.define(t)
-		b.defs[name] = build()
+		s := build()
+		if td, ok := typeDoc(t); ok {
+			s.Description = td.Doc
+		}
+		b.defs[name] = s
 		return &jsonSchema{Ref: schemaRefPrefix + name}
 	}
 	if b.building[t] { // it refers to itself: give it a name
@@ -250,6 +264,9 @@ func (b *schemaBuilder) structSchema(t reflect.Type) *jsonSchema {
 		fs := b.schemaOf(f.typ)
 		if f.quoted {
 			fs = &jsonSchema{Type: "string", Description: "a JSON value encoded as a string"}
+		}
+		if td, ok := typeDoc(f.owner); ok && td.Fields[f.goName] != "" {
+			fs.Description = td.Fields[f.goName]
 		}
 		s.Properties[f.name] = fs
 		if f.required {

@@ -8,6 +8,8 @@ import (
 // jsonField is one member of a struct's JSON object.
 type jsonField struct {
 	name     string
+	goName   string       // the Go field's name
+	owner    reflect.Type // the struct that declares the field (an embedded one, for promoted fields)
 	typ      reflect.Type
 	tagged   bool // the name comes from a json tag
 	depth    int  // embedding depth: 0 for the struct's own fields
@@ -59,7 +61,7 @@ func collectFields(t reflect.Type, depth int, seen map[reflect.Type]bool, out *[
 		} else if !f.IsExported() {
 			continue
 		}
-		jf := jsonField{name: name, typ: ft, tagged: name != "", depth: depth}
+		jf := jsonField{name: name, goName: f.Name, owner: t, typ: ft, tagged: name != "", depth: depth}
 		if name == "" {
 			jf.name = f.Name
 		}

@@ -16,7 +16,8 @@ import (
 // typeMeta is the metadata of one service type.
 type typeMeta struct {
 	name    string
-	methods []methodMeta // sorted by name
+	methods []methodMeta  // sorted by name
+	types   []typeDocMeta // sorted by name
 }
 
 // methodMeta mirrors rpc.MethodMetadata.
@@ -70,22 +71,24 @@ func load(dir string) (*source, error) {
 // extract reads the metadata of the named types.
 func (src *source) extract(names []string) ([]typeMeta, error) {
 	var out []typeMeta
+	documented := make(map[string]bool) // types documented by an earlier service of the file
 	for _, name := range names {
-		i := slices.IndexFunc(src.pkg.Types, func(t *doc.Type) bool { return t.Name == name })
-		if i < 0 {
+		dt := src.declared(name)
+		if dt == nil {
 			return nil, fmt.Errorf("type %s is not declared in package %s", name, src.name)
 		}
-		dt := src.pkg.Types[i]
 		if ts, ok := dt.Decl.Specs[0].(*ast.TypeSpec); ok && ts.TypeParams != nil {
 			return nil, fmt.Errorf("type %s is generic: only plain types are supported", name)
 		}
 		tm := typeMeta{name: name}
+		var exported []*doc.Func
 		for _, f := range dt.Methods {
-			if !ast.IsExported(f.Name) {
-				continue
+			if ast.IsExported(f.Name) {
+				exported = append(exported, f)
+				tm.methods = append(tm.methods, src.method(f))
 			}
-			tm.methods = append(tm.methods, src.method(f))
 		}
+		tm.types = src.typeDocs(exported, documented)
 		slices.SortFunc(tm.methods, func(a, b methodMeta) int { return strings.Compare(a.name, b.name) })
 		out = append(out, tm)
 	}
@@ -144,10 +147,8 @@ func (src *source) typeDoc(expr ast.Expr) string {
 			expr = e.X
 			continue
 		case *ast.Ident:
-			for _, t := range src.pkg.Types {
-				if t.Name == e.Name {
-					return src.pkg.Synopsis(t.Doc)
-				}
+			if t := src.declared(e.Name); t != nil {
+				return src.pkg.Synopsis(t.Doc)
 			}
 		}
 		return ""

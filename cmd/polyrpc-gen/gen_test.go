@@ -25,6 +25,7 @@ func TestExtract(t *testing.T) {
 			{name: "Add", params: []string{"a", "b"}, summary: "Add adds a and b.",
 				doc: "Add adds a and b.\n\nReturns their sum, which may overflow.", result: "sum",
 				resultDoc: "Returns their sum, which may overflow."},
+			{name: "Area", params: []string{"s", "Shape"}, summary: "Area computes the area.", doc: "Area computes the area."},
 			{name: "Div", params: []string{"x", "y"}, summary: "Div divides.",
 				doc:    "Div divides.\n\nDeprecated: use Quo.",
 				errors: []errorMeta{{-32001, "division by zero"}, {-32002, "overflow"}}, deprecated: true},
@@ -32,6 +33,13 @@ func TestExtract(t *testing.T) {
 				doc: "Raw takes unnamed params.", resultDoc: "Result is what Raw returns."},
 			{name: "Version", params: []string{}, summary: "Version comes from an embedded type.",
 				doc: "Version comes from an embedded type."},
+		}, types: []typeDocMeta{
+			{name: "Inner", doc: "Inner is nested in Shape."},
+			{name: "Result", doc: "Result is what Raw returns."},
+			{name: "Shape", doc: "Shape is taken by Calc.Area.", fields: []fieldDoc{
+				{"W", "W is the width."}, {"H", "H and D share this doc."}, {"D", "H and D share this doc."},
+				{"Inner", "the nested part"}}},
+			{name: "Tag", doc: "Tag is reached through a slice."},
 		}},
 		{name: "lower", methods: []methodMeta{
 			{name: "Ping", params: []string{}, summary: "Ping answers.", doc: "Ping answers."},

@@ -1,5 +1,6 @@
 // Command polyrpc-gen writes the metadata of polyrpc services from their Go source: parameter
-// names, doc comments, result docs and declared errors, which reflection cannot see. Run it with
+// names, doc comments, result docs and declared errors, which reflection cannot see, and the
+// docs of the package's types (and their fields) that the methods take and return. Run it with
 // go generate from the package that declares the service types:
 //
 //	//go:generate go run github.com/polyrpc/polyrpc/cmd/polyrpc-gen -type Service,Notify

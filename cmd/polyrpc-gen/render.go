@@ -53,7 +53,24 @@ func render(pkg string, metas []typeMeta, args []string) ([]byte, error) {
 			}
 			b.WriteString("\t\t},\n")
 		}
-		b.WriteString("\t}})\n")
+		b.WriteString("\t}")
+		if len(tm.types) > 0 {
+			b.WriteString(", Types: map[string]rpc.TypeMetadata{\n")
+			for _, td := range tm.types {
+				fmt.Fprintf(&b, "\t\t%q: {\n", td.name)
+				field(&b, "Doc", td.doc)
+				if len(td.fields) > 0 {
+					b.WriteString("\t\t\tFields: map[string]string{\n")
+					for _, f := range td.fields {
+						fmt.Fprintf(&b, "\t\t\t\t%q: %q,\n", f.name, f.doc)
+					}
+					b.WriteString("\t\t\t},\n")
+				}
+				b.WriteString("\t\t},\n")
+			}
+			b.WriteString("\t}")
+		}
+		b.WriteString("})\n")
 	}
 	b.WriteString("}\n")
 	return format.Source(b.Bytes())

@@ -119,6 +119,19 @@ func init() {
 			Summary: "Update is the specification's notification example.",
 			Doc:     "Update is the specification's notification example.",
 		},
+	}, Types: map[string]rpc.TypeMetadata{
+		"BadJSON": {
+			Doc: "BadJSON fails to encode.",
+		},
+		"EchoArgs": {
+			Doc: "EchoArgs is the optional third argument of Echo.",
+		},
+		"EchoResult": {
+			Doc: "EchoResult is what Echo returns.",
+		},
+		"Person": {
+			Doc: "Person is the single struct argument of EchoPerson: by-name params fill its fields.",
+		},
 	}})
 	rpc.RegisterMetadata(reflect.TypeFor[Notify](), rpc.ServiceMetadata{Methods: map[string]rpc.MethodMetadata{
 		"Hello": {

@@ -52,3 +52,23 @@ type lower struct{}
 
 // Ping answers.
 func (lower) Ping() {}
+
+// Shape is taken by Calc.Area.
+type Shape struct {
+	// W is the width.
+	W    float64
+	H, D float64 // H and D share this doc.
+
+	Inner *Inner `json:"inner"` // the nested part
+
+	Undocumented int
+}
+
+// Inner is nested in Shape.
+type Inner struct{ Tags []Tag }
+
+// Tag is reached through a slice.
+type Tag string
+
+// Area computes the area.
+func (Calc) Area(s Shape, Shape int) float64 { return s.W * s.H }
