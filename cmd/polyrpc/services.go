@@ -41,7 +41,7 @@ func registerServices(srv *rpc.Server, noBuiltins, testService bool) (*builtins,
 		if err := srv.Register("admin", b.admin.API()); err != nil {
 			return nil, err
 		}
-		if err := srv.Register("chat", b.chat.API(), services.ChatParamNames()...); err != nil {
+		if err := srv.Register("chat", b.chat.API()); err != nil {
 			return nil, err
 		}
 	}

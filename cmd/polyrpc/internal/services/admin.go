@@ -79,7 +79,8 @@ type Peer struct {
 
 type adminAPI struct{ a *Admin }
 
-// NodeInfo reports the node's version, endpoints, uptime and connections per transport.
+// NodeInfo reports the node's version, endpoints and uptime, and the live connections and
+// subscriptions of each transport.
 func (api adminAPI) NodeInfo() NodeInfo {
 	a := api.a
 	a.mu.Lock()
@@ -107,7 +108,8 @@ func (api adminAPI) NodeInfo() NodeInfo {
 	return info
 }
 
-// Peers lists the live connections, oldest first.
+// Peers lists the live connections, oldest first: transport, remote address, user agent,
+// origin, subscriptions and since when.
 func (api adminAPI) Peers() []Peer {
 	now := api.a.now()
 	conns := api.a.conns()

@@ -10,7 +10,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/polyrpc/polyrpc/rpc"
 	"github.com/polyrpc/polyrpc/subscriptions"
 )
 
@@ -67,16 +66,6 @@ func NewChat(keep, maxRooms int) *Chat {
 // API returns the receiver to register as namespace chat.
 func (c *Chat) API() any { return chatAPI{c} }
 
-// ChatParamNames returns the registration options naming the parameters of the chat methods, so
-// they can also be called with params by name.
-func ChatParamNames() []rpc.RegisterOption {
-	return []rpc.RegisterOption{
-		rpc.WithParamNames("Send", "room", "name", "text"),
-		rpc.WithParamNames("History", "room", "limit"),
-		rpc.WithParamNames("Messages", "room"),
-	}
-}
-
 // RoomInfo is one entry of chat_rooms.
 type RoomInfo struct {
 	Room     string    `json:"room"`
@@ -87,6 +76,14 @@ type RoomInfo struct {
 type chatAPI struct{ c *Chat }
 
 // Send posts text to room under name and returns the stored message.
+//
+// Room and name are 1 to 32 letters, digits, '-', '_' or '.'; text is 1 to 2000 bytes of UTF-8
+// without control characters other than newline and tab. Each room keeps its last 1000
+// messages.
+//
+// Errors:
+//
+//	-32602 an invalid room, name or text
 func (api chatAPI) Send(room, name, text string) (Message, error) {
 	if err := validName("room", room); err != nil {
 		return Message{}, err
@@ -100,8 +97,13 @@ func (api chatAPI) Send(room, name, text string) (Message, error) {
 	return api.c.send(room, name, text), nil
 }
 
-// History returns up to limit of the room's latest messages, oldest first (limit 1 to 500;
-// absent: 50). A room nobody has written to has no messages.
+// History returns the room's latest messages, oldest first.
+//
+// limit is 1 to 500 (absent: 50). A room nobody has written to has no messages.
+//
+// Errors:
+//
+//	-32602 an invalid room or limit
 func (api chatAPI) History(room string, limit *int) ([]Message, error) {
 	if err := validName("room", room); err != nil {
 		return nil, err
@@ -116,7 +118,7 @@ func (api chatAPI) History(room string, limit *int) ([]Message, error) {
 	return api.c.history(room, n), nil
 }
 
-// Rooms lists the rooms that have messages.
+// Rooms lists the rooms that have messages, by name.
 func (api chatAPI) Rooms() []RoomInfo {
 	c := api.c
 	c.mu.Lock()
@@ -129,9 +131,14 @@ func (api chatAPI) Rooms() []RoomInfo {
 	return out
 }
 
-// Messages is the subscription chat_subscribe("messages", room): every message sent to room
-// from now on. A subscriber that does not keep up loses its oldest queued messages (with a
-// lag notice) rather than its connection.
+// Messages streams every message sent to room from now on.
+//
+// A subscriber that does not keep up loses its oldest queued messages (with a lag notice)
+// rather than its connection.
+//
+// Errors:
+//
+//	-32602 an invalid room
 func (api chatAPI) Messages(ctx context.Context, room string) (*subscriptions.Subscription, error) {
 	if err := validName("room", room); err != nil {
 		return nil, err

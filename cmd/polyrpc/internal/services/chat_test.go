@@ -18,7 +18,7 @@ func newChatClient(t *testing.T, keep, maxRooms int) (*Chat, *rpc.Client) {
 	srv := rpc.NewServer(nil)
 	t.Cleanup(srv.Stop)
 	chat := NewChat(keep, maxRooms)
-	if err := srv.Register("chat", chat.API(), ChatParamNames()...); err != nil {
+	if err := srv.Register("chat", chat.API()); err != nil {
 		t.Fatal(err)
 	}
 	c, err := inproc.Dial(srv)

@@ -5,6 +5,8 @@
 // method, so the setters the binary uses to configure it are never callable remotely.
 package services
 
+//go:generate go run github.com/polyrpc/polyrpc/cmd/polyrpc-gen -type chatAPI,adminAPI -output services_rpcmeta.go
+
 // invalidParams is an error answered with code -32602 (invalid params).
 type invalidParams string
 
