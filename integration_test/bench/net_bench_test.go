@@ -493,6 +493,7 @@ func TestNetworkRatios(t *testing.T) {
 			p.p99(), g.p99(), c.p99())
 		t.Logf("%s done", sc.name)
 	}
+	subRatios(t, sel, rounds, &out) // sub/ws, sub/ipc: sub_bench_test.go
 	if sel.MatchString("idle-memory") {
 		mem := map[string]float64{}
 		for _, kind := range serverKinds {
