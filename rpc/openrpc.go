@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// OpenRPCVersion is the version of the OpenRPC specification that rpc.discover's documents follow.
-const OpenRPCVersion = "1.3.2"
+// openrpcVersion is the version of the OpenRPC specification that rpc.discover's documents follow.
+const openrpcVersion = "1.3.2"
 
 // discoverMethod is the wire name OpenRPC reserves for service discovery.
 const discoverMethod = "rpc.discover"
@@ -79,7 +79,7 @@ func (sc docScope) covers(cb *callback) bool {
 // buildOpenRPC writes the OpenRPC document of the callbacks in scope.
 func buildOpenRPC(cfg *config, cbs []*callback, sc docScope) ([]byte, error) {
 	doc := openrpcDoc{
-		OpenRPC: OpenRPCVersion,
+		OpenRPC: openrpcVersion,
 		Info:    openrpcInfo{Title: cfg.name, Version: cfg.version},
 		Methods: []openrpcMethod{},
 	}
@@ -128,27 +128,33 @@ func (b *schemaBuilder) method(cb *callback) openrpcMethod {
 	}
 	m.Result = b.result(cb)
 	if cb.subName != "" {
-		m.Name = cb.name + "(" + cb.subName + ")"
-		m.Params = append([]contentDescriptor{{
-			Name:        subMember,
-			Description: "the subscription's name, first by position",
-			Required:    true,
-			Schema:      &jsonSchema{Type: "string", Const: cb.subName},
-		}}, m.Params...)
-		ns := cb.namespace
-		notif := &jsonSchema{}
-		if cb.notifType != nil {
-			notif = b.schemaOf(cb.notifType)
-		}
-		m.Subscription = &subscriptionMembers{
-			Method:       ns + subscribeSuffix,
-			Name:         cb.subName,
-			Notification: ns + "_subscription",
-			Unsubscribe:  ns + unsubscribeSuffix,
-			Result:       notif,
-		}
+		b.subscription(&m, cb)
 	}
 	return m
+}
+
+// subscription turns m into the NS_subscribe(name) entry of the subscription cb: its name first
+// among the params, and the x-subscription member.
+func (b *schemaBuilder) subscription(m *openrpcMethod, cb *callback) {
+	m.Name = cb.name + "(" + cb.subName + ")"
+	m.Params = append([]contentDescriptor{{
+		Name:        subMember,
+		Description: "the subscription's name, first by position",
+		Required:    true,
+		Schema:      &jsonSchema{Type: "string", Const: cb.subName},
+	}}, m.Params...)
+	ns := cb.namespace
+	notif := &jsonSchema{}
+	if cb.notifType != nil {
+		notif = b.schemaOf(cb.notifType)
+	}
+	m.Subscription = &subscriptionMembers{
+		Method:       ns + subscribeSuffix,
+		Name:         cb.subName,
+		Notification: ns + "_subscription",
+		Unsubscribe:  ns + unsubscribeSuffix,
+		Result:       notif,
+	}
 }
 
 // argParams describes the arguments of a method. An argument is required when leaving it out

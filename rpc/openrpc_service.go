@@ -93,7 +93,7 @@ func init() {
 			Summary:   "Returns the OpenRPC document of the methods callable on this connection.",
 			Doc:       "Returns the OpenRPC document of the methods callable on this connection.\n\nSubscriptions appear as NS_subscribe(name) entries with an x-subscription member naming the wire method and the notifications.",
 			Result:    "openrpc",
-			ResultDoc: "an OpenRPC " + OpenRPCVersion + " document",
+			ResultDoc: "an OpenRPC " + openrpcVersion + " document",
 		},
 	}})
 	RegisterMetadata(reflect.TypeFor[rpcService](), ServiceMetadata{Methods: map[string]MethodMetadata{
