@@ -22,6 +22,7 @@ type conn struct {
 	budget    *rpc.Server // server side: the bytes of each message are reserved from its budget
 	closeCode int         // sent by Close on a healthy connection
 	closeText string
+	batch     *batchConn // under ws, when this side gathers bursts (the server); or nil
 
 	// Keepalive state (keepalive.go); times are nanoseconds since epoch (monotonic).
 	epoch     time.Time
@@ -77,9 +78,28 @@ func newConn(ws *websocket.Conn, cfg connConfig, budget *rpc.Server, closeCode i
 func (c *conn) WriteMessage(msg []byte) error {
 	c.writing.Store(true)
 	defer c.writing.Store(false)
+	if c.batch != nil {
+		c.batch.begin() // the rpc writer calls Flush at the end of the burst
+	}
 	c.ws.SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout))
 	c.ws.EnableWriteCompression(len(msg) >= minCompressSize)
 	if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
+		err = fmt.Errorf("wsrpc: write: %w", err)
+		c.shutdown(err)
+		return err
+	}
+	return nil
+}
+
+// Flush writes the frames of a burst gathered since the first WriteMessage: the rpc writer
+// calls it once after a burst of messages, so that they cost one system call.
+func (c *conn) Flush() error {
+	if c.batch == nil {
+		return nil
+	}
+	c.writing.Store(true)
+	defer c.writing.Store(false)
+	if err := c.batch.flush(time.Now().Add(c.cfg.writeTimeout)); err != nil {
 		err = fmt.Errorf("wsrpc: write: %w", err)
 		c.shutdown(err)
 		return err
@@ -103,7 +123,11 @@ func (c *conn) closeWith(code int, text string) error {
 		default:
 			if !c.writing.Load() {
 				msg := websocket.FormatCloseMessage(code, text)
-				c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeFrameTimeout))
+				deadline := time.Now().Add(closeFrameTimeout)
+				c.ws.WriteControl(websocket.CloseMessage, msg, deadline)
+				if c.batch != nil {
+					c.batch.flush(deadline) // in case a burst had begun
+				}
 			}
 		}
 		c.shutdown(errClosed)

@@ -62,13 +62,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "wsrpc: this endpoint only accepts WebSocket connections", http.StatusUpgradeRequired)
 		return
 	}
-	ws, err := h.upgrader.Upgrade(w, r, nil)
+	hj := &hijacker{ResponseWriter: w}
+	ws, err := h.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		return // the upgrader has answered with the HTTP error
 	}
 	// The rpc server calls Close on a healthy connection only when it stops. ServeConn's error
 	// only tells how the connection ended; there is no one left to tell.
 	c := newConn(ws, h.cfg, h.srv, websocket.CloseGoingAway, "server stopped")
+	c.batch = hj.conn
 	_ = h.srv.ServeConn(c, rpc.ConnOptions{
 		Peer: rpc.PeerInfo{
 			Transport:  rpc.TransportWS,
