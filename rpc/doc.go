@@ -190,7 +190,8 @@ OpenRPC cannot express subscriptions, so each appears as an entry named NS_subsc
 must be unique in a document) whose first param, subscription, is the constant name, followed by
 the method's own params; its x-subscription member gives the wire method (NS_subscribe), the
 notification method (NS_subscription), NS_unsubscribe, and the schema of each notification's
-result, known when the registration declares it with [WithNotificationType] ({} otherwise). A
+result, known when the registration declares it with [WithNotificationType] or the method's doc
+comment has a "Notifies: T" line for the generator ({} otherwise). A
 connection without server push (HTTP) is not offered them. [Server.OpenRPC] gives the same
 document for a namespace allowlist, as the binary serves it at GET /openrpc.json.
 

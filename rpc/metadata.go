@@ -46,6 +46,9 @@ type MethodMetadata struct {
 	Errors []ErrorMetadata
 	// Deprecated is set by a "Deprecated:" paragraph in the doc comment.
 	Deprecated bool
+	// Notification is the Go type of a subscription's notifications (a "Notifies: T" line in
+	// its doc comment), for their schema in the document; [WithNotificationType] wins over it.
+	Notification reflect.Type
 }
 
 // ErrorMetadata is an error a method declares: its code and what it means.
@@ -151,6 +154,9 @@ func (reg *registration) describe(cb *callback, goName string) {
 		return
 	}
 	cb.meta = &mm
+	if cb.notifType == nil {
+		cb.notifType = mm.Notification
+	}
 	if cb.names == nil && !mm.Positional && cb.fields == nil && len(mm.Params) > 0 && usableNames(mm.Params) {
 		_ = cb.setNames(mm.Params) // usableNames checked what setNames refuses
 	}

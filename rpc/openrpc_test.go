@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -357,6 +358,37 @@ type orTick struct {
 func (orTicker) Ticks(ctx context.Context, every int) (*subscriptions.Subscription, error) {
 	n, _ := subscriptions.NotifierFromContext(ctx)
 	return n.CreateSubscription(), nil
+}
+
+func init() {
+	rpc.RegisterMetadata(reflect.TypeFor[orTicker](), rpc.ServiceMetadata{Methods: map[string]rpc.MethodMetadata{
+		"Ticks": {Params: []string{"every"}, Notification: reflect.TypeFor[int]()},
+	}})
+}
+
+// TestDiscoverNotificationType checks where the schema of notifications comes from:
+// WithNotificationType wins over the metadata.
+func TestDiscoverNotificationType(t *testing.T) {
+	for _, tc := range []struct {
+		opts []rpc.RegisterOption
+		want string
+	}{
+		{nil, `"result":{"type":"integer"}`},
+		{[]rpc.RegisterOption{rpc.WithNotificationType("Ticks", "")}, `"result":{"type":"string"}`},
+	} {
+		srv := rpc.NewServer(nil)
+		defer srv.Stop()
+		if err := srv.Register("clock", orTicker{}, tc.opts...); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := srv.OpenRPC(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(doc), `"unsubscribe":"clock_unsubscribe",`+tc.want) {
+			t.Errorf("the document lacks %s:\n%s", tc.want, doc)
+		}
+	}
 }
 
 // TestDiscoverSubscription checks the entry of a subscription and its x-subscription member.

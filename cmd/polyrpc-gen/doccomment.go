@@ -10,6 +10,7 @@ import (
 type docParts struct {
 	text       string // the comment without its Errors: block
 	returns    string // a paragraph beginning "Returns", joined into one line
+	notifies   string // the type of a "Notifies: T" line
 	errors     []errorMeta
 	deprecated bool
 }
@@ -23,6 +24,10 @@ func parseDoc(text string) docParts {
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	var kept []string
 	for i := 0; i < len(lines); i++ {
+		if t, ok := strings.CutPrefix(strings.TrimSpace(lines[i]), "Notifies:"); ok {
+			d.notifies = strings.TrimSpace(t)
+			continue
+		}
 		if strings.TrimSpace(lines[i]) != "Errors:" {
 			kept = append(kept, lines[i])
 			continue

@@ -31,6 +31,7 @@ type methodMeta struct {
 	resultDoc  string
 	errors     []errorMeta
 	deprecated bool
+	notifies   string // a Go type expression: the subscription's notifications
 }
 
 type errorMeta struct {
@@ -81,14 +82,23 @@ func (src *source) extract(names []string) ([]typeMeta, error) {
 			return nil, fmt.Errorf("type %s is generic: only plain types are supported", name)
 		}
 		tm := typeMeta{name: name}
-		var exported []*doc.Func
+		var exprs []ast.Expr // the methods' signatures and notification types
 		for _, f := range dt.Methods {
-			if ast.IsExported(f.Name) {
-				exported = append(exported, f)
-				tm.methods = append(tm.methods, src.method(f))
+			if !ast.IsExported(f.Name) {
+				continue
 			}
+			m := src.method(f)
+			exprs = append(exprs, f.Decl.Type)
+			if m.notifies != "" {
+				e, err := notificationType(m.notifies)
+				if err != nil {
+					return nil, fmt.Errorf("%s.%s: %w", name, f.Name, err)
+				}
+				exprs = append(exprs, e)
+			}
+			tm.methods = append(tm.methods, m)
 		}
-		tm.types = src.typeDocs(exported, documented)
+		tm.types = src.typeDocs(exprs, documented)
 		slices.SortFunc(tm.methods, func(a, b methodMeta) int { return strings.Compare(a.name, b.name) })
 		out = append(out, tm)
 	}
@@ -132,7 +142,7 @@ func (src *source) method(f *doc.Func) methodMeta {
 // readDoc fills in the summary, description, result doc, errors and deprecation.
 func (src *source) readDoc(m *methodMeta, f *doc.Func) {
 	d := parseDoc(f.Doc)
-	m.doc, m.errors, m.deprecated, m.resultDoc = d.text, d.errors, d.deprecated, d.returns
+	m.doc, m.errors, m.deprecated, m.resultDoc, m.notifies = d.text, d.errors, d.deprecated, d.returns, d.notifies
 	m.summary = src.pkg.Synopsis(d.text)
 	if m.resultDoc == "" && f.Decl.Type.Results != nil && len(f.Decl.Type.Results.List) > 0 {
 		m.resultDoc = src.typeDoc(f.Decl.Type.Results.List[0].Type)

@@ -19,6 +19,9 @@
 //   - a paragraph beginning "Deprecated:" marks the method deprecated;
 //   - the directive //polyrpc:positional keeps its params positional only (the names still
 //     describe them in the document);
+//   - a line "Notifies: T" in a subscription method's doc names the Go type T of its
+//     notifications (a type of the package or a predeclared one: *Tick, []int), for their
+//     schema in the document;
 //   - a line "Errors:" starts the list of errors the method can return, one a line, code first.
 //
 // For example:

@@ -51,6 +51,9 @@ func render(pkg string, metas []typeMeta, args []string) ([]byte, error) {
 			if m.deprecated {
 				b.WriteString("\t\t\tDeprecated: true,\n")
 			}
+			if m.notifies != "" {
+				fmt.Fprintf(&b, "\t\t\tNotification: reflect.TypeFor[%s](),\n", m.notifies)
+			}
 			b.WriteString("\t\t},\n")
 		}
 		b.WriteString("\t}")

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"go/ast"
 	"go/doc"
+	"go/parser"
 	"slices"
 	"strings"
 )
@@ -19,7 +21,7 @@ type fieldDoc struct{ name, doc string }
 // typeDocs documents the package's types that the methods take and return, directly or through
 // fields, pointers, slices and maps, leaving out those in seen (documented already) and those
 // without any doc.
-func (src *source) typeDocs(methods []*doc.Func, seen map[string]bool) []typeDocMeta {
+func (src *source) typeDocs(exprs []ast.Expr, seen map[string]bool) []typeDocMeta {
 	var out []typeDocMeta
 	var visit func(ast.Expr)
 	visit = func(expr ast.Expr) {
@@ -53,11 +55,34 @@ func (src *source) typeDocs(methods []*doc.Func, seen map[string]bool) []typeDoc
 			return true
 		})
 	}
-	for _, f := range methods {
-		visit(f.Decl.Type)
+	for _, e := range exprs {
+		visit(e)
 	}
 	slices.SortFunc(out, func(a, b typeDocMeta) int { return strings.Compare(a.name, b.name) })
 	return out
+}
+
+// notificationType parses the type of a "Notifies:" line. The generated file imports only
+// reflect and rpc, so the type must be the package's own or a predeclared one, possibly behind
+// pointers, slices, arrays and maps.
+func notificationType(text string) (ast.Expr, error) {
+	e, err := parser.ParseExpr(text)
+	if err != nil {
+		return nil, fmt.Errorf("Notifies: %s: not a type: %v", text, err)
+	}
+	ok := true
+	ast.Inspect(e, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.Ident, *ast.StarExpr, *ast.ArrayType, *ast.MapType, *ast.BasicLit, nil:
+			return true
+		}
+		ok = false
+		return false
+	})
+	if !ok {
+		return nil, fmt.Errorf("Notifies: %s: name a type of this package or a predeclared one", text)
+	}
+	return e, nil
 }
 
 // declared returns the package's type of that name, or nil.

@@ -70,5 +70,18 @@ type Inner struct{ Tags []Tag }
 // Tag is reached through a slice.
 type Tag string
 
+// Sub stands for a subscription.
+type Sub struct{}
+
+// Tick is what Ticks notifies.
+type Tick struct {
+	N int // the count
+}
+
+// Ticks is a subscription.
+//
+// Notifies: *Tick
+func (Calc) Ticks(ctx stdctx.Context) (*Sub, error) { return nil, nil }
+
 // Area computes the area.
 func (Calc) Area(s Shape, Shape int) float64 { return s.W * s.H }
