@@ -120,7 +120,8 @@ func (c *ptyConsole) wait() error {
 
 // TestAttachPTY drives polyrpc attach through a pseudo-terminal as a person would: a call and
 // its result, tab completion of a method name, a subscription whose notification arrives while
-// the prompt waits, .unsub, and .exit; the history is kept for the next session.
+// a line is half typed (the line is drawn again under it and can be finished), .unsub, and
+// .exit; the history is kept for the next session.
 func TestAttachPTY(t *testing.T) {
 	s := startServer(t)
 	cache := t.TempDir()
@@ -139,11 +140,15 @@ func TestAttachPTY(t *testing.T) {
 	c.typeKeys("chat_subscribe messages lobby\r")
 	c.expect("subscription 1 (id ")
 	c.expect("> ")
+	c.typeKeys("test_add 20") // half typed when the notification comes
+	c.expect("test_add 20")
 	if out, errOut, status := runPolyrpc(t, "", "call", s.HTTP, "chat_send", "lobby", "bob", "hello from outside"); status != 0 {
 		t.Fatalf("chat_send: %d %s %s", status, out, errOut)
 	}
 	c.expect(`[1] {"id":1,"room":"lobby","name":"bob","text":"hello from outside"`)
-	c.expect("> ") // the prompt is drawn again under the notification
+	c.expect("> test_add 20") // the prompt and the typed text are drawn again under it
+	c.typeKeys(" 3\r")
+	c.expect("\n23\n")
 
 	c.typeKeys("test_failCoded\r")
 	c.expect("error -32042: coded failure")

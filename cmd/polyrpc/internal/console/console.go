@@ -186,15 +186,23 @@ func (c *Console) println(s string) {
 	fmt.Fprintln(c.cfg.Output, s)
 }
 
+// redrawer is a LineReader that can draw its prompt and the line being typed again.
+type redrawer interface {
+	Redraw() bool
+}
+
 // printAsync writes s while the user may be at the prompt: it clears the prompt line, writes s
-// and draws the prompt again. What the user had typed stays in the line editor and reappears
-// with the next key (Ctrl-L redraws it at once).
+// and has the line editor draw the prompt and what the user had typed below it; an input that
+// cannot redraw gets the bare prompt.
 func (c *Console) printAsync(s string) {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
-	if c.prompting {
-		fmt.Fprint(c.cfg.Output, "\r\x1b[2K"+s+"\n"+Prompt)
+	if !c.prompting {
+		fmt.Fprintln(c.cfg.Output, s)
 		return
 	}
-	fmt.Fprintln(c.cfg.Output, s)
+	fmt.Fprint(c.cfg.Output, "\r\x1b[2K"+s+"\n")
+	if r, ok := c.cfg.Input.(redrawer); !ok || !r.Redraw() {
+		fmt.Fprint(c.cfg.Output, Prompt)
+	}
 }
