@@ -32,44 +32,13 @@ func render(pkg string, metas []typeMeta, args []string) ([]byte, error) {
 	for _, tm := range metas {
 		fmt.Fprintf(&b, "\trpc.RegisterMetadata(reflect.TypeFor[%s](), rpc.ServiceMetadata{Methods: map[string]rpc.MethodMetadata{\n", tm.name)
 		for _, m := range tm.methods {
-			fmt.Fprintf(&b, "\t\t%q: {\n", m.name)
-			fmt.Fprintf(&b, "\t\t\tParams: %s,\n", stringSlice(m.params))
-			if m.positional {
-				b.WriteString("\t\t\tPositional: true,\n")
-			}
-			field(&b, "Summary", m.summary)
-			field(&b, "Doc", m.doc)
-			field(&b, "Result", m.result)
-			field(&b, "ResultDoc", m.resultDoc)
-			if len(m.errors) > 0 {
-				b.WriteString("\t\t\tErrors: []rpc.ErrorMetadata{\n")
-				for _, e := range m.errors {
-					fmt.Fprintf(&b, "\t\t\t\t{Code: %d, Message: %q},\n", e.code, e.message)
-				}
-				b.WriteString("\t\t\t},\n")
-			}
-			if m.deprecated {
-				b.WriteString("\t\t\tDeprecated: true,\n")
-			}
-			if m.notifies != "" {
-				fmt.Fprintf(&b, "\t\t\tNotification: reflect.TypeFor[%s](),\n", m.notifies)
-			}
-			b.WriteString("\t\t},\n")
+			renderMethod(&b, m)
 		}
 		b.WriteString("\t}")
 		if len(tm.types) > 0 {
 			b.WriteString(", Types: map[string]rpc.TypeMetadata{\n")
 			for _, td := range tm.types {
-				fmt.Fprintf(&b, "\t\t%q: {\n", td.name)
-				field(&b, "Doc", td.doc)
-				if len(td.fields) > 0 {
-					b.WriteString("\t\t\tFields: map[string]string{\n")
-					for _, f := range td.fields {
-						fmt.Fprintf(&b, "\t\t\t\t%q: %q,\n", f.name, f.doc)
-					}
-					b.WriteString("\t\t\t},\n")
-				}
-				b.WriteString("\t\t},\n")
+				renderType(&b, td)
 			}
 			b.WriteString("\t}")
 		}
@@ -77,6 +46,53 @@ func render(pkg string, metas []typeMeta, args []string) ([]byte, error) {
 	}
 	b.WriteString("}\n")
 	return format.Source(b.Bytes())
+}
+
+func renderMethod(b *bytes.Buffer, m methodMeta) {
+	fmt.Fprintf(b, "\t\t%q: {\n", m.name)
+	fmt.Fprintf(b, "\t\t\tParams: %s,\n", stringSlice(m.params))
+	if m.positional {
+		b.WriteString("\t\t\tPositional: true,\n")
+	}
+	field(b, "Summary", m.summary)
+	field(b, "Doc", m.doc)
+	field(b, "Result", m.result)
+	field(b, "ResultDoc", m.resultDoc)
+	errs := make([]string, len(m.errors))
+	for i, e := range m.errors {
+		errs[i] = fmt.Sprintf("{Code: %d, Message: %q}", e.code, e.message)
+	}
+	list(b, "Errors: []rpc.ErrorMetadata", errs)
+	if m.deprecated {
+		b.WriteString("\t\t\tDeprecated: true,\n")
+	}
+	if m.notifies != "" {
+		fmt.Fprintf(b, "\t\t\tNotification: reflect.TypeFor[%s](),\n", m.notifies)
+	}
+	b.WriteString("\t\t},\n")
+}
+
+func renderType(b *bytes.Buffer, td typeDocMeta) {
+	fmt.Fprintf(b, "\t\t%q: {\n", td.name)
+	field(b, "Doc", td.doc)
+	fields := make([]string, len(td.fields))
+	for i, f := range td.fields {
+		fields[i] = fmt.Sprintf("%q: %q", f.name, f.doc)
+	}
+	list(b, "Fields: map[string]string", fields)
+	b.WriteString("\t\t},\n")
+}
+
+// list writes a composite literal field, one element a line, when there are elements.
+func list(b *bytes.Buffer, head string, elems []string) {
+	if len(elems) == 0 {
+		return
+	}
+	b.WriteString("\t\t\t" + head + "{\n")
+	for _, e := range elems {
+		b.WriteString("\t\t\t\t" + e + ",\n")
+	}
+	b.WriteString("\t\t\t},\n")
 }
 
 func field(b *bytes.Buffer, name, value string) {
