@@ -127,7 +127,10 @@ func (ss *Session) deadline() (time.Time, bool) {
 // Handle processes one incoming message (a request or a batch) and returns once its answer has
 // been written, or once it has run if it needs no answer. It runs the call on the calling
 // goroutine unless a timeout applies, in which case it returns at the timeout with the timeout
-// error written and the call finishing in the background. msg is not retained after Handle
+// error written and the call finishing in the background — or, when the session's writer has an
+// InlineTimeouts() bool method that returns true, it still runs the call on the calling
+// goroutine and returns when the call has returned, the timeout error having been written
+// (from a timer's goroutine) at the deadline: the writer then sends it on its own. msg is not retained after Handle
 // returns. It returns [ErrClosed] if the session is closed.
 func (ss *Session) Handle(msg []byte) error { return ss.handle(msg, false) }
 
@@ -144,6 +147,11 @@ func (ss *Session) handle(msg []byte, owned bool) error {
 	if !timed {
 		defer ss.release()
 		ss.process(ss.ctx, msg, nil)
+		return nil
+	}
+	if ss.out.inline {
+		defer ss.release()
+		ss.processTimed(msg, dl, ss.newAnswer())
 		return nil
 	}
 	a := ss.newAnswer()

@@ -28,6 +28,7 @@ type writer struct {
 	w      MessageWriter
 	flush  flusher // nil if w has no Flush
 	direct bool    // w takes concurrent writes: no serialising
+	inline bool    // w sends a timeout answer by itself: timed messages run inline (Handle)
 
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -43,6 +44,9 @@ func (w *writer) init(mw MessageWriter) {
 	w.flush, _ = mw.(flusher)
 	if c, ok := mw.(interface{ ConcurrentWrites() bool }); ok {
 		w.direct = c.ConcurrentWrites()
+	}
+	if c, ok := mw.(interface{ InlineTimeouts() bool }); ok {
+		w.inline = c.InlineTimeouts()
 	}
 	w.cond.L = &w.mu
 }

@@ -111,12 +111,13 @@ func (h *handler) screen(w http.ResponseWriter, r *http.Request) bool {
 // serve runs one JSON-RPC message in a session of its own and writes the answer.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, start time.Time) {
 	ctx := r.Context()
-	if dl, ok := h.cfg.callDeadline(r, start); ok {
+	dl, timed := h.cfg.callDeadline(r, start)
+	if timed {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, dl)
 		defer cancel()
 	}
-	out := newCapture()
+	out := newCapture(w, r, dl)
 	ss, err := h.srv.NewSession(ctx, h.connOptions(r), out)
 	if err != nil {
 		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
@@ -128,8 +129,11 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 		err = ss.Handle(msg)
 	}
 	answer := out.take()
+	ss.Close()
+	if answer == nil {
+		return // sent at the deadline
+	}
 	defer putBuf(answer)
-	ss.Close() // cancels a call still running after a timeout
 	if err != nil {
 		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
 		return
