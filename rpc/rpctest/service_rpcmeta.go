@@ -154,9 +154,10 @@ func init() {
 	}})
 	rpc.RegisterMetadata(reflect.TypeFor[Subs](), rpc.ServiceMetadata{Methods: map[string]rpc.MethodMetadata{
 		"Flood": {
-			Params:  []string{"n", "size", "policy"},
-			Summary: "Flood sends n notifications of about size bytes each as fast as Notify takes them.",
-			Doc:     "Flood sends n notifications of about size bytes each as fast as Notify takes them.",
+			Params:       []string{"n", "size", "policy"},
+			Summary:      "Flood sends n notifications of about size bytes each as fast as Notify takes them, under policy \"close\" (the default), \"drop-oldest\" or \"drop-newest\".",
+			Doc:          "Flood sends n notifications of about size bytes each as fast as Notify takes them, under\npolicy \"close\" (the default), \"drop-oldest\" or \"drop-newest\".",
+			Notification: reflect.TypeFor[FloodItem](),
 		},
 		"Publish": {
 			Params:  []string{"topic", "value"},
@@ -169,14 +170,19 @@ func init() {
 			Doc:     "Subscribers returns the number of subscriptions to topic.",
 		},
 		"Ticks": {
-			Params:  []string{"n", "start"},
-			Summary: "Ticks streams n consecutive integers from start.",
-			Doc:     "Ticks streams n consecutive integers from start.",
+			Params:       []string{"n", "start"},
+			Summary:      "Ticks streams n consecutive integers from start.",
+			Doc:          "Ticks streams n consecutive integers from start.",
+			Notification: reflect.TypeFor[int](),
 		},
 		"Topic": {
 			Params:  []string{"name"},
-			Summary: "Topic subscribes to what Publish sends to name.",
-			Doc:     "Topic subscribes to what Publish sends to name.",
+			Summary: "Topic subscribes to what Publish sends to name: any JSON value.",
+			Doc:     "Topic subscribes to what Publish sends to name: any JSON value.",
+		},
+	}, Types: map[string]rpc.TypeMetadata{
+		"FloodItem": {
+			Doc: "FloodItem is one notification of the flood subscription.",
 		},
 	}})
 }

@@ -20,6 +20,8 @@ type Subs struct {
 }
 
 // Ticks streams n consecutive integers from start.
+//
+// Notifies: int
 func (s *Subs) Ticks(ctx context.Context, n, start int) (*subscriptions.Subscription, error) {
 	sub, err := create(ctx)
 	if err != nil {
@@ -35,7 +37,7 @@ func (s *Subs) Ticks(ctx context.Context, n, start int) (*subscriptions.Subscrip
 	return sub, nil
 }
 
-// Topic subscribes to what Publish sends to name.
+// Topic subscribes to what Publish sends to name: any JSON value.
 func (s *Subs) Topic(ctx context.Context, name string) (*subscriptions.Subscription, error) {
 	sub, err := create(ctx)
 	if err != nil {
@@ -59,7 +61,10 @@ type FloodItem struct {
 	Pad string `json:"pad,omitempty"`
 }
 
-// Flood sends n notifications of about size bytes each as fast as Notify takes them.
+// Flood sends n notifications of about size bytes each as fast as Notify takes them, under
+// policy "close" (the default), "drop-oldest" or "drop-newest".
+//
+// Notifies: FloodItem
 func (s *Subs) Flood(ctx context.Context, n, size int, policy *string) (*subscriptions.Subscription, error) {
 	p := subscriptions.CloseConn
 	if policy != nil {
