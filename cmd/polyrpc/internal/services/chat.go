@@ -136,6 +136,8 @@ func (api chatAPI) Rooms() []RoomInfo {
 // A subscriber that does not keep up loses its oldest queued messages (with a lag notice)
 // rather than its connection.
 //
+// Notifies: Message
+//
 // Errors:
 //
 //	-32602 an invalid room

@@ -25,6 +25,7 @@ func init() {
 			Errors: []rpc.ErrorMetadata{
 				{Code: -32602, Message: "an invalid room"},
 			},
+			Notification: reflect.TypeFor[Message](),
 		},
 		"Rooms": {
 			Params:  []string{},
