@@ -11,8 +11,9 @@ import (
 )
 
 // argType is one method argument and how to decode it. Plain strings, integers, floats and
-// booleans (types without their own JSON or text unmarshalling) are decoded here without
-// encoding/json; everything else goes through json.Unmarshal, so user types' UnmarshalJSON runs.
+// booleans (types without their own JSON or text unmarshalling), and interfaces without methods
+// (decodeAny), are decoded here without encoding/json; everything else goes through
+// json.Unmarshal, so user types' UnmarshalJSON runs.
 type argType struct {
 	typ  reflect.Type
 	fast reflect.Kind // the kind decoded here, or reflect.Invalid
@@ -25,6 +26,10 @@ func newArgType(t reflect.Type) argType {
 		return a
 	}
 	switch k := t.Kind(); k {
+	case reflect.Interface:
+		if t.NumMethod() == 0 {
+			a.fast = k // decodeAny (anydecode.go)
+		}
 	case reflect.String, reflect.Bool, reflect.Float64, reflect.Float32,
 		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
@@ -53,6 +58,14 @@ func (a argType) decode(raw []byte) (reflect.Value, error) {
 func (a argType) decodeFast(raw []byte) (reflect.Value, error) {
 	v := reflect.New(a.typ).Elem()
 	switch a.fast {
+	case reflect.Interface:
+		x, err := decodeAny(raw)
+		if err != nil {
+			return v, err // encoding/json words it
+		}
+		if x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
 	case reflect.String:
 		if len(raw) < 2 || raw[0] != '"' || bytes.IndexByte(raw, '\\') >= 0 {
 			return v, errSlow
@@ -159,7 +172,7 @@ func (cb *callback) positional(params []byte, in []reflect.Value) ([]reflect.Val
 	n := 0
 	var bad *Error
 	if len(params) > 0 {
-		_, err := scanArray(params, 0, 1, func(s, e int) error {
+		err := eachElem(params, func(s, e int) { // params are valid: they are only split here
 			if n < len(cb.args) && bad == nil {
 				v, err := cb.args[n].decode(params[s:e])
 				if err != nil {
@@ -168,7 +181,6 @@ func (cb *callback) positional(params []byte, in []reflect.Value) ([]reflect.Val
 				in = append(in, v)
 			}
 			n++
-			return nil
 		})
 		if err != nil {
 			return nil, invalidParams("invalid params: %v", err)

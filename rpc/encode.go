@@ -81,8 +81,18 @@ var encoderPool = sync.Pool{New: func() any {
 	return e
 }}
 
-// appendJSON appends v encoded by encoding/json (without a trailing newline).
+// appendJSON appends v encoded as encoding/json encodes it (without a trailing newline): the
+// plain JSON shapes by appendAny (anyencode.go), byte for byte the same, the rest by
+// encoding/json.
 func appendJSON(buf []byte, v any) ([]byte, error) {
+	if isPlainJSON(v) {
+		return appendAny(buf, v, false)
+	}
+	return appendJSONSlow(buf, v)
+}
+
+// appendJSONSlow appends v encoded by encoding/json.
+func appendJSONSlow(buf []byte, v any) ([]byte, error) {
 	e := encoderPool.Get().(*encoder)
 	e.buf = buf
 	err := e.enc.Encode(v)

@@ -1,0 +1,328 @@
+package rpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file decodes JSON into the values encoding/json stores in an `any`: map[string]any,
+// []any, string, float64, bool and nil. It reads bytes the scanner (scan.go) has already
+// validated, so it checks no syntax, and gives exactly what json.Unmarshal gives: numbers parsed
+// by strconv.ParseFloat (out of range is the same *json.UnmarshalTypeError), strings unescaped
+// with invalid UTF-8 and unpaired surrogates replaced by U+FFFD, the last of duplicate keys
+// winning, empty arrays non-nil. Elements and members are gathered on a pooled stack first, so
+// every slice and map is allocated once at its final size, and a string without escapes is
+// copied once.
+
+// anyDecoder holds the scratch space of one decode.
+type anyDecoder struct {
+	data []byte
+	str  string   // data as a string, once a string needed it
+	vals []any    // elements and member values of the containers being decoded
+	keys []string // member keys, parallel to vals for objects
+	buf  []byte   // unescaped string bytes
+	err  error    // the first number out of range
+}
+
+var anyDecoderPool = sync.Pool{New: func() any { return new(anyDecoder) }}
+
+var float64Type = reflect.TypeFor[float64]()
+
+// decodeAny decodes data, one valid JSON value without surrounding space, as json.Unmarshal
+// decodes it into an `any`.
+func decodeAny(data []byte) (any, error) {
+	d := anyDecoderPool.Get().(*anyDecoder)
+	d.data = data
+	v, _ := d.value(0)
+	err := d.err
+	d.data, d.str, d.err = nil, "", nil
+	if cap(d.vals) <= 4096 && cap(d.buf) <= 64<<10 {
+		anyDecoderPool.Put(d)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (d *anyDecoder) skipSpace(i int) int {
+	for i < len(d.data) && isSpace(d.data[i]) {
+		i++
+	}
+	return i
+}
+
+// value decodes the value at data[i] and returns it with the index past it.
+func (d *anyDecoder) value(i int) (any, int) {
+	switch c := d.data[i]; c {
+	case '{':
+		return d.object(i)
+	case '[':
+		return d.array(i)
+	case '"':
+		return d.string(i)
+	case 't':
+		return true, i + 4
+	case 'f':
+		return false, i + 5
+	case 'n':
+		return nil, i + 4
+	}
+	return d.number(i)
+}
+
+func (d *anyDecoder) object(i int) (any, int) {
+	base, kbase := len(d.vals), len(d.keys)
+	i = d.skipSpace(i + 1)
+	if d.data[i] != '}' {
+		for {
+			var k string
+			k, i = d.key(i)
+			i = d.skipSpace(d.skipSpace(i) + 1) // past the ':'
+			var v any
+			v, i = d.value(i)
+			d.keys = append(d.keys, k)
+			d.vals = append(d.vals, v)
+			i = d.skipSpace(i)
+			if d.data[i] == '}' {
+				break
+			}
+			i = d.skipSpace(i + 1) // past the ','
+		}
+	}
+	m := make(map[string]any, len(d.vals)-base)
+	for j, k := range d.keys[kbase:] {
+		m[k] = d.vals[base+j] // a later duplicate overwrites, as in encoding/json
+	}
+	clear(d.keys[kbase:])
+	d.keys = d.keys[:kbase]
+	d.pop(base)
+	return m, i + 1
+}
+
+func (d *anyDecoder) array(i int) (any, int) {
+	base := len(d.vals)
+	i = d.skipSpace(i + 1)
+	if d.data[i] != ']' {
+		for {
+			var v any
+			v, i = d.value(i)
+			d.vals = append(d.vals, v)
+			i = d.skipSpace(i)
+			if d.data[i] == ']' {
+				break
+			}
+			i = d.skipSpace(i + 1)
+		}
+	}
+	a := make([]any, len(d.vals)-base)
+	copy(a, d.vals[base:])
+	d.pop(base)
+	return a, i + 1
+}
+
+// pop drops the values above base, clearing them so that the pool holds no decoded values.
+func (d *anyDecoder) pop(base int) {
+	clear(d.vals[base:])
+	d.vals = d.vals[:base]
+}
+
+func (d *anyDecoder) string(i int) (any, int) {
+	s, end := d.key(i)
+	return s, end
+}
+
+// key decodes the string that starts at the quote data[i] and returns the index past it. A
+// string without escapes and of valid UTF-8 is a substring of one copy of the input (made on
+// first use), so it costs no allocation of its own.
+func (d *anyDecoder) key(i int) (string, int) {
+	b := d.data[i+1:]
+	n := bytes.IndexByte(b, '"')
+	if bytes.IndexByte(b[:n], '\\') >= 0 || !utf8.Valid(b[:n]) {
+		return d.unescape(i)
+	}
+	if d.str == "" {
+		d.str = string(d.data)
+	}
+	return d.str[i+1 : i+1+n], i + n + 2
+}
+
+// unescape decodes a string with escapes or invalid UTF-8 as encoding/json's unquote does.
+func (d *anyDecoder) unescape(i int) (string, int) {
+	b, w := d.data, d.buf[:0]
+	j := i + 1
+	for {
+		switch c := b[j]; {
+		case c == '"':
+			d.buf = w
+			return string(w), j + 1
+		case c == '\\':
+			switch e := b[j+1]; e {
+			case 'b':
+				w = append(w, '\b')
+			case 'f':
+				w = append(w, '\f')
+			case 'n':
+				w = append(w, '\n')
+			case 'r':
+				w = append(w, '\r')
+			case 't':
+				w = append(w, '\t')
+			case 'u':
+				r := hex4(b[j+2:])
+				j += 6
+				if utf16.IsSurrogate(r) {
+					r2 := rune(-1)
+					if b[j] == '\\' && b[j+1] == 'u' {
+						r2 = hex4(b[j+2:])
+					}
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						j += 6
+						w = utf8.AppendRune(w, dec)
+						continue
+					}
+					r = utf8.RuneError
+				}
+				w = utf8.AppendRune(w, r)
+				continue
+			default: // '"', '\\', '/'
+				w = append(w, e)
+			}
+			j += 2
+		case c < utf8.RuneSelf:
+			w = append(w, c)
+			j++
+		default:
+			r, size := utf8.DecodeRune(b[j:])
+			w = utf8.AppendRune(w, r) // invalid UTF-8 becomes U+FFFD
+			j += size
+		}
+	}
+}
+
+// hex4 decodes the four hexadecimal digits at the start of b (validated by the scanner).
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c <= 'F':
+			c -= 'A' - 10
+		default:
+			c -= 'a' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// number decodes the number at data[i]. Integers of up to 15 digits are exact in a float64, so
+// they are converted directly; the rest go through strconv.ParseFloat as in encoding/json.
+func (d *anyDecoder) number(i int) (any, int) {
+	b := d.data
+	j := i
+	neg := b[j] == '-'
+	if neg {
+		j++
+	}
+	var n uint64
+	start := j
+	for j < len(b) && isDigit(b[j]) {
+		n = n*10 + uint64(b[j]-'0')
+		j++
+	}
+	if j-start <= 15 && (j == len(b) || (b[j] != '.' && b[j] != 'e' && b[j] != 'E')) {
+		f := float64(n)
+		if neg {
+			f = -f
+		}
+		return f, j
+	}
+	end, _ := scanNumber(b, i)
+	f, err := strconv.ParseFloat(string(b[i:end]), 64)
+	if err != nil {
+		if d.err == nil {
+			// encoding/json's offset: one past the byte that ended the number
+			d.err = &json.UnmarshalTypeError{Value: "number " + string(b[i:end]), Type: float64Type, Offset: int64(end + 1)}
+		}
+		return nil, end
+	}
+	return f, end
+}
+
+// eachElem calls f with the bounds of each element of the array that starts at b[0], in JSON
+// the scanner has already validated: it only finds where values end (strings and brackets), at
+// a fraction of the cost of validating them again. Input cut short is errUnexpectedEnd; other
+// invalid input gives unspecified bounds but never a panic.
+func eachElem(b []byte, f func(start, end int)) error {
+	i := skipSpace(b, 1)
+	if i < len(b) && b[i] == ']' {
+		return nil
+	}
+	for i < len(b) {
+		end := skipValid(b, i)
+		f(i, end)
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ']' {
+			return nil
+		}
+		i = skipSpace(b, i+1) // past the ','
+	}
+	return errUnexpectedEnd
+}
+
+// skipValid returns the index past the valid JSON value that starts at b[i].
+func skipValid(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch b[i] {
+		case '"':
+			i = skipValidString(b, i)
+			if depth == 0 {
+				return i
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth <= 0 {
+				return i + 1
+			}
+		default:
+			if depth == 0 { // a number or a literal
+				for i < len(b) && !isSpace(b[i]) && b[i] != ',' && b[i] != ']' && b[i] != '}' {
+					i++
+				}
+				return i
+			}
+		}
+		i++
+	}
+	return len(b)
+}
+
+// skipValidString returns the index past the valid JSON string that starts at b[i].
+func skipValidString(b []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return len(b)
+		}
+		j += k
+		n := 0 // backslashes before the quote: an odd number escapes it
+		for b[j-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return j + 1
+		}
+		j++
+	}
+}

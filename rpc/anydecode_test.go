@@ -1,0 +1,338 @@
+package rpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// anyJSONTable holds inputs for the equivalence of decodeAny and appendAny with encoding/json.
+var anyJSONTable = []string{
+	// literals and numbers
+	`null`, `true`, `false`, `0`, `-0`, `-0.0`, `0.0e0`, `1`, `-1`, `123456789012345`,
+	`-123456789012345`, `1234567890123456`, `9007199254740993`, `12345678901234567890123456789`,
+	`1.5`, `-2.25`, `0.1`, `1e3`, `1E+3`, `1e-7`, `1e21`, `1e20`, `100000000000000000000`,
+	`123456789.123456789`, `5e-324`, `4e-324`, `2e-324`, `1e-400`, `-1e-400`, `1.7976931348623157e308`,
+	`1.7976931348623159e308`, `1e400`, `-1e400`, `[1, 1e400, 2e400]`, `{"a":{"b":[0,-1e999]}}`,
+	`0.000001`, `0.0000009999`, `1e-6`, `999999999999999999999`,
+	// strings
+	`""`, `"abc"`, `"\""`, `"\\\/\b\f\n\r\t"`, `"\u00e9"`, `"\u00E9x"`, `"\uD83D\uDE00"`, `"\ud800"`,
+	`"\udc00"`, `"\ud800\ud800"`, `"\ud800\udc00\udc00"`, `"\ud800x"`, `"\ud800\n"`, `"\ud800\u0041"`,
+	`"\udbff\udfff"`, `"\u0000"`, `"\u2028\u2029"`, "\"\u2028\u2029\"", `"<a href='x'>&amp;</a>"`,
+	`"\u003c\u003e\u0026"`, "\"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80\"", "\"\xff\"", "\"a\xffb\\n\"",
+	"\"\xed\xa0\x80\"", "\"\xc0\xaf\"", "\"\xf4\x90\x80\x80\"", "\"\xe2\x82\"", "\"\x7f\"",
+	"\"\xef\xbf\xbd\"", `"\ufffd"`,
+	// containers
+	`[]`, `{}`, `[ ]`, `{ }`, `[1,"a\"]\\",{"b":[2,{}]} , [ ] ,true,null,-1.5e3 ]`, `["\\\\\"\\"]`, `[null]`, `[[]]`, `[{}]`, `{"":""}`, `{"a":1,"a":2}`,
+	`{"b":1,"a":2,"B":3,"é":4,"\u00e9":5,"~":6,"0":7}`, `{"a\"b":1, "\u0041":[1,"x",{"y":null}]}`,
+	" \t\r\n[ 1 , 2 ,\n\"x\" ] ", `{"k" : { "k" : { "k" : [ true , false , null ] } } }`,
+	"{\"\xff\":1,\"\\ud800\":2}", `{"<&>":"<&>"}`, `[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]`,
+}
+
+// anyJSONDeep returns arrays and objects nested n deep.
+func anyJSONDeep(n int) []string {
+	return []string{
+		strings.Repeat("[", n) + strings.Repeat("]", n),
+		strings.Repeat(`{"a":`, n-1) + "{}" + strings.Repeat("}", n-1),
+		strings.Repeat(`[{"a":`, n/2) + "1" + strings.Repeat("}]", n/2),
+	}
+}
+
+// sameAny reports whether a and b are equal values of the plain JSON shapes, telling -0 from 0,
+// nil from empty containers and the dynamic types apart.
+func sameAny(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Float64bits(x) == math.Float64bits(y)
+	case []any:
+		y, ok := b.([]any)
+		if !ok || (x == nil) != (y == nil) || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameAny(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || (x == nil) != (y == nil) || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !sameAny(v, w) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
+}
+
+// marshalNoHTML is encoding/json's encoding with HTML escaping off, as the server writes results.
+func marshalNoHTML(v any) ([]byte, error) {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
+}
+
+// checkAnyJSON checks decodeAny on b against json.Unmarshal into an any, and the encoding of
+// the decoded value against json.Marshal and the server's encoding/json settings. Input that
+// encoding/json refuses is skipped (after checking that the scanner refuses it too).
+func checkAnyJSON(t *testing.T, b []byte) {
+	t.Helper()
+	if err := validJSON(b); (err == nil) != json.Valid(b) {
+		t.Fatalf("validJSON(%q) = %v, json.Valid disagrees", b, err)
+	}
+	if !json.Valid(b) {
+		return
+	}
+	b = bytes.Trim(b, " \t\r\n")
+	checkEachElem(t, b)
+	var want any
+	werr := json.Unmarshal(b, &want)
+	got, gerr := decodeAny(b)
+	if werr != nil || gerr != nil {
+		if !reflect.DeepEqual(gerr, werr) {
+			t.Fatalf("decodeAny(%q): error %#v, encoding/json %#v", b, gerr, werr)
+		}
+		return
+	}
+	if !sameAny(got, want) {
+		t.Fatalf("decodeAny(%q) = %#v, encoding/json %#v", b, got, want)
+	}
+	checkAnyEncode(t, got)
+	// through an argument of type any, and of a named empty interface
+	type anything interface{}
+	for _, typ := range []reflect.Type{reflect.TypeFor[any](), reflect.TypeFor[anything]()} {
+		v, err := newArgType(typ).decode(b)
+		if err != nil || v.Type() != typ || !sameAny(v.Interface(), want) {
+			t.Fatalf("argument %v from %q = %#v, %v; want %#v", typ, b, v, err, want)
+		}
+	}
+}
+
+// checkAnyEncode checks appendAny and appendJSON on v against encoding/json, with and without
+// HTML escaping, errors included.
+func checkAnyEncode(t *testing.T, v any) {
+	t.Helper()
+	prefix := []byte("prefix")
+	for _, html := range []bool{true, false} {
+		want, werr := json.Marshal(v)
+		if !html {
+			want, werr = marshalNoHTML(v)
+		}
+		got, gerr := appendAny(prefix, v, html)
+		if werr != nil || gerr != nil {
+			if gerr == nil || werr == nil || gerr.Error() != werr.Error() || reflect.TypeOf(gerr) != reflect.TypeOf(werr) {
+				t.Fatalf("appendAny(%#v, html %v): error %v, encoding/json %v", v, html, gerr, werr)
+			}
+			if string(got) != "prefix" {
+				t.Fatalf("appendAny(%#v) failed but changed the buffer: %q", v, got)
+			}
+			continue
+		}
+		if !bytes.Equal(got, append(prefix, want...)) {
+			t.Fatalf("appendAny(%#v, html %v) =\n%q, encoding/json\n%q", v, html, got[len(prefix):], want)
+		}
+		if !html {
+			got, err := appendJSON(nil, v)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("appendJSON(%#v) = %q, %v; want %q", v, got, err, want)
+			}
+		}
+	}
+}
+
+// checkEachElem checks eachElem's bounds on the valid JSON b against splitArray's.
+func checkEachElem(t *testing.T, b []byte) {
+	t.Helper()
+	if b[0] != '[' {
+		return
+	}
+	want, err := splitArray(b)
+	var got [][]byte
+	if err == nil {
+		err = eachElem(b, func(s, e int) { got = append(got, b[s:e]) })
+	}
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("eachElem(%q) = %q, %v; want %q", b, got, err, want)
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("eachElem(%q)[%d] = %q, want %q", b, i, got[i], want[i])
+		}
+	}
+}
+
+// eachElem never panics, whatever it is given.
+func TestEachElemInvalid(t *testing.T) {
+	for _, s := range append([]string{`[`, `["`, `["\`, `["\"`, `[1,`, `[1`, `[{`, `[[]`, `[}`, `[]]`}, fzValidityTable...) {
+		if len(s) > 0 && s[0] == '[' {
+			eachElem([]byte(s), func(int, int) {})
+		}
+	}
+}
+
+func TestDecodeAnyTable(t *testing.T) {
+	for _, s := range append(append(anyJSONTable, fzValidityTable...), anyJSONDeep(maxDepth)...) {
+		checkAnyJSON(t, []byte(s))
+	}
+	for c := range 256 {
+		checkAnyJSON(t, []byte{'"', 'a', byte(c), 'b', '"'})
+		checkAnyJSON(t, []byte(`"\u00`+strconv.FormatUint(uint64(c)>>4, 16)+strconv.FormatUint(uint64(c)&15, 16)+`"`))
+	}
+}
+
+// The first number out of range is the error, wherever it is, with encoding/json's offset.
+func TestDecodeAnyRangeError(t *testing.T) {
+	_, err := decodeAny([]byte(`{"a":[1,2e400],"b":-3e999}`))
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) || te.Value != "number 2e400" || te.Type != float64Type || te.Offset != 14 {
+		t.Fatalf("error %#v", err)
+	}
+	// a method argument: -32602 worded as for any other argument
+	a := newArgType(reflect.TypeFor[any]())
+	if _, err := a.decode([]byte("1e400")); err == nil || typeError(err) != "want float64, got number 1e400" {
+		t.Fatalf("argument error %v", err)
+	}
+}
+
+func TestDecodeAnyDoc(t *testing.T) {
+	checkAnyJSON(t, anyBenchDoc())
+}
+
+// FuzzAnyJSON: for any input encoding/json accepts, decodeAny gives what json.Unmarshal gives
+// into an any, and appendAny encodes that value as json.Marshal (and the server's encoder
+// settings) do.
+func FuzzAnyJSON(f *testing.F) {
+	for _, s := range append(anyJSONTable, fzValidityTable...) {
+		f.Add([]byte(s))
+	}
+	f.Add(anyBenchDoc()[:2000])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkAnyJSON(t, b)
+	})
+}
+
+// anyBenchDoc is a JSON object of about 64 KiB shaped like the echo document of
+// integration_test/bench (transactions with hex strings, numbers, booleans, null, nested logs
+// and a non-ASCII note), compact with sorted keys.
+var anyBenchDoc = sync.OnceValue(func() []byte {
+	rng := rand.New(rand.NewPCG(3, 4))
+	hexs := func(n int) string {
+		b := []byte("0x")
+		for range n {
+			b = append(b, "0123456789abcdef"[rng.IntN(16)])
+		}
+		return string(b)
+	}
+	txs := map[string]any{}
+	for n := 0; ; n++ {
+		var logs []any
+		for range rng.IntN(3) {
+			logs = append(logs, map[string]any{
+				"address": hexs(40), "data": hexs(64), "removed": false,
+				"topics": []any{hexs(64), hexs(64)},
+			})
+		}
+		if logs == nil {
+			logs = []any{}
+		}
+		txs["tx"+strconv.Itoa(n)] = map[string]any{
+			"gasPrice": float64(rng.IntN(1<<30)) / 4, "hash": hexs(64), "input": hexs(2 * rng.IntN(48)),
+			"logs": logs, "memo": nil, "nonce": float64(rng.IntN(1 << 20)),
+			"note": "transfer #" + strconv.Itoa(n) + " — café ✓", "success": rng.IntN(2) == 0,
+			"value": hexs(16),
+		}
+		doc, err := json.Marshal(txs)
+		if err != nil {
+			panic(err)
+		}
+		if len(doc) >= 64<<10 {
+			return doc
+		}
+	}
+})
+
+// BenchmarkAnyJSON64KiB: the server's work on the 64 KiB echo document, decoded into an any
+// and encoded back, by this package's fast path and by encoding/json.
+func BenchmarkAnyJSON64KiB(b *testing.B) {
+	doc := anyBenchDoc()
+	v, err := decodeAny(doc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 0, 2*len(doc))
+	decoders := []struct {
+		name string
+		fn   func() (any, error)
+	}{
+		{"polyrpc", func() (any, error) { return decodeAny(doc) }},
+		{"encoding-json", func() (any, error) {
+			var x any
+			err := json.Unmarshal(doc, &x)
+			return x, err
+		}},
+	}
+	encoders := []struct {
+		name string
+		fn   func(buf []byte, v any) ([]byte, error)
+	}{
+		{"polyrpc", appendJSON},
+		{"encoding-json", appendJSONSlow},
+	}
+	for _, d := range decoders {
+		b.Run("decode/"+d.name, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := d.fn(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	for _, e := range encoders {
+		b.Run("encode/"+e.name, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := e.fn(buf[:0], v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	for i := range decoders {
+		b.Run("echo/"+decoders[i].name, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				x, err := decoders[i].fn()
+				if err == nil {
+					_, err = encoders[i].fn(buf[:0], x)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
