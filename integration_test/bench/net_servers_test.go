@@ -58,9 +58,11 @@ var serverKinds = []string{"polyrpc", "geth", "ceiling"}
 // netTarget is where one kind of server listens.
 type netTarget struct {
 	Kind    string `json:"kind"`
-	HTTP    string `json:"http"` // host:port, path /
-	WS      string `json:"ws"`   // host:port, path /
-	IPC     string `json:"ipc"`  // socket path
+	HTTP    string `json:"http"`   // host:port, path /
+	WS      string `json:"ws"`     // host:port, path /
+	IPC     string `json:"ipc"`    // socket path
+	SubWS   string `json:"subws"`  // the subscription servers (transport "sub"): host:port
+	SubIPC  string `json:"subipc"` // and socket path, see sub_servers_test.go
 	closers []func()
 }
 
@@ -72,7 +74,8 @@ func (t *netTarget) close() {
 }
 
 // hostServers starts the servers of one kind on the transports listed (any of "http", "ws",
-// "ipc"). Close them with target.close.
+// "ipc", and "sub": the subscription servers on WebSocket and IPC). Close them with
+// target.close.
 func hostServers(kind string, transports []string) (*netTarget, error) {
 	t := &netTarget{Kind: kind}
 	var httpH, wsH http.Handler
@@ -125,6 +128,14 @@ func hostServers(kind string, transports []string) (*netTarget, error) {
 			} else {
 				t.WS = ln.Addr().String()
 			}
+		case "sub":
+			st, err := hostSubServers(kind)
+			if err != nil {
+				t.close()
+				return nil, err
+			}
+			t.closers = append(t.closers, st.close)
+			t.SubWS, t.SubIPC = st.ws, st.ipc
 		case "ipc":
 			dir, err := os.MkdirTemp("", "prn")
 			if err != nil {
@@ -400,7 +411,8 @@ const childEnv = "POLYRPC_BENCH_CHILD"
 // a normal run. It hosts the servers, prints their addresses as one JSON line and answers
 // commands on stdin, one per line, until stdin ends: "cpu" prints the process's user+system
 // CPU time in microseconds, "mem" prints HeapInuse+StackInuse after two garbage collections,
-// and "goroutines" the number of goroutines.
+// "goroutines" the number of goroutines, "mallocs" the heap allocations made so far
+// (runtime.MemStats.Mallocs), and "gc" runs a collection and prints 0.
 func TestNetServerChild(t *testing.T) {
 	spec := os.Getenv(childEnv)
 	if spec == "" {
@@ -424,6 +436,13 @@ func TestNetServerChild(t *testing.T) {
 			fmt.Println(heapAndStack())
 		case "goroutines":
 			fmt.Println(runtime.NumGoroutine())
+		case "mallocs":
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Println(ms.Mallocs)
+		case "gc":
+			runtime.GC()
+			fmt.Println(0)
 		default:
 			fmt.Println("unknown command")
 		}

@@ -34,7 +34,8 @@ import (
 //     during the run divided by the notifications, which is the server's, as the client makes
 //     none per notification (the ceiling's figure, ~0, shows it).
 //   - TestNetworkRatios's scenarios sub/ws and sub/ipc (subRatios): the same runs alternated
-//     between the three servers, with the ratios.
+//     between the three servers, each in a child process (so that its CPU time and its
+//     allocations are its own), with the ratios.
 //
 // N is POLYRPC_BENCH_SUB_N, else 100 000, or 2000 under -short or -benchtime 1x (CI).
 
@@ -445,10 +446,17 @@ func TestSubStreamChecks(t *testing.T) {
 // subScenarioTargets are the targets: polyrpc's notifications/s over go-ethereum's.
 var subScenarioTargets = map[string]float64{"ws": 4, "ipc": 3}
 
+// subTotals adds up one server's runs of a scenario.
+type subTotals struct {
+	subRun                      // the client's side: cpu and mallocs are this process's
+	serverCPU     time.Duration // the child's
+	serverMallocs int64
+}
+
 // subRatios measures the scenarios sub/ws and sub/ipc that sel selects, for
-// TestNetworkRatios: the servers in this process, a warm-up run of each, then rounds (rotating
-// P G C, G C P, C P G) of one full run per server; the figures are totals over the rounds. It
-// appends its table to out.
+// TestNetworkRatios: each kind of server in a child process of its own (transport "sub"), a
+// warm-up run of each, then rounds (rotating P G C, G C P, C P G) of one full run per server;
+// the figures are totals over the rounds. It appends its table to out.
 func subRatios(t *testing.T, sel *regexp.Regexp, rounds int, out *strings.Builder) {
 	var trs []string
 	for _, tr := range []string{"ws", "ipc"} {
@@ -459,15 +467,28 @@ func subRatios(t *testing.T, sel *regexp.Regexp, rounds int, out *strings.Builde
 	if len(trs) == 0 {
 		return
 	}
-	targets := hostSubAll(t)
+	children := map[string]*child{}
+	targets := map[string]*subTarget{}
+	for _, kind := range serverKinds {
+		c := startChild(t, kind, []string{"sub"})
+		children[kind] = c
+		targets[kind] = &subTarget{kind: kind, ws: c.target.SubWS, ipc: c.target.SubIPC}
+	}
+	ask := func(c *child, cmd string) int64 {
+		v, err := c.ask(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
 	n := subN()
-	fmt.Fprintf(out, "\nsubscriptions: %d × %d notifications on one connection per run, %d rounds, servers and client in one process\n\n", subSubs, n, rounds)
-	out.WriteString("| scenario | polyrpc notifs/s | geth notifs/s | ceiling notifs/s | polyrpc/geth (target) | polyrpc/ceiling | geth/ceiling | ns/notif P / G / C | process CPU ns/notif P / G / C | process allocs/notif P / G / C |\n")
-	out.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(out, "\nsubscriptions: %d × %d notifications on one connection per run, %d rounds; servers in child processes\n\n", subSubs, n, rounds)
+	out.WriteString("| scenario | polyrpc notifs/s | geth notifs/s | ceiling notifs/s | polyrpc/geth (target) | polyrpc/ceiling | geth/ceiling | ns/notif P / G / C | server CPU ns/notif P / G / C | server allocs/notif P / G / C | client CPU ns/notif P / G / C |\n")
+	out.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, tr := range trs {
-		totals := map[string]*subRun{}
+		totals := map[string]*subTotals{}
 		for _, kind := range serverKinds {
-			totals[kind] = &subRun{}
+			totals[kind] = &subTotals{}
 			if _, err := runSubStream(targets[kind], tr, subSubs, max(n/10, 100)); err != nil { // warm-up
 				t.Fatal(err)
 			}
@@ -475,27 +496,33 @@ func subRatios(t *testing.T, sel *regexp.Regexp, rounds int, out *strings.Builde
 		for r := range rounds {
 			for i := range serverKinds {
 				kind := serverKinds[(i+r)%len(serverKinds)]
+				c := children[kind]
 				runtime.GC()
+				ask(c, "gc")
+				cpu0, m0 := ask(c, "cpu"), ask(c, "mallocs")
 				res, err := runSubStream(targets[kind], tr, subSubs, n)
 				if err != nil {
 					t.Fatal(err)
 				}
-				totals[kind].add(res)
+				cpu1, m1 := ask(c, "cpu"), ask(c, "mallocs")
+				tt := totals[kind]
+				tt.add(res)
+				tt.serverCPU += time.Duration(cpu1-cpu0) * time.Microsecond
+				tt.serverMallocs += m1 - m0
 			}
 		}
 		p, g, c := totals["polyrpc"], totals["geth"], totals["ceiling"]
 		pg := p.rate() / g.rate()
-		ns := func(r *subRun, d time.Duration) string {
-			return strconv.FormatFloat(r.per(float64(d.Nanoseconds())), 'f', 0, 64)
-		}
-		al := func(r *subRun) string { return strconv.FormatFloat(r.per(float64(r.mallocs)), 'f', 2, 64) }
-		fmt.Fprintf(out, "| sub/%s | %.0f | %.0f | %.0f | **%.2f** (%s)%s | %.2f | %.2f | %s / %s / %s | %s / %s / %s | %s / %s / %s |\n",
+		f := func(tt *subTotals, x float64, prec int) string { return strconv.FormatFloat(tt.per(x), 'f', prec, 64) }
+		col := func(v func(*subTotals) string) string { return v(p) + " / " + v(g) + " / " + v(c) }
+		fmt.Fprintf(out, "| sub/%s | %.0f | %.0f | %.0f | **%.2f** (%s)%s | %.2f | %.2f | %s | %s | %s | %s |\n",
 			tr, p.rate(), g.rate(), c.rate(),
 			pg, targetText(subScenarioTargets[tr]), verdict(pg, subScenarioTargets[tr]),
 			p.rate()/c.rate(), g.rate()/c.rate(),
-			ns(p, p.elapsed), ns(g, g.elapsed), ns(c, c.elapsed),
-			ns(p, p.cpu), ns(g, g.cpu), ns(c, c.cpu),
-			al(p), al(g), al(c))
+			col(func(tt *subTotals) string { return f(tt, float64(tt.elapsed.Nanoseconds()), 0) }),
+			col(func(tt *subTotals) string { return f(tt, float64(tt.serverCPU.Nanoseconds()), 0) }),
+			col(func(tt *subTotals) string { return f(tt, float64(tt.serverMallocs), 2) }),
+			col(func(tt *subTotals) string { return f(tt, float64(tt.cpu.Nanoseconds()), 0) }))
 		t.Logf("sub/%s done", tr)
 	}
 }
