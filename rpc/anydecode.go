@@ -2,9 +2,11 @@ package rpc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -15,18 +17,18 @@ import (
 // validated, so it checks no syntax, and gives exactly what json.Unmarshal gives: numbers parsed
 // by strconv.ParseFloat (out of range is the same *json.UnmarshalTypeError), strings unescaped
 // with invalid UTF-8 and unpaired surrogates replaced by U+FFFD, the last of duplicate keys
-// winning, empty arrays non-nil. Elements and members are gathered on a pooled stack first, so
-// every slice and map is allocated once at its final size, and a string without escapes is
-// copied once.
+// winning, empty arrays non-nil. Elements and members are gathered first (in the container's
+// stack frame, then on a pooled stack), so every slice and map is allocated once at its final
+// size; the strings without escapes (nearly all) share one copy of the input.
 
 // anyDecoder holds the scratch space of one decode.
 type anyDecoder struct {
 	data []byte
-	str  string   // data as a string, once a string needed it
-	vals []any    // elements and member values of the containers being decoded
-	keys []string // member keys, parallel to vals for objects
-	buf  []byte   // unescaped string bytes
-	err  error    // the first number out of range
+	strs strings.Builder // the current chunk of decoded strings' bytes
+	vals []any           // elements and member values of large containers being decoded
+	keys []string        // member keys, parallel to vals for objects
+	buf  []byte          // unescaped string bytes
+	err  error           // the first number out of range
 }
 
 var anyDecoderPool = sync.Pool{New: func() any { return new(anyDecoder) }}
@@ -40,7 +42,9 @@ func decodeAny(data []byte) (any, error) {
 	d.data = data
 	v, _ := d.value(0)
 	err := d.err
-	d.data, d.str, d.err = nil, "", nil
+	d.data, d.strs, d.err = nil, strings.Builder{}, nil
+	clear(d.vals[:cap(d.vals)]) // the pool keeps no decoded values
+	clear(d.keys[:cap(d.keys)])
 	if cap(d.vals) <= 4096 && cap(d.buf) <= 64<<10 {
 		anyDecoderPool.Put(d)
 	}
@@ -76,8 +80,14 @@ func (d *anyDecoder) value(i int) (any, int) {
 	return d.number(i)
 }
 
+// smallContainer is how many members or elements a container gathers in its own stack frame,
+// where storing them costs no GC write barrier; more go to the decoder's stack.
+const smallContainer = 16
+
 func (d *anyDecoder) object(i int) (any, int) {
-	base, kbase := len(d.vals), len(d.keys)
+	var ks [smallContainer]string
+	var vs [smallContainer]any
+	n, base, kbase := 0, len(d.vals), len(d.keys)
 	i = d.skipSpace(i + 1)
 	if d.data[i] != '}' {
 		for {
@@ -86,8 +96,13 @@ func (d *anyDecoder) object(i int) (any, int) {
 			i = d.skipSpace(d.skipSpace(i) + 1) // past the ':'
 			var v any
 			v, i = d.value(i)
-			d.keys = append(d.keys, k)
-			d.vals = append(d.vals, v)
+			if n < smallContainer {
+				ks[n], vs[n] = k, v
+			} else {
+				d.keys = append(d.keys, k)
+				d.vals = append(d.vals, v)
+			}
+			n++
 			i = d.skipSpace(i)
 			if d.data[i] == '}' {
 				break
@@ -95,24 +110,31 @@ func (d *anyDecoder) object(i int) (any, int) {
 			i = d.skipSpace(i + 1) // past the ','
 		}
 	}
-	m := make(map[string]any, len(d.vals)-base)
-	for j, k := range d.keys[kbase:] {
-		m[k] = d.vals[base+j] // a later duplicate overwrites, as in encoding/json
+	m := make(map[string]any, n)
+	for j := range min(n, smallContainer) {
+		m[ks[j]] = vs[j] // a later duplicate overwrites, as in encoding/json
 	}
-	clear(d.keys[kbase:])
-	d.keys = d.keys[:kbase]
-	d.pop(base)
+	for j, k := range d.keys[kbase:] {
+		m[k] = d.vals[base+j]
+	}
+	d.keys, d.vals = d.keys[:kbase], d.vals[:base]
 	return m, i + 1
 }
 
 func (d *anyDecoder) array(i int) (any, int) {
-	base := len(d.vals)
+	var vs [smallContainer]any
+	n, base := 0, len(d.vals)
 	i = d.skipSpace(i + 1)
 	if d.data[i] != ']' {
 		for {
 			var v any
 			v, i = d.value(i)
-			d.vals = append(d.vals, v)
+			if n < smallContainer {
+				vs[n] = v
+			} else {
+				d.vals = append(d.vals, v)
+			}
+			n++
 			i = d.skipSpace(i)
 			if d.data[i] == ']' {
 				break
@@ -120,16 +142,13 @@ func (d *anyDecoder) array(i int) (any, int) {
 			i = d.skipSpace(i + 1)
 		}
 	}
-	a := make([]any, len(d.vals)-base)
-	copy(a, d.vals[base:])
-	d.pop(base)
-	return a, i + 1
-}
-
-// pop drops the values above base, clearing them so that the pool holds no decoded values.
-func (d *anyDecoder) pop(base int) {
-	clear(d.vals[base:])
+	a := make([]any, n)
+	copy(a, vs[:min(n, smallContainer)])
+	if n > smallContainer {
+		copy(a[smallContainer:], d.vals[base:])
+	}
 	d.vals = d.vals[:base]
+	return a, i + 1
 }
 
 func (d *anyDecoder) string(i int) (any, int) {
@@ -141,15 +160,50 @@ func (d *anyDecoder) string(i int) (any, int) {
 // string without escapes and of valid UTF-8 is a substring of one copy of the input (made on
 // first use), so it costs no allocation of its own.
 func (d *anyDecoder) key(i int) (string, int) {
-	b := d.data[i+1:]
-	n := bytes.IndexByte(b, '"')
-	if bytes.IndexByte(b[:n], '\\') >= 0 || !utf8.Valid(b[:n]) {
-		return d.unescape(i)
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	b := d.data
+	j := i + 1
+	for ; j+8 <= len(b); j += 8 { // to the first word with a '"', a '\\' or a non-ASCII byte
+		x := binary.LittleEndian.Uint64(b[j:])
+		q, bs := x^('"'*ones), x^('\\'*ones)
+		if (x|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+			break
+		}
 	}
-	if d.str == "" {
-		d.str = string(d.data)
+	for ; b[j] != '"'; j++ {
+		if b[j] == '\\' {
+			return d.unescape(i)
+		}
+		if b[j] >= utf8.RuneSelf {
+			end := skipValidString(b, i)
+			if bytes.IndexByte(b[j:end-1], '\\') >= 0 || !utf8.Valid(b[j:end-1]) {
+				return d.unescape(i)
+			}
+			j = end - 1
+			break
+		}
 	}
-	return d.str[i+1 : i+1+n], i + n + 2
+	return d.intern(b[i+1 : j]), j + 1
+}
+
+// strChunk is the most bytes of strings that share one allocation.
+const strChunk = 4096
+
+// intern returns b as a string. Short strings are copied into a shared chunk (a
+// strings.Builder, whose earlier String results stay valid as it grows within its capacity), so
+// that most strings need no allocation of their own; a chunk is at most the input left to
+// decode, so a small argument allocates little.
+func (d *anyDecoder) intern(b []byte) string {
+	if len(b) > strChunk/4 {
+		return string(b)
+	}
+	if d.strs.Cap()-d.strs.Len() < len(b) {
+		d.strs = strings.Builder{}
+		d.strs.Grow(min(strChunk, len(d.data)))
+	}
+	start := d.strs.Len()
+	d.strs.Write(b)
+	return d.strs.String()[start:]
 }
 
 // unescape decodes a string with escapes or invalid UTF-8 as encoding/json's unquote does.
