@@ -152,6 +152,10 @@ func (e *anyEncoder) other(buf []byte, v any) ([]byte, error) {
 // str appends s as encoding/json does: appendString, then <, > and & escaped if escapeHTML
 // (appendString's escapes use none of them, so every one left is a character of s).
 func (e *anyEncoder) str(buf []byte, s string) []byte {
+	if cap(buf)-len(buf) < len(s)+64 {
+		// double: append's growth of large slices (1.25x) copies a big result many times over
+		buf = slices.Grow(buf, max(len(s)+64, cap(buf)))
+	}
 	if !e.escapeHTML && isPlainString(s) {
 		buf = append(buf, '"')
 		buf = append(buf, s...)
