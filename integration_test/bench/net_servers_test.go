@@ -115,18 +115,15 @@ func hostServers(kind string, transports []string) (*netTarget, error) {
 			if tr == "ws" {
 				h = wsH
 			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			addr, err := t.listenHTTP(h)
 			if err != nil {
 				t.close()
 				return nil, err
 			}
-			hs := &http.Server{Handler: h}
-			go hs.Serve(ln)
-			t.closers = append(t.closers, func() { hs.Close() })
 			if tr == "http" {
-				t.HTTP = ln.Addr().String()
+				t.HTTP = addr
 			} else {
-				t.WS = ln.Addr().String()
+				t.WS = addr
 			}
 		case "sub":
 			st, err := hostSubServers(kind)
@@ -135,30 +132,12 @@ func hostServers(kind string, transports []string) (*netTarget, error) {
 				return nil, err
 			}
 			t.closers = append(t.closers, st.close)
-			t.SubWS, t.SubIPC = st.ws, st.ipc
+			t.SubWS, t.SubIPC = st.SubWS, st.SubIPC
 		case "ipc":
-			dir, err := os.MkdirTemp("", "prn")
+			path, err := t.listenIPC(polySrv, serveIPC)
 			if err != nil {
 				t.close()
 				return nil, err
-			}
-			t.closers = append(t.closers, func() { os.RemoveAll(dir) })
-			path := dir + "/" + kind + ".ipc"
-			if polySrv != nil {
-				ep, err := ipc.Serve(polySrv, path, nil)
-				if err != nil {
-					t.close()
-					return nil, err
-				}
-				t.closers = append(t.closers, func() { ep.Close() })
-			} else {
-				ln, err := net.Listen("unix", path)
-				if err != nil {
-					t.close()
-					return nil, err
-				}
-				t.closers = append(t.closers, func() { ln.Close() })
-				go serveIPC(ln)
 			}
 			t.IPC = path
 		default:
@@ -167,6 +146,44 @@ func hostServers(kind string, transports []string) (*netTarget, error) {
 		}
 	}
 	return t, nil
+}
+
+// listenHTTP serves h on a new port of 127.0.0.1 and returns its address.
+func (t *netTarget) listenHTTP(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	hs := &http.Server{Handler: h}
+	go hs.Serve(ln)
+	t.closers = append(t.closers, func() { hs.Close() })
+	return ln.Addr().String(), nil
+}
+
+// listenIPC serves polySrv with ipc.Serve, or else serveIPC, on a new unix socket and returns
+// its path.
+func (t *netTarget) listenIPC(polySrv *rpc.Server, serveIPC func(net.Listener)) (string, error) {
+	dir, err := os.MkdirTemp("", "prn")
+	if err != nil {
+		return "", err
+	}
+	t.closers = append(t.closers, func() { os.RemoveAll(dir) })
+	path := dir + "/" + t.Kind + ".ipc"
+	if polySrv != nil {
+		ep, err := ipc.Serve(polySrv, path, nil)
+		if err != nil {
+			return "", err
+		}
+		t.closers = append(t.closers, func() { ep.Close() })
+		return path, nil
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return "", err
+	}
+	t.closers = append(t.closers, func() { ln.Close() })
+	go serveIPC(ln)
+	return path, nil
 }
 
 // --- the raw ceiling ---

@@ -194,11 +194,11 @@ func (c *wsFrames) recv() ([]byte, error) {
 }
 
 // dialSub opens the raw client's connection to t on transport ("ws" or "ipc").
-func dialSub(t *subTarget, transport string) (rawConn, error) {
+func dialSub(t *netTarget, transport string) (rawConn, error) {
 	if transport == "ws" {
-		return dialWSFrames(t.ws)
+		return dialWSFrames(t.SubWS)
 	}
-	return dialRaw(&netTarget{IPC: t.ipc}, "ipc")
+	return dialRaw(&netTarget{IPC: t.SubIPC}, "ipc")
 }
 
 // subStream is the client's state of one run: the subscriptions it asked for.
@@ -300,7 +300,7 @@ func (r *subRun) per(x float64) float64 { return x / float64(r.notifs) }
 // runSubStream makes one run against t: one connection, subs subscriptions of n notifications.
 // The timer (and the CPU and malloc counts) start before the subscribe requests are sent and
 // stop when the last notification has been verified.
-func runSubStream(t *subTarget, transport string, subs, n int) (subRun, error) {
+func runSubStream(t *netTarget, transport string, subs, n int) (subRun, error) {
 	c, err := dialSub(t, transport)
 	if err != nil {
 		return subRun{}, err
@@ -325,10 +325,10 @@ func runSubStream(t *subTarget, transport string, subs, n int) (subRun, error) {
 	for st.answered < subs || st.received < want {
 		m, err := c.recv()
 		if err != nil {
-			return subRun{}, fmt.Errorf("%s over %s after %d notifications: %w", t.kind, transport, st.received, err)
+			return subRun{}, fmt.Errorf("%s over %s after %d notifications: %w", t.Kind, transport, st.received, err)
 		}
 		if err := st.take(m); err != nil {
-			return subRun{}, fmt.Errorf("%s over %s: %w", t.kind, transport, err)
+			return subRun{}, fmt.Errorf("%s over %s: %w", t.Kind, transport, err)
 		}
 	}
 	r := subRun{notifs: st.received, elapsed: time.Since(start), cpu: processCPU() - cpu0}
@@ -338,9 +338,9 @@ func runSubStream(t *subTarget, transport string, subs, n int) (subRun, error) {
 }
 
 // hostSubAll starts every kind of subscription server in this process.
-func hostSubAll(tb testing.TB) map[string]*subTarget {
+func hostSubAll(tb testing.TB) map[string]*netTarget {
 	tb.Helper()
-	targets := map[string]*subTarget{}
+	targets := map[string]*netTarget{}
 	for _, kind := range serverKinds {
 		t, err := hostSubServers(kind)
 		if err != nil {
@@ -468,11 +468,11 @@ func subRatios(t *testing.T, sel *regexp.Regexp, rounds int, out *strings.Builde
 		return
 	}
 	children := map[string]*child{}
-	targets := map[string]*subTarget{}
+	targets := map[string]*netTarget{}
 	for _, kind := range serverKinds {
 		c := startChild(t, kind, []string{"sub"})
 		children[kind] = c
-		targets[kind] = &subTarget{kind: kind, ws: c.target.SubWS, ipc: c.target.SubIPC}
+		targets[kind] = &c.target
 	}
 	ask := func(c *child, cmd string) int64 {
 		v, err := c.ask(cmd)

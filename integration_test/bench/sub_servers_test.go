@@ -22,7 +22,6 @@ import (
 	"github.com/polyrpc/polyrpc/rpc"
 	"github.com/polyrpc/polyrpc/rpc/rpctest"
 	"github.com/polyrpc/polyrpc/subscriptions"
-	"github.com/polyrpc/polyrpc/transports/ipc"
 	"github.com/polyrpc/polyrpc/transports/wsrpc"
 )
 
@@ -99,24 +98,10 @@ func (s *polySubs) Ticks(ctx context.Context, n, start int) (*subscriptions.Subs
 	return sub, nil
 }
 
-// subTarget is where one kind of subscription server listens.
-type subTarget struct {
-	kind    string
-	ws      string // host:port, path /
-	ipc     string // socket path
-	closers []func()
-}
-
-func (t *subTarget) close() {
-	for i := len(t.closers) - 1; i >= 0; i-- {
-		t.closers[i]()
-	}
-	t.closers = nil
-}
-
-// hostSubServers starts the WebSocket and IPC servers of kind in this process.
-func hostSubServers(kind string) (*subTarget, error) {
-	t := &subTarget{kind: kind}
+// hostSubServers starts the WebSocket and IPC subscription servers of kind in this process
+// (target fields SubWS and SubIPC). Close them with target.close.
+func hostSubServers(kind string) (*netTarget, error) {
+	t := &netTarget{Kind: kind}
 	var wsH http.Handler
 	var serveIPC func(net.Listener)
 	var polySrv *rpc.Server
@@ -142,45 +127,20 @@ func hostSubServers(kind string) (*subTarget, error) {
 		wsH = srv.WebsocketHandler([]string{"*"})
 		serveIPC = func(ln net.Listener) { srv.ServeListener(ln) }
 	case "ceiling":
-		c := &subCeiling{conns: map[net.Conn]struct{}{}}
+		c := &subCeiling{ceilingIPC{conns: map[net.Conn]struct{}{}}}
 		t.closers = append(t.closers, c.closeAll)
 		wsH, serveIPC = http.HandlerFunc(c.serveWS), c.serveIPC
 	default:
 		return nil, fmt.Errorf("unknown server kind %q", kind)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var err error
+	if t.SubWS, err = t.listenHTTP(wsH); err == nil {
+		t.SubIPC, err = t.listenIPC(polySrv, serveIPC)
+	}
 	if err != nil {
 		t.close()
 		return nil, err
 	}
-	hs := &http.Server{Handler: wsH}
-	go hs.Serve(ln)
-	t.closers = append(t.closers, func() { hs.Close() })
-	t.ws = ln.Addr().String()
-
-	dir, err := os.MkdirTemp("", "prs")
-	if err != nil {
-		t.close()
-		return nil, err
-	}
-	t.closers = append(t.closers, func() { os.RemoveAll(dir) })
-	t.ipc = dir + "/" + kind + ".ipc"
-	if polySrv != nil {
-		ep, err := ipc.Serve(polySrv, t.ipc, nil)
-		if err != nil {
-			t.close()
-			return nil, err
-		}
-		t.closers = append(t.closers, func() { ep.Close() })
-		return t, nil
-	}
-	iln, err := net.Listen("unix", t.ipc)
-	if err != nil {
-		t.close()
-		return nil, err
-	}
-	t.closers = append(t.closers, func() { iln.Close() })
-	go serveIPC(iln)
 	return t, nil
 }
 
@@ -191,8 +151,7 @@ func hostSubServers(kind string) (*subTarget, error) {
 // with an error) and hands them to one writer, which answers them and writes the notifications
 // of the connection's subscriptions in turns of ceilingTurn.
 type subCeiling struct {
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	ceilingIPC // for its connection set and closeAll
 }
 
 const ceilingTurn = 64
@@ -205,14 +164,6 @@ func (c *subCeiling) track(nc net.Conn) func() {
 		c.mu.Lock()
 		delete(c.conns, nc)
 		c.mu.Unlock()
-		nc.Close()
-	}
-}
-
-func (c *subCeiling) closeAll() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for nc := range c.conns {
 		nc.Close()
 	}
 }
