@@ -52,7 +52,14 @@ func isPlainJSON(v any) bool {
 func appendAny(buf []byte, v any, escapeHTML bool) ([]byte, error) {
 	e := anyEncoderPool.Get().(*anyEncoder)
 	e.escapeHTML = escapeHTML
-	out, err := e.value(buf, v)
+	out := buf
+	switch v.(type) {
+	case map[string]any, []any:
+		if n := sizeHint(v, 0); cap(out)-len(out) < n {
+			out = slices.Grow(out, n) // one allocation instead of a growing series
+		}
+	}
+	out, err := e.value(out, v)
 	e.depth = 0
 	if cap(e.members) <= 4096 {
 		anyEncoderPool.Put(e)
@@ -116,12 +123,26 @@ func (e *anyEncoder) value(buf []byte, v any) ([]byte, error) {
 
 func (e *anyEncoder) object(buf []byte, m map[string]any) ([]byte, error) {
 	e.depth++
+	var local [16]anyMember // small maps are sorted in this frame: no GC write barriers
+	var ms []anyMember
 	base := len(e.members)
-	for k, v := range m {
-		e.members = append(e.members, anyMember{k, v})
+	if len(m) <= len(local) {
+		ms = local[:0]
+		for k, v := range m {
+			ms = append(ms, anyMember{k, v})
+		}
+		for i := 1; i < len(ms); i++ { // insertion sort
+			for j := i; j > 0 && ms[j].key < ms[j-1].key; j-- {
+				ms[j], ms[j-1] = ms[j-1], ms[j]
+			}
+		}
+	} else {
+		for k, v := range m {
+			e.members = append(e.members, anyMember{k, v})
+		}
+		ms = e.members[base:]
+		slices.SortFunc(ms, func(a, b anyMember) int { return strings.Compare(a.key, b.key) })
 	}
-	ms := e.members[base:]
-	slices.SortFunc(ms, func(a, b anyMember) int { return strings.Compare(a.key, b.key) })
 	buf = append(buf, '{')
 	var err error
 	for i := range ms {
@@ -138,6 +159,40 @@ func (e *anyEncoder) object(buf []byte, m map[string]any) ([]byte, error) {
 	e.members = e.members[:base]
 	e.depth--
 	return append(buf, '}'), err
+}
+
+// sizeHint estimates the encoded size of v: exact for strings without escapes, 24 bytes for a
+// number. Containers nested deeper than cycleDepth count nothing.
+func sizeHint(v any, depth int) int {
+	switch x := v.(type) {
+	case string:
+		return len(x) + 2
+	case float64:
+		return 24
+	case bool, nil:
+		return 5
+	case json.Number:
+		return len(x) + 1
+	case map[string]any:
+		if depth >= cycleDepth {
+			return 0
+		}
+		n := 2
+		for k, el := range x {
+			n += len(k) + 4 + sizeHint(el, depth+1)
+		}
+		return n
+	case []any:
+		if depth >= cycleDepth {
+			return 0
+		}
+		n := 2
+		for _, el := range x {
+			n += 1 + sizeHint(el, depth+1)
+		}
+		return n
+	}
+	return 0
 }
 
 // other appends a value of any other type with encoding/json.
