@@ -55,7 +55,7 @@ func appendAny(buf []byte, v any, escapeHTML bool) ([]byte, error) {
 	out := buf
 	switch v.(type) {
 	case map[string]any, []any:
-		if n := sizeHint(v, 0); cap(out)-len(out) < n {
+		if n := sizeHint(v, 0) + 16; cap(out)-len(out) < n { // room for the envelope's end too
 			out = slices.Grow(out, n) // one allocation instead of a growing series
 		}
 	}
