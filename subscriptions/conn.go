@@ -181,11 +181,7 @@ func (c *Conn) fits(size int) bool {
 func (c *Conn) enqueue(s *Subscription, data []byte) error {
 	size := s.size(data)
 	c.mu.Lock()
-	if s.state == ended || c.reason != nil {
-		err := s.reason
-		if err == nil {
-			err = c.reason
-		}
+	if err := c.refusedLocked(s); err != nil {
 		c.mu.Unlock()
 		return err
 	}
@@ -208,14 +204,30 @@ func (c *Conn) enqueue(s *Subscription, data []byte) error {
 		c.mu.Unlock()
 		return nil
 	}
+	c.pushLocked(s, data, size)
+	c.mu.Unlock()
+	return nil
+}
+
+// refusedLocked returns why s takes no more notifications, or nil.
+func (c *Conn) refusedLocked(s *Subscription) error {
+	switch {
+	case s.state == ended:
+		return s.reason
+	case c.reason != nil:
+		return c.reason
+	}
+	return nil
+}
+
+// pushLocked queues data for s, which has room.
+func (c *Conn) pushLocked(s *Subscription, data []byte, size int) {
 	s.push(data)
 	c.queued++
 	c.bytes += size
 	if s.state == active {
 		c.markReadyLocked(s)
 	}
-	c.mu.Unlock()
-	return nil
 }
 
 // enqueueWait queues one notification of s, waiting for room rather than applying the policy.
@@ -223,13 +235,14 @@ func (c *Conn) enqueueWait(ctx context.Context, s *Subscription, data []byte) er
 	size := s.size(data)
 	for {
 		c.mu.Lock()
-		if s.state == ended {
+		if err := c.refusedLocked(s); err != nil {
 			c.mu.Unlock()
-			return s.reason
+			return err
 		}
 		if c.fits(size) || c.queued == 0 {
+			c.pushLocked(s, data, size) // under the same lock: no other producer takes the room
 			c.mu.Unlock()
-			return c.enqueue(s, data)
+			return nil
 		}
 		if c.space == nil {
 			c.space = make(chan struct{})

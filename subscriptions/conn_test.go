@@ -53,6 +53,12 @@ func (k *sink) Close(reason error) {
 	k.closed = reason
 }
 
+func (k *sink) state() (sends int, closed error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.sends, k.closed
+}
+
 func (k *sink) stall() {
 	k.mu.Lock()
 	k.gate = make(chan struct{})
@@ -61,8 +67,10 @@ func (k *sink) stall() {
 
 func (k *sink) resume() {
 	k.mu.Lock()
-	close(k.gate)
-	k.gate = nil
+	if k.gate != nil {
+		close(k.gate)
+		k.gate = nil
+	}
 	k.mu.Unlock()
 }
 
@@ -84,6 +92,13 @@ func (k *sink) waitFor(t *testing.T, what string, f func(msgs []string) bool) []
 			t.Fatalf("timed out waiting for %s; written: %d messages", what, len(msgs))
 		}
 	}
+}
+
+// usage returns the queue's counters.
+func (c *Conn) usage() (queued, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued, c.bytes
 }
 
 func count(n int) func([]string) bool { return func(m []string) bool { return len(m) >= n } }
@@ -147,8 +162,8 @@ func TestHeldUntilAnswered(t *testing.T) {
 		}
 	}
 	time.Sleep(20 * time.Millisecond)
-	if k.sends != 0 {
-		t.Fatalf("%d notifications written before the subscribe answer", k.sends)
+	if sends, _ := k.state(); sends != 0 {
+		t.Fatalf("%d notifications written before the subscribe answer", sends)
 	}
 	c.Finish(n, true)
 	msgs := k.waitFor(t, "3 notifications", count(3))
@@ -175,8 +190,8 @@ func TestUnansweredEnds(t *testing.T) {
 	if err := <-s.Err(); err != ErrUnsubscribed {
 		t.Fatalf("Err = %v, want ErrUnsubscribed", err)
 	}
-	if c.Len() != 0 || c.queued != 0 || c.bytes != 0 {
-		t.Fatalf("after the end: %d subscriptions, %d queued, %d bytes", c.Len(), c.queued, c.bytes)
+	if q, b := c.usage(); c.Len() != 0 || q != 0 || b != 0 {
+		t.Fatalf("after the end: %d subscriptions, %d queued, %d bytes", c.Len(), q, b)
 	}
 	if err := s.Notify(2); err != ErrUnsubscribed {
 		t.Fatalf("Notify after the end = %v", err)
@@ -236,8 +251,8 @@ func TestOverflow(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if c.queued > limit {
-				t.Fatalf("%d queued, limit %d", c.queued, limit)
+			if q, _ := c.usage(); q > limit {
+				t.Fatalf("%d queued, limit %d", q, limit)
 			}
 			k.resume()
 			var got []int
@@ -284,8 +299,8 @@ func TestOverflow(t *testing.T) {
 		if err != ErrOverflow {
 			t.Fatalf("Notify = %v, want ErrOverflow", err)
 		}
-		if k.closed != ErrOverflow {
-			t.Fatalf("sink closed with %v", k.closed)
+		if _, closed := k.state(); closed != ErrOverflow {
+			t.Fatalf("sink closed with %v", closed)
 		}
 		k.resume()
 		c.Close(ErrConnClosed)
@@ -304,8 +319,8 @@ func TestQueuedBytesBound(t *testing.T) {
 	for range 1000 {
 		s.Notify(big)
 	}
-	if c.bytes > 64<<10 {
-		t.Fatalf("%d bytes queued, limit %d", c.bytes, 64<<10)
+	if _, b := c.usage(); b > 64<<10 {
+		t.Fatalf("%d bytes queued, limit %d", b, 64<<10)
 	}
 	k.resume()
 	c.Close(ErrConnClosed)
@@ -316,6 +331,7 @@ func TestNotifyWait(t *testing.T) {
 	k.stall()
 	c := NewConn(k, Limits{MaxQueued: 4})
 	defer c.Close(ErrConnClosed)
+	defer k.resume() // first, so that Close does not wait on a stalled write
 	s := subscribe(t, c, true)
 	done := make(chan error, 1)
 	go func() {
@@ -341,11 +357,20 @@ func TestNotifyWait(t *testing.T) {
 
 	// A waiting producer learns of the end.
 	k.stall()
-	for range 4 {
+	for i := 0; i < 1000; i++ { // the drain goroutine may hold one burst besides the queue
+		if q, _ := c.usage(); q == 4 {
+			break
+		}
 		s.Notify(0)
+		time.Sleep(time.Millisecond)
 	}
 	go func() { done <- s.NotifyWait(context.Background(), 1) }()
 	time.Sleep(10 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("NotifyWait did not wait on a full queue: %v", err)
+	default:
+	}
 	s.Unsubscribe()
 	if err := <-done; err != ErrUnsubscribed {
 		t.Fatalf("NotifyWait after unsubscribe = %v", err)
@@ -406,5 +431,31 @@ func TestNotifierFromContext(t *testing.T) {
 	defer c.Finish(n, false)
 	if got, ok := NotifierFromContext(NewContext(context.Background(), n)); !ok || got != n {
 		t.Fatal("notifier lost")
+	}
+}
+
+// TestNotifyWaitManyProducers: producers racing for the room of one queue wait; none of them
+// trips the overflow policy (a check and a push under two separate locks once did).
+func TestNotifyWaitManyProducers(t *testing.T) {
+	const producers, each = 10, 2000
+	k := newSink()
+	c := NewConn(k, Limits{MaxQueued: 8}) // CloseConn
+	defer c.Close(ErrConnClosed)
+	var wg sync.WaitGroup
+	for range producers {
+		s := subscribe(t, c, true)
+		wg.Go(func() {
+			for i := range each {
+				if err := s.NotifyWait(context.Background(), i); err != nil {
+					t.Errorf("NotifyWait: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	k.waitFor(t, "every notification", count(producers*each))
+	if _, closed := k.state(); closed != nil {
+		t.Fatalf("the connection was closed: %v", closed)
 	}
 }

@@ -35,7 +35,6 @@ func (c *Conn) drain() {
 		c.mu.Unlock()
 
 		buf, ends = buf[:0], ends[:0]
-		n, size := 0, 0
 		for _, t := range burst {
 			if t.lost > 0 {
 				buf = t.s.appendLagNotice(buf, t.lost)
@@ -46,8 +45,6 @@ func (c *Conn) drain() {
 				buf = append(buf, t.data...)
 				buf = append(buf, "}}\n"...)
 				ends = append(ends, len(buf))
-				n++
-				size += t.s.size(t.data)
 			}
 		}
 		msgs = msgs[:0]
@@ -58,16 +55,12 @@ func (c *Conn) drain() {
 		}
 		err := c.sink.Send(msgs)
 		clear(burst) // drop references to the data
-		c.mu.Lock()
-		c.queued -= n
-		c.bytes -= size
-		c.wakeLocked()
 		if err != nil {
+			c.mu.Lock()
 			c.draining = false
 			c.mu.Unlock()
 			return // the sink closes the connection, which ends the subscriptions
 		}
-		c.mu.Unlock()
 		if cap(buf) > 4*burstBytes {
 			buf = nil
 		}
@@ -75,8 +68,9 @@ func (c *Conn) drain() {
 }
 
 // takeLocked moves up to one burst of notifications from the ready subscriptions into burst,
-// giving each subscription a turn of turnMessages. Taken notifications still count against the
-// limits until they are written.
+// giving each subscription a turn of turnMessages. Taken notifications leave the queue and its
+// limits (a drop policy can only drop what is still queued), so a connection holds at most its
+// queue's limits plus one burst.
 func (c *Conn) takeLocked(burst []taken) []taken {
 	size := 0
 	for len(c.ready) > 0 && len(burst) < burstMessages && size < burstBytes {
@@ -91,6 +85,8 @@ func (c *Conn) takeLocked(burst []taken) []taken {
 			e := s.pop()
 			burst = append(burst, taken{s: s, data: e.data, lost: e.lost})
 			size += s.size(e.data)
+			c.queued--
+			c.bytes -= s.size(e.data)
 		}
 		if s.queued() == 0 && s.lost > 0 {
 			burst = append(burst, taken{s: s, lost: s.lost})
@@ -104,6 +100,9 @@ func (c *Conn) takeLocked(burst []taken) []taken {
 	}
 	if len(c.ready) == 0 {
 		c.ready = nil // let the backing array go
+	}
+	if len(burst) > 0 {
+		c.wakeLocked()
 	}
 	return burst
 }

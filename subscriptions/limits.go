@@ -8,8 +8,8 @@ type Limits struct {
 	MaxSubscriptions int
 
 	// MaxQueued bounds the notifications waiting to be written to one connection, across its
-	// subscriptions, including those held until their subscribe answer is written and those
-	// being written. Default 10 000.
+	// subscriptions, including those held until their subscribe answer is written. One burst
+	// being written (at most 256 notifications and 256 KiB) comes on top. Default 10 000.
 	MaxQueued int
 
 	// MaxQueuedBytes bounds the bytes of those notifications. Default 8 MiB.
