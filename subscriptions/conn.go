@@ -24,7 +24,7 @@ type Conn struct {
 
 	mu       sync.Mutex
 	subs     map[ID]*Subscription // pending and active
-	reserved int                  // subscribe calls in progress
+	reserved int                  // subscribe calls in progress that have not created theirs
 	ready    []*Subscription      // active subscriptions with something to write, in turn
 	queued   int                  // notifications queued or being written
 	bytes    int                  // their size
@@ -69,7 +69,9 @@ func (c *Conn) Begin(namespace string) (*Notifier, error) {
 // ErrUnsubscribed.
 func (c *Conn) Finish(n *Notifier, answered bool) {
 	c.mu.Lock()
-	c.reserved--
+	if n.sub == nil {
+		c.reserved-- // no subscription took the reservation's place
+	}
 	n.returned = true
 	s := n.sub
 	if s == nil || s.state != pending {
@@ -117,19 +119,6 @@ func (c *Conn) Close(reason error) {
 		c.end(s, reason)
 	}
 	c.drained.Wait()
-}
-
-// register adds a subscription created by a subscribe call.
-func (c *Conn) register(s *Subscription) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.reason != nil {
-		s.state, s.reason = ended, c.reason
-		s.err <- c.reason
-		close(s.err)
-		return
-	}
-	c.subs[s.ID] = s
 }
 
 // end ends s with reason and frees its queue; it reports false if s had already ended. The

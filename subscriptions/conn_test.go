@@ -228,6 +228,26 @@ func TestMaxSubscriptions(t *testing.T) {
 		t.Fatal("Unsubscribe should succeed once")
 	}
 	subscribe(t, c, true)
+
+	// A created subscription counts once, also before its call has finished.
+	c2 := NewConn(newSink(), Limits{MaxSubscriptions: 2})
+	defer c2.Close(ErrConnClosed)
+	n1, _ := c2.Begin("nftest")
+	n1.CreateSubscription()
+	n2, err := c2.Begin("nftest")
+	if err != nil {
+		t.Fatalf("second subscription while the first call is finishing: %v", err)
+	}
+	if _, err := c2.Begin("nftest"); err != ErrTooManySubscriptions {
+		t.Fatalf("third: %v", err)
+	}
+	c2.Finish(n2, true) // created nothing: gives its reservation back
+	c2.Finish(n1, true)
+	n3, err := c2.Begin("nftest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.Finish(n3, false)
 }
 
 // TestOverflow fills the queue of a stalled connection under each policy.

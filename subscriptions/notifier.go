@@ -39,18 +39,19 @@ func (n *Notifier) CreateSubscription(opts ...Option) *Subscription {
 	s := newSubscription(n.conn, n.namespace, opts)
 	c := n.conn
 	c.mu.Lock()
-	late := n.sub != nil || n.returned
-	if !late {
+	defer c.mu.Unlock()
+	switch {
+	case n.sub != nil || n.returned:
+		s.endLocked(ErrLateSubscription)
+	case c.reason != nil:
 		n.sub = s
+		c.reserved-- // the subscription takes its call's reservation
+		s.endLocked(c.reason)
+	default:
+		n.sub = s
+		c.reserved--
+		c.subs[s.ID] = s
 	}
-	c.mu.Unlock()
-	if late {
-		s.state, s.reason = ended, ErrLateSubscription
-		s.err <- ErrLateSubscription
-		close(s.err)
-		return s
-	}
-	c.register(s)
 	return s
 }
 

@@ -87,6 +87,13 @@ func newSubscription(c *Conn, namespace string, opts []Option) *Subscription {
 	return s
 }
 
+// endLocked marks a subscription that never queued anything as ended (conn.mu held).
+func (s *Subscription) endLocked(reason error) {
+	s.state, s.reason = ended, reason
+	s.err <- reason
+	close(s.err)
+}
+
 // Err returns a channel that receives the reason the subscription ended (ErrUnsubscribed,
 // ErrConnClosed, ErrServerStopped, ErrOverflow, …) and is then closed. Producers select on it
 // to know when to stop.
