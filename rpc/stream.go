@@ -1,8 +1,8 @@
 package rpc
 
 import (
-	"bufio"
 	"io"
+	"sync"
 )
 
 // NewStreamConn frames a byte stream as a [Conn]: incoming bytes are a sequence of JSON values,
@@ -21,13 +21,13 @@ func newStreamConn(rwc io.ReadWriteCloser, maxMessage int) *streamConn {
 	if maxMessage <= 0 {
 		maxMessage = 32 << 20
 	}
-	return &streamConn{rwc: rwc, max: maxMessage, w: bufio.NewWriter(rwc)}
+	return &streamConn{rwc: rwc, max: maxMessage}
 }
 
 type streamConn struct {
 	rwc    io.ReadWriteCloser
 	max    int
-	w      *bufio.Writer
+	out    *[]byte // a burst of messages not yet written, from burstPool; nil between bursts
 	budget *Server // when set, the bytes of each message are reserved from its budget
 
 	buf        []byte
@@ -35,12 +35,47 @@ type streamConn struct {
 	eof        error
 }
 
+// maxBurst bounds the bytes a stream connection gathers before writing them.
+const maxBurst = 256 << 10
+
+// burstPool holds the buffers of bursts: a connection holds one only between its first
+// message of a burst and the Flush that ends it, so idle connections cost none.
+var burstPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+// WriteMessage adds msg to the burst that Flush writes (the server and the client call Flush
+// after every burst); a message that would make the burst larger than maxBurst is written at
+// once, after what was gathered.
 func (c *streamConn) WriteMessage(msg []byte) error {
-	_, err := c.w.Write(msg)
+	if c.out == nil {
+		c.out = burstPool.Get().(*[]byte)
+	}
+	if len(*c.out)+len(msg) <= maxBurst {
+		*c.out = append(*c.out, msg...)
+		return nil
+	}
+	if err := c.Flush(); err != nil {
+		return err
+	}
+	_, err := c.rwc.Write(msg)
 	return err
 }
 
-func (c *streamConn) Flush() error { return c.w.Flush() }
+// Flush writes the burst gathered so far.
+func (c *streamConn) Flush() error {
+	if c.out == nil {
+		return nil
+	}
+	var err error
+	if len(*c.out) > 0 {
+		_, err = c.rwc.Write(*c.out)
+	}
+	*c.out = (*c.out)[:0]
+	if cap(*c.out) <= 2*maxBurst {
+		burstPool.Put(c.out)
+	}
+	c.out = nil
+	return err
+}
 
 // PeerGone passes on the underlying connection's PeerGone, if it has one (see ServeConn).
 func (c *streamConn) PeerGone() <-chan struct{} {

@@ -18,7 +18,8 @@ type batchConn struct {
 
 	mu       sync.Mutex
 	batching bool
-	buf      *[]byte // from batchPool, only during a burst
+	buf      *[]byte   // from batchPool, only during a burst
+	deadline time.Time // the last write deadline set during a burst, applied by writes
 }
 
 // maxBatch bounds the bytes gathered before they are written.
@@ -26,11 +27,28 @@ const maxBatch = 256 << 10
 
 var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
-// begin starts a burst.
-func (b *batchConn) begin() {
+// begin starts a burst, unless one is under way; it reports whether it started one.
+func (b *batchConn) begin() bool {
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.batching {
+		return false
+	}
 	b.batching = true
+	return true
+}
+
+// SetWriteDeadline records the deadline during a burst (gorilla sets one for every frame; only
+// real writes need it) and sets it otherwise.
+func (b *batchConn) SetWriteDeadline(t time.Time) error {
+	b.mu.Lock()
+	if b.batching {
+		b.deadline = t
+		b.mu.Unlock()
+		return nil
+	}
 	b.mu.Unlock()
+	return b.Conn.SetWriteDeadline(t)
 }
 
 func (b *batchConn) Write(p []byte) (int, error) {
@@ -48,6 +66,7 @@ func (b *batchConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	// Too much to gather: write what is gathered, then p, keeping the burst open.
+	b.Conn.SetWriteDeadline(b.deadline)
 	err := b.writeOutLocked()
 	b.mu.Unlock()
 	if err != nil {

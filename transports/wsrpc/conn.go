@@ -78,10 +78,10 @@ func newConn(ws *websocket.Conn, cfg connConfig, budget *rpc.Server, closeCode i
 func (c *conn) WriteMessage(msg []byte) error {
 	c.writing.Store(true)
 	defer c.writing.Store(false)
-	if c.batch != nil {
-		c.batch.begin() // the rpc writer calls Flush at the end of the burst
+	if c.batch == nil || c.batch.begin() {
+		// One deadline for a burst (the rpc writer calls Flush at its end), not one per frame.
+		c.ws.SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout))
 	}
-	c.ws.SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout))
 	c.ws.EnableWriteCompression(len(msg) >= minCompressSize)
 	if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
 		err = fmt.Errorf("wsrpc: write: %w", err)
