@@ -14,14 +14,12 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"sync/atomic"
 
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/gorilla/websocket"
 	"github.com/polyrpc/polyrpc/rpc"
 	"github.com/polyrpc/polyrpc/rpc/rpctest"
-	"github.com/polyrpc/polyrpc/subscriptions"
 	"github.com/polyrpc/polyrpc/transports/wsrpc"
 )
 
@@ -66,38 +64,6 @@ func (s *gethSubs) Ticks(ctx context.Context, n, start int) (*gethrpc.Subscripti
 	return sub, nil
 }
 
-// polySubs is the polyrpc service of the benchmarks: rpctest.Subs's Ticks (NotifyWait in a
-// loop, one goroutine per subscription), except that the producers of one server take turns
-// (wait) under a mutex. Without it, concurrent NotifyWait producers on one connection overflow
-// the queue and the default policy closes the connection: enqueueWait (subscriptions/conn.go)
-// checks for room, unlocks, and enqueue locks again, so another producer can take the room in
-// between. POLYRPC_BENCH_SUB_SERVICE=rpctest serves rpctest.Subs instead (it fails the 10 ×
-// 100 000 run within a few thousand notifications until that is fixed).
-type polySubs struct {
-	mu sync.Mutex
-}
-
-// Ticks sends n consecutive integers from start, without losing any, then keeps the
-// subscription open until it ends.
-func (s *polySubs) Ticks(ctx context.Context, n, start int) (*subscriptions.Subscription, error) {
-	notifier, ok := subscriptions.NotifierFromContext(ctx)
-	if !ok {
-		return nil, subscriptions.ErrNotificationsUnsupported
-	}
-	sub := notifier.CreateSubscription()
-	go func() {
-		for i := range n {
-			s.mu.Lock()
-			err := sub.NotifyWait(context.Background(), start+i)
-			s.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return sub, nil
-}
-
 // hostSubServers starts the WebSocket and IPC subscription servers of kind in this process
 // (target fields SubWS and SubIPC). Close them with target.close.
 func hostSubServers(kind string) (*netTarget, error) {
@@ -108,11 +74,8 @@ func hostSubServers(kind string) (*netTarget, error) {
 	switch kind {
 	case "polyrpc":
 		srv := rpc.NewServer(&rpc.Options{Logger: subLogger()})
-		var svc any = &polySubs{}
-		if os.Getenv("POLYRPC_BENCH_SUB_SERVICE") == "rpctest" {
-			svc = &rpctest.Subs{}
-		}
-		if err := srv.Register("nftest", svc, rpc.WithParamNames("Ticks", "n", "start")); err != nil {
+		// rpctest.Subs's Ticks: NotifyWait in a loop, one goroutine per subscription.
+		if err := srv.Register("nftest", &rpctest.Subs{}, rpc.WithParamNames("Ticks", "n", "start")); err != nil {
 			return nil, err
 		}
 		polySrv = srv
