@@ -35,6 +35,9 @@ var anyDecoderPool = sync.Pool{New: func() any { return new(anyDecoder) }}
 
 var float64Type = reflect.TypeFor[float64]()
 
+// exactPow10 holds the powers of ten a float64 represents exactly that number needs.
+var exactPow10 = [16]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
 // decodeAny decodes data, one valid JSON value without surrounding space, as json.Unmarshal
 // decodes it into an `any`.
 func decodeAny(data []byte) (any, error) {
@@ -276,8 +279,10 @@ func hex4(b []byte) rune {
 	return r
 }
 
-// number decodes the number at data[i]. Integers of up to 15 digits are exact in a float64, so
-// they are converted directly; the rest go through strconv.ParseFloat as in encoding/json.
+// number decodes the number at data[i]. A number without exponent and with at most 15 digits is
+// converted exactly (its digits make an integer below 2^53, exact in a float64, and dividing it
+// by an exact power of ten rounds correctly, as strconv does itself in that case); the rest go
+// through strconv.ParseFloat as in encoding/json.
 func (d *anyDecoder) number(i int) (any, int) {
 	b := d.data
 	j := i
@@ -291,8 +296,19 @@ func (d *anyDecoder) number(i int) (any, int) {
 		n = n*10 + uint64(b[j]-'0')
 		j++
 	}
-	if j-start <= 15 && (j == len(b) || (b[j] != '.' && b[j] != 'e' && b[j] != 'E')) {
-		f := float64(n)
+	digits, frac := j-start, 0
+	if j < len(b) && b[j] == '.' {
+		j++
+		fs := j
+		for j < len(b) && isDigit(b[j]) {
+			n = n*10 + uint64(b[j]-'0')
+			j++
+		}
+		frac = j - fs
+		digits += frac
+	}
+	if digits <= 15 && (j == len(b) || (b[j] != 'e' && b[j] != 'E')) {
+		f := float64(n) / exactPow10[frac]
 		if neg {
 			f = -f
 		}

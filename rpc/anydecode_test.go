@@ -21,7 +21,9 @@ var anyJSONTable = []string{
 	`1.5`, `-2.25`, `0.1`, `1e3`, `1E+3`, `1e-7`, `1e21`, `1e20`, `100000000000000000000`,
 	`123456789.123456789`, `5e-324`, `4e-324`, `2e-324`, `1e-400`, `-1e-400`, `1.7976931348623157e308`,
 	`1.7976931348623159e308`, `1e400`, `-1e400`, `[1, 1e400, 2e400]`, `{"a":{"b":[0,-1e999]}}`,
-	`0.000001`, `0.0000009999`, `1e-6`, `999999999999999999999`,
+	`0.000001`, `0.0000009999`, `1e-6`, `999999999999999999999`, `0.1`, `0.3`, `-0.0`, `2.675`,
+	`123456789.25`, `9007199254740.993`, `999999999999999.9`, `99999999999999.99`, `0.000000000000001`,
+	`0.0000000000000001`, `1.000000000000001`, `-45.678e0`, `3.14159265358979`, `100.000`,
 	// strings
 	`""`, `"abc"`, `"\""`, `"\\\/\b\f\n\r\t"`, `"\u00e9"`, `"\u00E9x"`, `"\uD83D\uDE00"`, `"\ud800"`,
 	`"\udc00"`, `"\ud800\ud800"`, `"\ud800\udc00\udc00"`, `"\ud800x"`, `"\ud800\n"`, `"\ud800\u0041"`,
@@ -211,6 +213,40 @@ func TestDecodeAnyRangeError(t *testing.T) {
 	a := newArgType(reflect.TypeFor[any]())
 	if _, err := a.decode([]byte("1e400")); err == nil || typeError(err) != "want float64, got number 1e400" {
 		t.Fatalf("argument error %v", err)
+	}
+}
+
+// Decimals of up to 15 digits, converted without strconv, are rounded as strconv rounds them.
+func TestDecodeAnyDecimals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 200000 {
+		digits := 1 + rng.IntN(15)
+		var b []byte
+		if rng.IntN(2) == 0 {
+			b = append(b, '-')
+		}
+		intDigits := rng.IntN(digits + 1) // 0: "0." then the digits
+		for k := range digits {
+			if k == intDigits {
+				if k == 0 {
+					b = append(b, '0')
+				}
+				b = append(b, '.')
+			}
+			c := byte('0' + rng.IntN(10))
+			if k == 0 && intDigits > 0 && c == '0' {
+				c = '1'
+			}
+			b = append(b, c)
+		}
+		if !json.Valid(b) {
+			t.Fatalf("generated %s", b)
+		}
+		got, err := decodeAny(b)
+		want, werr := strconv.ParseFloat(string(b), 64)
+		if err != nil || werr != nil || math.Float64bits(got.(float64)) != math.Float64bits(want) {
+			t.Fatalf("decodeAny(%s) = %v, %v; strconv %v, %v", b, got, err, want, werr)
+		}
 	}
 }
 
