@@ -29,7 +29,11 @@ type anyEncoder struct {
 	escapeHTML bool        // escape <, > and & as json.Marshal does (the server does not)
 	depth      int         // containers open
 	members    []anyMember // members of the maps being written, sorted per map
+	scratch    []byte      // where maps and slices are written first
 }
+
+// maxScratch is the largest scratch buffer an encoder keeps.
+const maxScratch = 1 << 20
 
 type anyMember struct {
 	key string
@@ -49,17 +53,31 @@ func isPlainJSON(v any) bool {
 
 // appendAny appends v, which isPlainJSON, encoded as encoding/json encodes it (with HTML
 // escaping when escapeHTML). On error it returns buf unchanged.
+//
+// A map or slice is written into the encoder's pooled scratch buffer and then copied: a large
+// answer then costs one allocation of its size (with room for the envelope's end) instead of a
+// series of ever larger buffers, each copied into the next.
 func appendAny(buf []byte, v any, escapeHTML bool) ([]byte, error) {
 	e := anyEncoderPool.Get().(*anyEncoder)
 	e.escapeHTML = escapeHTML
-	out := buf
+	var out []byte
+	var err error
 	switch v.(type) {
 	case map[string]any, []any:
-		if n := sizeHint(v, 0) + 16; cap(out)-len(out) < n { // room for the envelope's end too
-			out = slices.Grow(out, n) // one allocation instead of a growing series
+		var b []byte
+		if b, err = e.value(e.scratch[:0], v); err == nil {
+			if cap(buf)-len(buf) < len(b) {
+				buf = slices.Grow(buf, len(b)+16)
+			}
+			out = append(buf, b...)
 		}
+		e.scratch = b[:0]
+		if cap(b) > maxScratch {
+			e.scratch = nil
+		}
+	default:
+		out, err = e.value(buf, v)
 	}
-	out, err := e.value(out, v)
 	e.depth = 0
 	if cap(e.members) <= 4096 {
 		anyEncoderPool.Put(e)
@@ -159,40 +177,6 @@ func (e *anyEncoder) object(buf []byte, m map[string]any) ([]byte, error) {
 	e.members = e.members[:base]
 	e.depth--
 	return append(buf, '}'), err
-}
-
-// sizeHint estimates the encoded size of v: exact for strings without escapes, 24 bytes for a
-// number. Containers nested deeper than cycleDepth count nothing.
-func sizeHint(v any, depth int) int {
-	switch x := v.(type) {
-	case string:
-		return len(x) + 2
-	case float64:
-		return 24
-	case bool, nil:
-		return 5
-	case json.Number:
-		return len(x) + 1
-	case map[string]any:
-		if depth >= cycleDepth {
-			return 0
-		}
-		n := 2
-		for k, el := range x {
-			n += len(k) + 4 + sizeHint(el, depth+1)
-		}
-		return n
-	case []any:
-		if depth >= cycleDepth {
-			return 0
-		}
-		n := 2
-		for _, el := range x {
-			n += 1 + sizeHint(el, depth+1)
-		}
-		return n
-	}
-	return 0
 }
 
 // other appends a value of any other type with encoding/json.
