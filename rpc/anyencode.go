@@ -145,15 +145,19 @@ func (e *anyEncoder) object(buf []byte, m map[string]any) ([]byte, error) {
 	var ms []anyMember
 	base := len(e.members)
 	if len(m) <= len(local) {
-		ms = local[:0]
+		// written through local itself: through a slice, the compiler could not tell that they
+		// stay on the stack
+		n := 0
 		for k, v := range m {
-			ms = append(ms, anyMember{k, v})
+			local[n] = anyMember{k, v}
+			n++
 		}
-		for i := 1; i < len(ms); i++ { // insertion sort
-			for j := i; j > 0 && ms[j].key < ms[j-1].key; j-- {
-				ms[j], ms[j-1] = ms[j-1], ms[j]
+		for i := 1; i < n; i++ { // insertion sort
+			for j := i; j > 0 && local[j].key < local[j-1].key; j-- {
+				local[j], local[j-1] = local[j-1], local[j]
 			}
 		}
+		ms = local[:n]
 	} else {
 		for k, v := range m {
 			e.members = append(e.members, anyMember{k, v})
