@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
-	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -19,16 +18,17 @@ import (
 // with invalid UTF-8 and unpaired surrogates replaced by U+FFFD, the last of duplicate keys
 // winning, empty arrays non-nil. Elements and members are gathered first (in the container's
 // stack frame, then on a pooled stack), so every slice and map is allocated once at its final
-// size; the strings without escapes (nearly all) share one copy of the input.
+// size; the strings without escapes (nearly all) are slices of copies of the input, 4 KiB each.
 
 // anyDecoder holds the scratch space of one decode.
 type anyDecoder struct {
-	data []byte
-	strs strings.Builder // the current chunk of decoded strings' bytes
-	vals []any           // elements and member values of large containers being decoded
-	keys []string        // member keys, parallel to vals for objects
-	buf  []byte          // unescaped string bytes
-	err  error           // the first number out of range
+	data  []byte
+	win   string // a copy of data[winAt:winAt+len(win)], which strings without escapes slice
+	winAt int
+	vals  []any    // elements and member values of large containers being decoded
+	keys  []string // member keys, parallel to vals for objects
+	buf   []byte   // unescaped string bytes
+	err   error    // the first number out of range
 }
 
 var anyDecoderPool = sync.Pool{New: func() any { return new(anyDecoder) }}
@@ -45,7 +45,7 @@ func decodeAny(data []byte) (any, error) {
 	d.data = data
 	v, _ := d.value(0)
 	err := d.err
-	d.data, d.strs, d.err = nil, strings.Builder{}, nil
+	d.data, d.win, d.err = nil, "", nil
 	clear(d.vals[:cap(d.vals)]) // the pool keeps no decoded values
 	clear(d.keys[:cap(d.keys)])
 	if cap(d.vals) <= 4096 && cap(d.buf) <= 64<<10 {
@@ -186,27 +186,24 @@ func (d *anyDecoder) key(i int) (string, int) {
 			break
 		}
 	}
-	return d.intern(b[i+1 : j]), j + 1
+	return d.intern(i+1, j), j + 1
 }
 
-// strChunk is the most bytes of strings that share one allocation.
+// strChunk is the size of the windows of the input that short strings share.
 const strChunk = 4096
 
-// intern returns b as a string. Short strings are copied into a shared chunk (a
-// strings.Builder, whose earlier String results stay valid as it grows within its capacity), so
-// that most strings need no allocation of their own; a chunk is at most the input left to
-// decode, so a small argument allocates little.
-func (d *anyDecoder) intern(b []byte) string {
-	if len(b) > strChunk/4 {
-		return string(b)
+// intern returns data[i:j], a string without escapes, as a string. Short strings are slices of
+// a window: a copy of the next strChunk bytes of the input (at most the input left), made when a
+// string lies outside the current one, so that most strings cost no allocation or copy of their
+// own. A string kept by the method keeps its window alive.
+func (d *anyDecoder) intern(i, j int) string {
+	if j-i > strChunk/4 {
+		return string(d.data[i:j])
 	}
-	if d.strs.Cap()-d.strs.Len() < len(b) {
-		d.strs = strings.Builder{}
-		d.strs.Grow(min(strChunk, len(d.data)))
+	if i < d.winAt || j > d.winAt+len(d.win) {
+		d.win, d.winAt = string(d.data[i:min(i+strChunk, len(d.data))]), i
 	}
-	start := d.strs.Len()
-	d.strs.Write(b)
-	return d.strs.String()[start:]
+	return d.win[i-d.winAt : j-d.winAt]
 }
 
 // unescape decodes a string with escapes or invalid UTF-8 as encoding/json's unquote does.
