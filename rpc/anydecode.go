@@ -41,9 +41,16 @@ var exactPow10 = [16]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e1
 // decodeAny decodes data, one valid JSON value without surrounding space, as json.Unmarshal
 // decodes it into an `any`.
 func decodeAny(data []byte) (any, error) {
+	v, _, err := decodeAnyPrefix(data)
+	return v, err
+}
+
+// decodeAnyPrefix is decodeAny on the valid JSON value that starts at data[0] and may be
+// followed by more bytes; it also returns the index past the value.
+func decodeAnyPrefix(data []byte) (any, int, error) {
 	d := anyDecoderPool.Get().(*anyDecoder)
 	d.data = data
-	v, _ := d.value(0)
+	v, end := d.value(0)
 	err := d.err
 	d.data, d.win, d.err = nil, "", nil
 	clear(d.vals[:cap(d.vals)]) // the pool keeps no decoded values
@@ -52,9 +59,9 @@ func decodeAny(data []byte) (any, error) {
 		anyDecoderPool.Put(d)
 	}
 	if err != nil {
-		return nil, err
+		return nil, end, err
 	}
-	return v, nil
+	return v, end, nil
 }
 
 func (d *anyDecoder) skipSpace(i int) int {
@@ -323,18 +330,18 @@ func (d *anyDecoder) number(i int) (any, int) {
 	return f, end
 }
 
-// eachElem calls f with the bounds of each element of the array that starts at b[0], in JSON
-// the scanner has already validated: it only finds where values end (strings and brackets), at
-// a fraction of the cost of validating them again. Input cut short is errUnexpectedEnd; other
-// invalid input gives unspecified bounds but never a panic.
-func eachElem(b []byte, f func(start, end int)) error {
+// eachElem calls f with the start of each element of the array that starts at b[0], in JSON the
+// scanner has already validated; f returns the index past the element (skipValid finds it for
+// an element that f does not decode, at a fraction of the cost of validating it again). Input
+// cut short is errUnexpectedEnd; other invalid input gives unspecified bounds but never a panic
+// (unless f decodes it).
+func eachElem(b []byte, f func(start int) (end int)) error {
 	i := skipSpace(b, 1)
 	if i < len(b) && b[i] == ']' {
 		return nil
 	}
 	for i < len(b) {
-		end := skipValid(b, i)
-		f(i, end)
+		end := f(i)
 		i = skipSpace(b, end)
 		if i < len(b) && b[i] == ']' {
 			return nil

@@ -171,7 +171,11 @@ func checkEachElem(t *testing.T, b []byte) {
 	want, err := splitArray(b)
 	var got [][]byte
 	if err == nil {
-		err = eachElem(b, func(s, e int) { got = append(got, b[s:e]) })
+		err = eachElem(b, func(s int) int {
+			e := skipValid(b, s)
+			got = append(got, b[s:e])
+			return e
+		})
 	}
 	if err != nil || len(got) != len(want) {
 		t.Fatalf("eachElem(%q) = %q, %v; want %q", b, got, err, want)
@@ -187,7 +191,8 @@ func checkEachElem(t *testing.T, b []byte) {
 func TestEachElemInvalid(t *testing.T) {
 	for _, s := range append([]string{`[`, `["`, `["\`, `["\"`, `[1,`, `[1`, `[{`, `[[]`, `[}`, `[]]`}, fzValidityTable...) {
 		if len(s) > 0 && s[0] == '[' {
-			eachElem([]byte(s), func(int, int) {})
+			b := []byte(s)
+			eachElem(b, func(s int) int { return skipValid(b, s) })
 		}
 	}
 }

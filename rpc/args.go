@@ -55,6 +55,28 @@ func (a argType) decode(raw []byte) (reflect.Value, error) {
 	return p.Elem(), nil
 }
 
+// decodeAt decodes the valid JSON value that starts at b[s] and returns the index past it. An
+// argument of type any is decoded in the same pass that finds its end.
+func (a argType) decodeAt(b []byte, s int) (reflect.Value, int, error) {
+	if a.fast == reflect.Interface {
+		if x, end, err := decodeAnyPrefix(b[s:]); err == nil {
+			return anyValue(a.typ, x), s + end, nil
+		}
+	}
+	e := skipValid(b, s)
+	v, err := a.decode(b[s:e])
+	return v, e, err
+}
+
+// anyValue returns x as a value of the interface type t.
+func anyValue(t reflect.Type, x any) reflect.Value {
+	v := reflect.New(t).Elem()
+	if x != nil {
+		v.Set(reflect.ValueOf(x))
+	}
+	return v
+}
+
 func (a argType) decodeFast(raw []byte) (reflect.Value, error) {
 	v := reflect.New(a.typ).Elem()
 	switch a.fast {
@@ -63,9 +85,7 @@ func (a argType) decodeFast(raw []byte) (reflect.Value, error) {
 		if err != nil {
 			return v, err // encoding/json words it
 		}
-		if x != nil {
-			v.Set(reflect.ValueOf(x))
-		}
+		return anyValue(a.typ, x), nil
 	case reflect.String:
 		if len(raw) < 2 || raw[0] != '"' || bytes.IndexByte(raw, '\\') >= 0 {
 			return v, errSlow
@@ -172,15 +192,18 @@ func (cb *callback) positional(params []byte, in []reflect.Value) ([]reflect.Val
 	n := 0
 	var bad *Error
 	if len(params) > 0 {
-		err := eachElem(params, func(s, e int) { // params are valid: they are only split here
-			if n < len(cb.args) && bad == nil {
-				v, err := cb.args[n].decode(params[s:e])
-				if err != nil {
-					bad = invalidParams("invalid argument %s: %s", cb.argLabel(n), typeError(err))
-				}
-				in = append(in, v)
+		err := eachElem(params, func(s int) int { // params are valid: they are only split here
+			if n >= len(cb.args) || bad != nil {
+				n++
+				return skipValid(params, s)
 			}
+			v, e, err := cb.args[n].decodeAt(params, s)
+			if err != nil {
+				bad = invalidParams("invalid argument %s: %s", cb.argLabel(n), typeError(err))
+			}
+			in = append(in, v)
 			n++
+			return e
 		})
 		if err != nil {
 			return nil, invalidParams("invalid params: %v", err)
