@@ -14,7 +14,7 @@ import (
 
 // conn is one WebSocket connection as an [rpc.Conn], on the server or the client side. The rpc
 // layer gives it one reader (ReadMessage) and one serialised writer (WriteMessage); the
-// keepalive goroutine and Close only use WriteControl and Close, which gorilla/websocket allows
+// keepalive timer and Close only use WriteControl and Close, which gorilla/websocket allows
 // concurrently with both.
 type conn struct {
 	ws        *websocket.Conn
@@ -34,7 +34,13 @@ type conn struct {
 	downOnce  sync.Once
 	cause     error         // why the connection went down; set once, inside downOnce
 	down      chan struct{} // closed when the socket has been closed
-	pingDone  chan struct{} // closed when the keepalive goroutine has ended
+
+	// Keepalive timer (keepalive.go): its callback runs under pingMu.
+	pingMu      sync.Mutex
+	pingTimer   *time.Timer // nil without keepalive
+	pingStopped bool
+	pinged      bool  // a ping is waiting for its answer
+	pingAt      int64 // when it was sent
 }
 
 var (
@@ -58,16 +64,15 @@ func newConn(ws *websocket.Conn, cfg connConfig, budget *rpc.Server, closeCode i
 		closeText: closeText,
 		epoch:     time.Now(),
 		down:      make(chan struct{}),
-		pingDone:  make(chan struct{}),
 	}
 	c.readSince.Store(-1)
 	ws.SetReadLimit(cfg.readLimit) // on the wire; readBody checks the decompressed size
 	ws.SetPingHandler(c.onPing)
 	ws.SetPongHandler(c.onPong)
 	if cfg.pingInterval > 0 {
-		go c.keepalive()
-	} else {
-		close(c.pingDone)
+		c.pingMu.Lock() // the first turn waits until pingTimer is set
+		c.pingTimer = time.AfterFunc(cfg.pingInterval, c.keepalive)
+		c.pingMu.Unlock()
 	}
 	return c
 }
@@ -131,7 +136,7 @@ func (c *conn) closeWith(code int, text string) error {
 			}
 		}
 		c.shutdown(errClosed)
-		<-c.pingDone
+		c.stopKeepalive()
 	})
 	return nil
 }

@@ -42,49 +42,63 @@ func (c *conn) onPong(string) error {
 	return nil
 }
 
-// keepalive pings an idle peer and closes the connection when a ping goes unanswered. It ends
-// when the connection goes down.
+// keepalive runs on the keepalive timer, which is a timer rather than a goroutine so that an
+// idle connection holds no stack for it: it pings an idle peer and closes the connection when a
+// ping goes unanswered, and sets the timer for its next turn unless the connection is down.
 func (c *conn) keepalive() {
-	defer close(c.pingDone)
-	interval, timeout := c.cfg.pingInterval, c.cfg.pongTimeout
-	t := time.NewTimer(interval)
-	defer t.Stop()
-	pinged := false // a ping is waiting for its answer
-	var pingAt int64
-	for {
-		select {
-		case <-c.down:
-			return
-		case <-t.C:
-		}
-		now := c.now()
-		last := c.lastRecv.Load()
-		if pinged && last >= pingAt {
-			pinged = false // answered (by the pong or by anything else)
-		}
-		if !pinged {
-			if idle := time.Duration(now - last); idle < interval {
-				t.Reset(interval - idle)
-				continue
-			}
-			// pingAt is taken before the write, so that an answer that arrives while the
-			// write returns is not mistaken for older traffic. A failed write is left to the
-			// pong timeout.
-			pinged, pingAt = true, now
-			c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(controlWriteTimeout))
-			t.Reset(timeout)
-			continue
-		}
-		since := c.readSince.Load()
-		if since < 0 {
-			t.Reset(timeout) // the reader is busy: the answer may be waiting unread
-			continue
-		}
-		if waited := time.Duration(now - max(pingAt, since)); waited < timeout {
-			t.Reset(timeout - waited)
-			continue
-		}
-		c.shutdown(errNoPong)
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	if c.pingStopped {
 		return
 	}
+	select {
+	case <-c.down:
+		return
+	default:
+	}
+	if next, ok := c.keepaliveTurn(); ok {
+		c.pingTimer.Reset(next)
+	}
+}
+
+// keepaliveTurn does one turn of the keepalive and returns when the next one is due; it reports
+// false when it has closed the connection.
+func (c *conn) keepaliveTurn() (time.Duration, bool) {
+	interval, timeout := c.cfg.pingInterval, c.cfg.pongTimeout
+	now := c.now()
+	last := c.lastRecv.Load()
+	if c.pinged && last >= c.pingAt {
+		c.pinged = false // answered (by the pong or by anything else)
+	}
+	if !c.pinged {
+		if idle := time.Duration(now - last); idle < interval {
+			return interval - idle, true
+		}
+		// pingAt is taken before the write, so that an answer that arrives while the write
+		// returns is not mistaken for older traffic. A failed write is left to the pong
+		// timeout.
+		c.pinged, c.pingAt = true, now
+		c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(controlWriteTimeout))
+		return timeout, true
+	}
+	since := c.readSince.Load()
+	if since < 0 {
+		return timeout, true // the reader is busy: the answer may be waiting unread
+	}
+	if waited := time.Duration(now - max(c.pingAt, since)); waited < timeout {
+		return timeout - waited, true
+	}
+	c.shutdown(errNoPong)
+	return 0, false
+}
+
+// stopKeepalive stops the keepalive timer and waits for a turn in progress.
+func (c *conn) stopKeepalive() {
+	if c.pingTimer == nil {
+		return
+	}
+	c.pingMu.Lock()
+	c.pingStopped = true
+	c.pingTimer.Stop()
+	c.pingMu.Unlock()
 }
