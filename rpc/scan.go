@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -95,7 +96,7 @@ func scanLiteral(b []byte, i int, lit string) (int, error) {
 // scanString validates the string starting at the quote b[i] and returns the index past the
 // closing quote, and whether it holds escape sequences.
 func scanString(b []byte, i int) (end int, escaped bool, err error) {
-	for j := i + 1; j < len(b); j++ {
+	for j := skipPlain(b, i+1); j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
 			return j + 1, escaped, nil
@@ -120,11 +121,29 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 			default:
 				return j, escaped, errAt("invalid character "+quoteChar(b[j])+" in string escape code", j)
 			}
+			j = skipPlain(b, j+1) - 1
 		case c < 0x20:
 			return j, escaped, errAt("invalid character "+quoteChar(c)+" in string literal", j)
 		}
 	}
 	return len(b), escaped, errUnexpectedEnd
+}
+
+// skipPlain returns the index of the first word of eight bytes from b[j] that holds a quote, a
+// backslash or a control character (or of the last bytes, fewer than eight): the bytes before it
+// need no look in a string.
+func skipPlain(b []byte, j int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; j+8 <= len(b); j += 8 {
+		x := binary.LittleEndian.Uint64(b[j:])
+		q, bs := x^('"'*ones), x^('\\'*ones)
+		// A byte is zero in q or bs, or below 0x20 in x: the classic "has a byte less than n"
+		// test, which may flag bytes after a true hit but never misses one.
+		if ((q-ones)&^q|(bs-ones)&^bs|(x-0x20*ones)&^x)&highs != 0 {
+			break
+		}
+	}
+	return j
 }
 
 func isHex(c byte) bool {
