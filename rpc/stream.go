@@ -224,7 +224,14 @@ func (s *frameScanner) pop(c byte) bool {
 
 // scan consumes data and returns how many bytes it used and whether the value is complete.
 func (s *frameScanner) scan(data []byte) (int, bool) {
-	for i, c := range data {
+	for i := 0; i < len(data); i++ {
+		if s.inStr && !s.esc {
+			// Inside a string only a quote or a backslash matters: skip words without one.
+			if i = skipPlain(data, i); i == len(data) {
+				break
+			}
+		}
+		c := data[i]
 		if !s.started {
 			s.started = true
 			switch c {
