@@ -111,13 +111,12 @@ func (h *handler) screen(w http.ResponseWriter, r *http.Request) bool {
 // serve runs one JSON-RPC message in a session of its own and writes the answer.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, start time.Time) {
 	ctx := r.Context()
-	dl, timed := h.cfg.callDeadline(r, start)
-	if timed {
+	if dl, ok := h.cfg.callDeadline(r, start); ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, dl)
 		defer cancel()
 	}
-	out := newCapture(w, r, dl)
+	out := newCapture(w, r)
 	ss, err := h.srv.NewSession(ctx, h.connOptions(r), out)
 	if err != nil {
 		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
@@ -128,17 +127,15 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 	} else {
 		err = ss.Handle(msg)
 	}
-	answer := out.take()
+	sent := out.done()
 	ss.Close()
-	if answer == nil {
-		return // sent at the deadline
-	}
-	defer putBuf(answer)
-	if err != nil {
+	switch {
+	case sent:
+	case err != nil:
 		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
-		return
+	default:
+		writeAnswer(w, r, http.StatusOK, nil) // notifications: 200 with an empty body
 	}
-	writeAnswer(w, r, http.StatusOK, *answer)
 }
 
 func (h *handler) connOptions(r *http.Request) rpc.ConnOptions {

@@ -7,68 +7,51 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
-// capture is the session's writer for one HTTP request: it keeps the answer until the handler
-// takes it, so that the handler writes it with its exact length. Once taken, later writes fail
-// (and are dropped).
-//
-// The call runs on the handler's goroutine (InlineTimeouts), so an answer that comes at the
-// call deadline, the -32002 written by the session's timer while the method still runs, cannot
-// wait for the handler: capture sends it itself, at once. The handler goroutine does not touch
-// the ResponseWriter until the call has returned, and then only under mu.
+// capture is the session's writer for one HTTP request. An HTTP session writes at most one
+// message, the answer to the request (a single answer or a batch array), and capture sends it as
+// the HTTP response at once, with its exact length: usually on the handler's goroutine, inside
+// Session.Handle; at a call deadline, from the session's timer while the method still holds the
+// handler's goroutine (InlineTimeouts), so that the -32002 answer is not held up by a method
+// that ignores its context. The handler touches the ResponseWriter only after Handle has
+// returned, and after done, which takes mu.
 type capture struct {
-	w        http.ResponseWriter
-	r        *http.Request
-	deadline time.Time // zero: no deadline
+	w http.ResponseWriter
+	r *http.Request
 
 	mu   sync.Mutex
-	bp   *[]byte // the answer so far; nil once taken
-	sent bool    // the answer has been sent by WriteMessage
+	sent bool // the answer has been sent, or done was called
 }
 
 var errTaken = errors.New("httprpc: response already sent")
 
-func newCapture(w http.ResponseWriter, r *http.Request, deadline time.Time) *capture {
-	return &capture{w: w, r: r, deadline: deadline, bp: getBuf()}
-}
+func newCapture(w http.ResponseWriter, r *http.Request) *capture { return &capture{w: w, r: r} }
 
 // InlineTimeouts tells the rpc session to run calls on the handler's goroutine even when they
 // have a deadline: capture sends the timeout answer on its own.
 func (c *capture) InlineTimeouts() bool { return true }
 
-// WriteMessage implements rpc.MessageWriter. An HTTP session writes at most one message: the
-// answer to the request (a single answer or a batch array).
+// WriteMessage implements rpc.MessageWriter: it sends msg as the response.
 func (c *capture) WriteMessage(msg []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.bp == nil || c.sent {
+	if c.sent {
 		return errTaken
 	}
-	*c.bp = append(*c.bp, msg...)
-	if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
-		// The deadline has passed: this is (most likely) the timeout answer, written while
-		// the method still holds the handler's goroutine.
-		writeAnswer(c.w, c.r, http.StatusOK, *c.bp)
-		http.NewResponseController(c.w).Flush()
-		c.sent = true
-	}
+	c.sent = true
+	writeAnswer(c.w, c.r, http.StatusOK, msg)
+	http.NewResponseController(c.w).Flush() // out now, even if the handler is still held
 	return nil
 }
 
-// take returns the answer (possibly empty) and stops further writes; it returns nil if the
-// answer has been sent already. Session.Handle returns only once the call has returned.
-func (c *capture) take() *[]byte {
+// done stops further writes and reports whether the answer has been sent.
+func (c *capture) done() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	bp := c.bp
-	c.bp = nil
-	if c.sent {
-		putBuf(bp)
-		return nil
-	}
-	return bp
+	sent := c.sent
+	c.sent = true
+	return sent
 }
 
 // writeAnswer sends a JSON-RPC answer (empty for notifications) with its exact length,

@@ -25,26 +25,32 @@ func TestWriteTimeout(t *testing.T) {
 		name          string
 		serverTimeout time.Duration // http.Server.WriteTimeout
 		opts          *httprpc.Options
+		rpcOpts       *rpc.Options
 		body          string
 		want          string
 	}{
-		{"http.Server", time.Second, nil,
+		{"http.Server", time.Second, nil, nil,
 			`{"jsonrpc":"2.0","id":1,"method":"test_block","params":[3000]}`,
 			`{"jsonrpc":"2.0","id":1,"error":` + timedOut + `}`},
-		{"option", 0, &httprpc.Options{WriteTimeout: time.Second},
+		{"option", 0, &httprpc.Options{WriteTimeout: time.Second}, nil,
 			`{"jsonrpc":"2.0","id":1,"method":"test_block","params":[3000]}`,
 			`{"jsonrpc":"2.0","id":1,"error":` + timedOut + `}`},
-		{"shorter wins", time.Second, &httprpc.Options{WriteTimeout: time.Minute},
+		{"shorter wins", time.Second, &httprpc.Options{WriteTimeout: time.Minute}, nil,
 			`{"jsonrpc":"2.0","id":"s","method":"test_sleep","params":[3000]}`,
 			`{"jsonrpc":"2.0","id":"s","error":` + timedOut + `}`},
-		{"batch", time.Second, nil,
+		// The server's CallTimeout, shorter than the write timeout, for a method that ignores
+		// its context: the answer comes at the call timeout, not when the method returns.
+		{"call timeout", time.Minute, nil, &rpc.Options{CallTimeout: 300 * time.Millisecond},
+			`{"jsonrpc":"2.0","id":1,"method":"test_block","params":[3000]}`,
+			`{"jsonrpc":"2.0","id":1,"error":` + timedOut + `}`},
+		{"batch", time.Second, nil, nil,
 			`[{"jsonrpc":"2.0","id":1,"method":"test_add","params":[1,2]},{"jsonrpc":"2.0","id":2,"method":"test_block","params":[3000]},{"jsonrpc":"2.0","id":3,"method":"test_add","params":[3,4]}]`,
 			`[{"jsonrpc":"2.0","id":1,"result":3},{"jsonrpc":"2.0","id":2,"error":` + timedOut + `},{"jsonrpc":"2.0","id":3,"error":` + timedOut + `}]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel() // each waits for its blocked method when its server stops
-			srv := rpctest.NewServer(t, nil)
+			srv := rpctest.NewServer(t, tt.rpcOpts)
 			ts := httptest.NewUnstartedServer(httprpc.NewHandler(srv, tt.opts))
 			ts.Config.WriteTimeout = tt.serverTimeout
 			ts.Start()
