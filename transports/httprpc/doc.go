@@ -54,8 +54,13 @@ the answer out before the connection's deadline. The write timeout is
 the shorter of Options.WriteTimeout (default 30 s) and the WriteTimeout of the http.Server
 serving the request. A call still running at the deadline is answered -32002 "request timed
 out" (HTTP 200); in a batch, items already answered keep their answers and the rest get
--32002. The method's context is cancelled once the answer is sent. rpc.Options.CallTimeout
-applies as well when it is shorter.
+-32002. The method's context is cancelled at the deadline. rpc.Options.CallTimeout applies as
+well when it is shorter.
+
+Calls run on the handler's goroutine (no hand-off to another goroutine per request). The answer
+is sent as soon as the session writes it: at a deadline that is from the session's timer while
+a method that ignores its context still holds the handler's goroutine, which returns (and frees
+the keep-alive connection for the client's next request) once the method does.
 
 # Browsers
 
