@@ -119,8 +119,8 @@ func (ss *Session) callSub(ctx context.Context, buf []byte, req *request, ps *pe
 		result []byte
 		e      *Error
 	)
-	if ns, ok := strings.CutSuffix(name, unsubscribeSuffix); ok {
-		result, e = ss.unsubscribe(ns, req.params)
+	if strings.HasSuffix(name, unsubscribeSuffix) {
+		result, e = ss.unsubscribe(req.params)
 	} else {
 		result, e = ss.subscribe(ctx, strings.TrimSuffix(name, subscribeSuffix), req.params, ps)
 	}
@@ -187,7 +187,7 @@ func (ss *Session) subscribe(ctx context.Context, ns string, params []byte, ps *
 
 // unsubscribe ends one of the connection's subscriptions. Like go-ethereum, it goes by id
 // alone, whatever the namespace.
-func (ss *Session) unsubscribe(_ string, params []byte) ([]byte, *Error) {
+func (ss *Session) unsubscribe(params []byte) ([]byte, *Error) {
 	id, e := unsubscribeID(params)
 	if e != nil {
 		return nil, e

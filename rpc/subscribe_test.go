@@ -227,7 +227,7 @@ func stConcurrent(t *testing.T, e *ctEnv) {
 
 // rawPipe serves one end of a net.Pipe (unbuffered: the server's writes wait for the test to
 // read, like a client that stopped reading) and returns the other.
-func rawPipe(t *testing.T, srv *rpc.Server) (net.Conn, *bufio.Reader) {
+func rawPipe(t testing.TB, srv *rpc.Server) (net.Conn, *bufio.Reader) {
 	cEnd, sEnd := net.Pipe()
 	done := make(chan struct{})
 	go func() {

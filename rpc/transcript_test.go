@@ -2,7 +2,6 @@ package rpc_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -33,18 +32,8 @@ func dialSession(t testing.TB) rpctest.Wire {
 // dialStream serves one end of a net.Pipe with ServeStream: the stream codec with concurrent
 // dispatch, as IPC uses it.
 func dialStream(t testing.TB) rpctest.Wire {
-	srv := rpctest.NewServer(t, nil)
-	client, server := net.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.ServeStream(server, rpc.ConnOptions{Peer: rpc.PeerInfo{Transport: rpc.TransportIPC}})
-	}()
-	t.Cleanup(func() {
-		client.Close()
-		<-done
-	})
-	return rpctest.NewStreamWire(client)
+	c, _ := rawPipe(t, rpctest.NewServer(t, nil))
+	return rpctest.NewStreamWire(c)
 }
 
 func TestTranscripts(t *testing.T) {

@@ -36,8 +36,8 @@
 // subscription's [Policy]:
 //
 //   - [CloseConn] (the default, go-ethereum's behaviour): the connection is closed, with the
-//     reason logged and, on WebSocket, sent in the close frame; every subscription on it ends
-//     with [ErrOverflow].
+//     reason logged and, on WebSocket, sent in a close frame (1008) unless a write to the
+//     stalled client is still under way; every subscription on it ends with [ErrOverflow].
 //
 //   - [DropOldest] drops the subscription's oldest queued notification, [DropNewest] the one
 //     being sent. Drops are never silent: before its next notification (or as soon as the
