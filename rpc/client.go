@@ -219,9 +219,13 @@ func (c *Client) CallNamed(ctx context.Context, result any, method string, param
 }
 
 func (c *Client) call(ctx context.Context, result any, method string, args []any, named any) error {
+	return c.callPending(ctx, &pendingCall{result: result, done: make(chan struct{})}, method, args, named)
+}
+
+// callPending sends one call and waits for pc to be answered.
+func (c *Client) callPending(ctx context.Context, pc *pendingCall, method string, args []any, named any) error {
 	bp := getBuf()
 	defer putBuf(bp)
-	pc := &pendingCall{result: result, done: make(chan struct{})}
 	id := c.ids.Add(1)
 	buf, err := appendRequest(*bp, id, true, method, args, named)
 	buf = append(buf, '\n')

@@ -69,18 +69,7 @@ func (c *Client) Subscribe(ctx context.Context, namespace string, channel any, a
 	}
 	var id string
 	pc := &pendingCall{result: &id, done: make(chan struct{}), sub: cs}
-	bp := getBuf()
-	defer putBuf(bp)
-	reqID := c.ids.Add(1)
-	buf, err := appendRequest(*bp, reqID, true, namespace+subscribeSuffix, args, nil)
-	*bp = buf
-	if err != nil {
-		return nil, err
-	}
-	if err := c.register(pc, reqID, 1); err != nil {
-		return nil, err
-	}
-	if err := c.roundtrip(ctx, pc, append(buf, '\n'), reqID, 1); err != nil {
+	if err := c.callPending(ctx, pc, namespace+subscribeSuffix, args, nil); err != nil {
 		return nil, err
 	}
 	return cs, nil
