@@ -51,29 +51,78 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 	if rel, ok := conn.(interface{ Release([]byte) }); ok {
 		r.release = rel.Release
 	}
-	r.handoff = time.AfterFunc(time.Hour, r.loop)
-	r.handoff.Stop()
+	r.wd = newWatchdog(s.cfg.inline.budget, r.takeover)
+	defer r.wd.stop()
 	r.loop()
 	return <-r.done
 }
 
-// inlineBudget is how long a message may run on the reading goroutine before reading moves
-// to another goroutine (see reader).
-const inlineBudget = 100 * time.Microsecond
-
 // reader is ServeConn's read loop. When nothing else is in flight, it runs a message on its
 // own goroutine: no hand-over to another goroutine, which is most of the cost of a small call
-// on one connection. If the message runs longer than inlineBudget, the handoff timer starts
-// the loop on a new goroutine, which reads on (so a fast call behind a slow one is still
-// answered first), and the old goroutine stops once its message is done. At any time exactly
-// one goroutine reads; the one that ends the loop sends the outcome on done.
+// on one connection. A message that turns out slow makes the connection dispatch its messages
+// to workers for a while (see inlinePolicy), so that pipelined slow calls still run side by
+// side; one that runs on and on is noticed by the watchdog,
+// which starts the loop on another goroutine that reads on (so a fast call behind a slow one
+// is still answered), and the old goroutine stops once its message is done. At any time
+// exactly one goroutine reads; the one that ends the loop sends the outcome on done.
 type reader struct {
 	s       *Server
 	ss      *Session
 	conn    Conn
 	release func([]byte)
-	handoff *time.Timer
+	wd      *watchdog
 	done    chan error
+
+	// Used by the reading goroutine only.
+	seq         uint64    // of the last message run inline
+	inlineAfter time.Time // no message runs inline before then
+}
+
+// inlinePolicy tunes reader (tests shorten or lengthen it).
+type inlinePolicy struct {
+	// slow: how long an inline message may run without making its connection dispatch its
+	// next messages to workers for spell. A goroutine hand-over costs tens of microseconds,
+	// which matters for a quick call but not for a slow one.
+	slow, spell time.Duration
+	// budget: the watchdog's period; a message still running at two of its checks has
+	// reading taken away from it. Each check costs a timer, which wakes the runtime's
+	// network poller: checking every few milliseconds costs a small call on one connection
+	// a sizeable share of its time, so the period is long and the quick slow/spell rule does
+	// the everyday work.
+	budget time.Duration
+}
+
+var defaultInline = inlinePolicy{slow: 250 * time.Microsecond, spell: 50 * time.Millisecond, budget: 20 * time.Millisecond}
+
+// takeover is the watchdog's: the reading goroutine is stuck in a message, so this one reads
+// on, dispatching for a while.
+func (r *reader) takeover() {
+	r.inlineAfter = time.Now().Add(r.s.cfg.inline.spell)
+	r.loop()
+}
+
+// runInline runs msg on this goroutine, holding a call slot that it has taken, and releases
+// msg. It reports false if the watchdog took reading over meanwhile.
+func (r *reader) runInline(msg []byte, start time.Time) bool {
+	if r.seq++; r.seq == claimed {
+		r.seq = 1
+	}
+	seq := r.seq
+	r.wd.begin(seq)
+	r.ss.run(msg)
+	// Settle the hand-over while holding the slot: until it is released no other goroutine
+	// can run a message inline and so begin another.
+	mine := r.wd.end(seq)
+	if mine {
+		if now := time.Now(); now.Sub(start) > r.s.cfg.inline.slow {
+			r.inlineAfter = now.Add(r.s.cfg.inline.spell)
+		}
+	}
+	r.ss.release()
+	if r.release != nil {
+		r.release(msg)
+	}
+	return mine
 }
 
 func (r *reader) loop() {
@@ -82,20 +131,13 @@ func (r *reader) loop() {
 		msg, err := r.conn.ReadMessage()
 		switch {
 		case err == nil:
-			if ss.calls.n.Load() == 0 && ss.acquire() {
-				r.handoff.Reset(inlineBudget)
-				ss.run(msg)
-				// Settle the handoff while holding the slot: until it is released no other
-				// goroutine can run a message inline and so reset the timer.
-				mine := r.handoff.Stop()
-				ss.release()
-				if r.release != nil {
-					r.release(msg)
+			if ss.calls.n.Load() == 0 {
+				if now := time.Now(); !now.Before(r.inlineAfter) && ss.acquire() {
+					if !r.runInline(msg, now) {
+						return // reading moved to another goroutine
+					}
+					continue
 				}
-				if !mine {
-					return // the message ran long: another goroutine reads now
-				}
-				continue
 			}
 			if !ss.dispatch(msg, r.release) {
 				if r.release != nil {

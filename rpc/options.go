@@ -78,6 +78,7 @@ type config struct {
 	stopTimeout   time.Duration
 	log           *slog.Logger
 	subLimits     subscriptions.Limits
+	inline        inlinePolicy
 
 	name, version string // the OpenRPC document's info, see documentInfo
 }
@@ -109,6 +110,7 @@ func (o *Options) config() config {
 		stopTimeout:   o.StopTimeout,
 		log:           o.Logger,
 		subLimits:     o.Subscriptions.Resolved(),
+		inline:        defaultInline,
 	}
 	if c.stopTimeout <= 0 {
 		c.stopTimeout = 5 * time.Second

@@ -520,3 +520,37 @@ func TestInlineHandoff(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSlowCallDoesNotHoldUpReading: a call that runs long on the reading goroutine of an idle
+// connection hands reading over, so a quick call sent after it is answered while it still runs.
+func TestSlowCallDoesNotHoldUpReading(t *testing.T) {
+	rpctest.CheckLeaks(t)
+	srv := rpctest.NewServer(t, nil)
+	client, server := net.Pipe()
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeStream(server, rpc.ConnOptions{}) }()
+	w := rpctest.NewStreamWire(client)
+	for _, req := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"test_sleep","params":[60000]}`,
+		`{"jsonrpc":"2.0","id":2,"method":"test_add","params":[2,3]}`,
+	} {
+		if err := w.Send([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg, err := w.Recv(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"jsonrpc":"2.0","id":2,"result":5}`; string(bytes.TrimSpace(msg)) != want {
+		t.Fatalf("first answer %s, want %s", msg, want)
+	}
+	stopped := make(chan struct{})
+	go func() { srv.Stop(); close(stopped) }() // cancels the sleeping call
+	if msg, err := w.Recv(10 * time.Second); err != nil || !bytes.Contains(msg, []byte(`"id":1,"error"`)) {
+		t.Errorf("after stop: %s, %v; want the sleeping call's error", msg, err)
+	}
+	<-stopped
+	client.Close()
+	<-served
+}
