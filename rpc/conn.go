@@ -59,9 +59,9 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 
 // reader is ServeConn's read loop. When nothing else is in flight, it runs a message on its
 // own goroutine: no hand-over to another goroutine, which is most of the cost of a small call
-// on one connection. A message that turns out slow makes the connection dispatch its messages
-// to workers for a while (see inlinePolicy), so that pipelined slow calls still run side by
-// side; one that runs on and on is noticed by the watchdog,
+// on one connection. A message that turns out slow has the next one dispatched to a worker (see
+// inlinePolicy), so that pipelined slow calls still run side by side; one that runs on and on
+// is noticed by the watchdog,
 // which starts the loop on another goroutine that reads on (so a fast call behind a slow one
 // is still answered), and the old goroutine stops once its message is done. At any time
 // exactly one goroutine reads; the one that ends the loop sends the outcome on done.
@@ -74,16 +74,18 @@ type reader struct {
 	done    chan error
 
 	// Used by the reading goroutine only.
-	seq         uint64    // of the last message run inline
-	inlineAfter time.Time // no message runs inline before then
+	seq          uint64 // of the last message run inline
+	dispatchNext bool   // the last message run inline was slow
 }
 
 // inlinePolicy tunes reader (tests shorten or lengthen it).
 type inlinePolicy struct {
-	// slow: how long an inline message may run without making its connection dispatch its
-	// next messages to workers for spell. A goroutine hand-over costs tens of microseconds,
-	// which matters for a quick call but not for a slow one.
-	slow, spell time.Duration
+	// slow: how long an inline message may run without having the next message dispatched
+	// to a worker. Pipelined slow calls so run side by side: while the dispatched one runs,
+	// the messages behind it are dispatched too. A goroutine hand-over costs tens of
+	// microseconds, which matters for a quick call but not for a slow one; and a quick call
+	// that was slow once (preempted, or caught by a GC pause) costs one hand-over, not more.
+	slow time.Duration
 	// budget: the watchdog's period; a message still running at two of its checks has
 	// reading taken away from it. Each check costs a timer, which wakes the runtime's
 	// network poller: checking every few milliseconds costs a small call on one connection
@@ -92,12 +94,12 @@ type inlinePolicy struct {
 	budget time.Duration
 }
 
-var defaultInline = inlinePolicy{slow: 250 * time.Microsecond, spell: 50 * time.Millisecond, budget: 20 * time.Millisecond}
+var defaultInline = inlinePolicy{slow: 250 * time.Microsecond, budget: 20 * time.Millisecond}
 
 // takeover is the watchdog's: the reading goroutine is stuck in a message, so this one reads
-// on, dispatching for a while.
+// on.
 func (r *reader) takeover() {
-	r.inlineAfter = time.Now().Add(r.s.cfg.inline.spell)
+	r.dispatchNext = true
 	r.loop()
 }
 
@@ -114,9 +116,7 @@ func (r *reader) runInline(msg []byte, start time.Time) bool {
 	// can run a message inline and so begin another.
 	mine := r.wd.end(seq)
 	if mine {
-		if now := time.Now(); now.Sub(start) > r.s.cfg.inline.slow {
-			r.inlineAfter = now.Add(r.s.cfg.inline.spell)
-		}
+		r.dispatchNext = time.Since(start) > r.s.cfg.inline.slow
 	}
 	r.ss.release()
 	if r.release != nil {
@@ -131,14 +131,13 @@ func (r *reader) loop() {
 		msg, err := r.conn.ReadMessage()
 		switch {
 		case err == nil:
-			if ss.calls.n.Load() == 0 {
-				if now := time.Now(); !now.Before(r.inlineAfter) && ss.acquire() {
-					if !r.runInline(msg, now) {
-						return // reading moved to another goroutine
-					}
-					continue
+			if ss.calls.n.Load() == 0 && !r.dispatchNext && ss.acquire() {
+				if !r.runInline(msg, time.Now()) {
+					return // reading moved to another goroutine
 				}
+				continue
 			}
+			r.dispatchNext = false
 			if !ss.dispatch(msg, r.release) {
 				if r.release != nil {
 					r.release(msg)

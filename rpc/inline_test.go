@@ -46,8 +46,8 @@ func (m *meetService) Pause(ms int) int {
 }
 
 // TestInlinePolicy checks the two ways a connection stops running messages on its reading
-// goroutine, each with the other one switched off: a message that was slow starts a spell of
-// dispatching, and the watchdog takes reading away from a message that runs on.
+// goroutine, each with the other one switched off: a message that was slow has the next one
+// dispatched, and the watchdog takes reading away from a message that runs on.
 func TestInlinePolicy(t *testing.T) {
 	const never = time.Hour
 	cases := []struct {
@@ -55,8 +55,8 @@ func TestInlinePolicy(t *testing.T) {
 		policy inlinePolicy
 		first  string // sent, and answered, before the two Meet calls
 	}{
-		{"slow message starts a spell", inlinePolicy{slow: time.Millisecond, spell: never, budget: never}, `"method":"meet_pause","params":[5]`},
-		{"watchdog takes reading over", inlinePolicy{slow: never, spell: never, budget: 5 * time.Millisecond}, `"method":"meet_pause","params":[0]`},
+		{"slow message has the next dispatched", inlinePolicy{slow: time.Millisecond, budget: never}, `"method":"meet_pause","params":[5]`},
+		{"watchdog takes reading over", inlinePolicy{slow: never, budget: 5 * time.Millisecond}, `"method":"meet_pause","params":[0]`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

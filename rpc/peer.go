@@ -1,6 +1,9 @@
 package rpc
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Transport names used in [PeerInfo.Transport].
 const (
@@ -32,6 +35,11 @@ type ConnOptions struct {
 	// NoSubscriptions marks a request/response transport (HTTP POST) that cannot carry server
 	// push: subscribe calls answer -32601 "notifications not supported".
 	NoSubscriptions bool
+	// Deadline, when not zero, is when the session's calls must have been answered (an HTTP
+	// request's, from its write timeout): calls still running then are answered -32002 and
+	// their contexts are done. Unlike a deadline on NewSession's context, it needs no timer
+	// of its own: the server keeps one timer for all of its sessions' deadlines.
+	Deadline time.Time
 }
 
 type sessionKey struct{}

@@ -15,15 +15,16 @@ type Server struct {
 	cfg config
 	reg registry
 
-	mu       sync.Mutex
-	sessions map[*Session]struct{}
-	draining atomic.Bool // Shutdown began: no new calls
-	stopped  bool        // Stop began: no new connections
-	inflight callCounter
-	reqBytes atomic.Int64 // request bytes reserved, see ReserveBytes
-	workers  workers      // goroutines that run messages
-	stopOnce sync.Once
-	stopDone chan struct{}
+	mu        sync.Mutex
+	sessions  map[*Session]struct{}
+	draining  atomic.Bool // Shutdown began: no new calls
+	stopped   bool        // Stop began: no new connections
+	inflight  callCounter
+	reqBytes  atomic.Int64 // request bytes reserved, see ReserveBytes
+	workers   workers      // goroutines that run messages
+	deadlines deadlines    // the timer for calls' deadlines
+	stopOnce  sync.Once
+	stopDone  chan struct{}
 }
 
 // NewServer returns a server with only the built-in rpc namespace (rpc_modules). A nil opts
@@ -129,6 +130,7 @@ func (s *Server) Stop() {
 		}
 		wg.Wait()
 		s.workers.close()
+		s.deadlines.stop()
 		close(s.stopDone)
 	})
 	<-s.stopDone

@@ -116,6 +116,9 @@ func (ss *Session) release() {
 // deadline returns when a message that starts now must be answered, if ever.
 func (ss *Session) deadline() (time.Time, bool) {
 	dl, ok := ss.ctx.Deadline()
+	if d := ss.opts.Deadline; !d.IsZero() && (!ok || d.Before(dl)) {
+		dl, ok = d, true
+	}
 	if t := ss.srv.cfg.callTimeout; t > 0 {
 		if d := time.Now().Add(t); !ok || d.Before(dl) {
 			dl, ok = d, true
@@ -215,7 +218,7 @@ func (ss *Session) processTimed(msg []byte, dl time.Time, a *answer) {
 	if sdl, ok := ctx.Deadline(); !ok || !sdl.Equal(dl) {
 		// A call timeout shorter than the session's own deadline (HTTP has one per request).
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl)
+		ctx, cancel = ss.srv.deadlines.with(ctx, dl)
 		defer cancel()
 	}
 	stop := context.AfterFunc(ctx, func() {

@@ -1,7 +1,6 @@
 package httprpc
 
 import (
-	"context"
 	"errors"
 	"mime"
 	"net/http"
@@ -110,14 +109,10 @@ func (h *handler) screen(w http.ResponseWriter, r *http.Request) bool {
 
 // serve runs one JSON-RPC message in a session of its own and writes the answer.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, start time.Time) {
-	ctx := r.Context()
-	if dl, ok := h.cfg.callDeadline(r, start); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl)
-		defer cancel()
-	}
+	opts := h.connOptions(r)
+	opts.Deadline, _ = h.cfg.callDeadline(r, start)
 	out := newCapture(w, r)
-	ss, err := h.srv.NewSession(ctx, h.connOptions(r), out)
+	ss, err := h.srv.NewSession(r.Context(), opts, out)
 	if err != nil {
 		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
 		return

@@ -1,0 +1,153 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+func waitDone(t *testing.T, ctx context.Context) {
+	t.Helper()
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("context not done")
+	}
+}
+
+// TestDeadlineContexts checks deadlines.with against context.WithDeadline's behaviour.
+func TestDeadlineContexts(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      time.Duration // until the deadline
+		act     func(cancel, cancelParent context.CancelFunc)
+		wantErr error
+	}{
+		{"expires", 20 * time.Millisecond, func(_, _ context.CancelFunc) {}, context.DeadlineExceeded},
+		{"cancelled", time.Hour, func(cancel, _ context.CancelFunc) { cancel() }, context.Canceled},
+		{"parent cancelled", time.Hour, func(_, cancelParent context.CancelFunc) { cancelParent() }, context.Canceled},
+		{"already past", -time.Second, func(_, _ context.CancelFunc) {}, context.DeadlineExceeded},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var d deadlines
+			defer d.stop()
+			parent, cancelParent := context.WithCancel(context.WithValue(context.Background(), sessionKey{}, "v"))
+			defer cancelParent()
+			dl := time.Now().Add(c.in)
+			ctx, cancel := d.with(parent, dl)
+			defer cancel()
+			if got, ok := ctx.Deadline(); !ok || !got.Equal(dl) {
+				t.Errorf("Deadline() = %v, %v; want %v", got, ok, dl)
+			}
+			if ctx.Value(sessionKey{}) != "v" {
+				t.Error("Value does not reach the parent")
+			}
+			child, cancelChild := context.WithCancel(ctx)
+			defer cancelChild()
+			ran := make(chan struct{})
+			context.AfterFunc(ctx, func() { close(ran) })
+			c.act(cancel, cancelParent)
+			waitDone(t, ctx)
+			waitDone(t, child)
+			<-ran
+			if err := ctx.Err(); !errors.Is(err, c.wantErr) {
+				t.Errorf("Err() = %v, want %v", err, c.wantErr)
+			}
+			if err := child.Err(); !errors.Is(err, c.wantErr) {
+				t.Errorf("derived context's Err() = %v, want %v", err, c.wantErr)
+			}
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			if d.first != nil || d.last != nil {
+				t.Error("a done context is still listed")
+			}
+		})
+	}
+}
+
+// TestDeadlinesOrder: contexts created out of deadline order each expire at their deadline, not
+// before it.
+func TestDeadlinesOrder(t *testing.T) {
+	var d deadlines
+	defer d.stop()
+	now := time.Now()
+	var mu sync.Mutex
+	var early []int
+	var wg sync.WaitGroup
+	for _, ms := range []int{30, 10, 50, 20, 40} {
+		dl := now.Add(time.Duration(ms) * time.Millisecond)
+		ctx, cancel := d.with(context.Background(), dl)
+		defer cancel()
+		wg.Add(1)
+		context.AfterFunc(ctx, func() {
+			defer wg.Done()
+			if time.Now().Before(dl) || ctx.Err() != context.DeadlineExceeded {
+				mu.Lock()
+				early = append(early, ms)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(early) > 0 {
+		t.Errorf("contexts of %v ms ended early or not at their deadline", early)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.first != nil || !d.armed.IsZero() {
+		t.Errorf("after the last deadline: listed %v, timer armed for %v", d.first != nil, d.armed)
+	}
+}
+
+// TestDeadlinesOneTimer: calls that finish before their deadline leave the timer alone (it stays
+// armed for the first one) instead of moving it for each.
+func TestDeadlinesOneTimer(t *testing.T) {
+	var d deadlines
+	defer d.stop()
+	first := time.Now().Add(time.Hour)
+	_, cancel := d.with(context.Background(), first)
+	cancel()
+	for i := range 100 {
+		_, cancel := d.with(context.Background(), first.Add(time.Duration(i+1)*time.Millisecond))
+		cancel()
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.armed.Equal(first) {
+		t.Errorf("timer armed for %v, want the first deadline %v", d.armed, first)
+	}
+	if d.first != nil {
+		t.Error("cancelled contexts are still listed")
+	}
+}
+
+// TestDeadlineAfterFuncStop: a stopped AfterFunc does not run; stop reports whether it stopped it.
+func TestDeadlineAfterFuncStop(t *testing.T) {
+	var d deadlines
+	defer d.stop()
+	ctx, cancel := d.with(context.Background(), time.Now().Add(time.Hour))
+	ran := make(chan struct{}, 2)
+	stop := context.AfterFunc(ctx, func() { ran <- struct{}{} })
+	if !stop() {
+		t.Error("first stop reported false")
+	}
+	if stop() {
+		t.Error("second stop reported true")
+	}
+	context.AfterFunc(ctx, func() { ran <- struct{}{} })
+	cancel()
+	waitDone(t, ctx)
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("AfterFunc not run")
+	}
+	select {
+	case <-ran:
+		t.Error("a stopped AfterFunc ran")
+	case <-time.After(20 * time.Millisecond):
+	}
+}
