@@ -94,7 +94,7 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 			it.err = invalidRequest("invalid request: not an object")
 			continue
 		}
-		it.req, _ = parseRequest(e) // valid JSON: the whole batch was scanned
+		it.req = parseValidRequest(e) // the whole batch was scanned
 		it.err = it.req.check()
 	}
 	bp := getBuf()

@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/polyrpc/polyrpc/rpc"
@@ -64,4 +65,34 @@ func BenchmarkCall(b *testing.B) {
 			}
 		}
 	})
+}
+
+// discard is a MessageWriter that drops what it is given.
+type discard struct{}
+
+func (discard) WriteMessage([]byte) error { return nil }
+
+// BenchmarkHandleBatch is the server's side of a batch of 100 calls alone: Session.Handle of
+// the raw batch, the answer dropped.
+func BenchmarkHandleBatch(b *testing.B) {
+	srv := rpctest.NewServer(b, nil)
+	ss, err := srv.NewSession(context.Background(), rpc.ConnOptions{}, discard{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ss.Close()
+	msg := []byte{'['}
+	for i := range 100 {
+		if i > 0 {
+			msg = append(msg, ',')
+		}
+		msg = fmt.Appendf(msg, `{"jsonrpc":"2.0","id":%d,"method":"test_iD"}`, i)
+	}
+	msg = append(msg, ']')
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ss.Handle(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -332,6 +333,15 @@ func FuzzScanner(f *testing.F) {
 		}
 		if err != nil || len(elems) != len(want) {
 			t.Fatalf("splitArray(%q) = %q, %v; want %q", b, elems, err, want)
+		}
+		for _, e := range elems {
+			if e[0] != '{' {
+				continue
+			}
+			want, err := parseRequest(e)
+			if got := parseValidRequest(e); err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("parseValidRequest(%q) = %+v, parseRequest: %+v, %v", e, got, want, err)
+			}
 		}
 		for i := range want {
 			if !bytes.Equal(elems[i], want[i]) {

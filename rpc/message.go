@@ -21,18 +21,7 @@ func parseRequest(b []byte) (request, error) {
 	var r request
 	i := skipSpace(b, 0)
 	end, err := scanObject(b, i, 1, func(key []byte, esc bool, s, e int) error {
-		switch {
-		case keyIs(key, esc, "jsonrpc"):
-			r.version = b[s:e]
-		case keyIs(key, esc, "id"):
-			r.id = b[s:e]
-		case keyIs(key, esc, "method"):
-			r.method = b[s:e]
-		case keyIs(key, esc, "params"):
-			r.params = b[s:e]
-		case keyIs(key, esc, "result"), keyIs(key, esc, "error"):
-			r.isResponse = true
-		}
+		r.member(key, esc, b[s:e])
 		return nil
 	})
 	if err != nil {
@@ -42,6 +31,45 @@ func parseRequest(b []byte) (request, error) {
 		return r, errAt("invalid character "+quoteChar(b[j])+" after top-level value", j)
 	}
 	return r, nil
+}
+
+// parseValidRequest is parseRequest for an object the scanner has already validated (an
+// element of a batch): it finds the members without checking their syntax again.
+func parseValidRequest(b []byte) request {
+	var r request
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return r
+	}
+	for i = skipSpace(b, i+1); i < len(b) && b[i] == '"'; {
+		k := skipValidString(b, i)
+		key := b[i:k]
+		i = skipSpace(b, skipSpace(b, k)+1) // past the ':'
+		e := skipValid(b, i)
+		r.member(key, bytes.IndexByte(key, '\\') >= 0, b[i:e])
+		if i = skipSpace(b, e); i >= len(b) || b[i] != ',' {
+			break
+		}
+		i = skipSpace(b, i+1)
+	}
+	return r
+}
+
+// member records the object member key (raw, quotes included; escaped: it holds escape
+// sequences) with raw value v.
+func (r *request) member(key []byte, escaped bool, v []byte) {
+	switch {
+	case keyIs(key, escaped, "jsonrpc"):
+		r.version = v
+	case keyIs(key, escaped, "id"):
+		r.id = v
+	case keyIs(key, escaped, "method"):
+		r.method = v
+	case keyIs(key, escaped, "params"):
+		r.params = v
+	case keyIs(key, escaped, "result"), keyIs(key, escaped, "error"):
+		r.isResponse = true
+	}
 }
 
 // check validates the request object. On failure the id is cleared if it is itself invalid, so
