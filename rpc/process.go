@@ -93,7 +93,11 @@ func (ss *Session) call(ctx context.Context, buf []byte, req *request, ps *pendi
 	cb, e := ss.lookup(req)
 	var res reflect.Value
 	if e == nil {
-		in := make([]reflect.Value, 0, 2+len(cb.args))
+		var arr [6]reflect.Value // the common case: no allocation for the arguments
+		in := arr[:0]
+		if n := 2 + len(cb.args); n > len(arr) {
+			in = make([]reflect.Value, 0, n)
+		}
 		in = append(in, cb.rcvr)
 		if cb.hasCtx {
 			in = append(in, reflect.ValueOf(ctx))
