@@ -8,7 +8,6 @@ import (
 // batch is a batch being answered: its parsed items and the answer array built so far. When a
 // timeout may race with it, its fields are guarded by the answer's mutex.
 type batch struct {
-	elems [][]byte // the raw elements
 	items []batchItem
 	next  int    // index of the first item not yet answered
 	buf   []byte // "[" followed by the answers so far, comma separated
@@ -28,9 +27,8 @@ func (b *batch) recycle() {
 	if cap(b.items) > 1024 {
 		return
 	}
-	clear(b.elems[:cap(b.elems)])
 	clear(b.items[:cap(b.items)])
-	b.elems, b.items = b.elems[:0], b.items[:0]
+	b.items = b.items[:0]
 	b.next, b.buf, b.n = 0, nil, 0
 	batchPool.Put(b)
 }
@@ -66,6 +64,38 @@ func (b *batch) expire() []byte {
 	return b.finish()
 }
 
+// errNotObject answers a batch element that is not an object.
+var errNotObject = invalidRequest("invalid request: not an object")
+
+// parseBatch validates the batch array in msg and parses its elements into items in the same
+// pass: each object's envelope as parseRequest does, and its check.
+func parseBatch(msg []byte, items []batchItem) ([]batchItem, error) {
+	var cur *request
+	member := func(key []byte, esc bool, s, e int) error {
+		cur.member(key, esc, msg[s:e])
+		return nil
+	}
+	end, err := scanElems(msg, skipSpace(msg, 0), 1, func(start int) (int, error) {
+		items = append(items, batchItem{})
+		it := &items[len(items)-1]
+		if start >= len(msg) || msg[start] != '{' {
+			it.err = errNotObject
+			return scanValueDepth(msg, start, 1)
+		}
+		cur = &it.req
+		end, err := scanObject(msg, start, 2, member)
+		it.err = it.req.check()
+		return end, err
+	})
+	if err != nil {
+		return items, err
+	}
+	if j := skipSpace(msg, end); j != len(msg) {
+		return items, errAt("invalid character "+quoteChar(msg[j])+" after top-level value", j)
+	}
+	return items, nil
+}
+
 // processBatch answers a batch: one array holding the answers to its calls, in request order.
 // Items run one after another on this goroutine.
 func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
@@ -74,32 +104,19 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 		// With a timeout, the answer may still look at the batch after this returns.
 		defer b.recycle()
 	}
-	elems, err := appendElems(b.elems[:0], msg)
-	b.elems = elems
+	items, err := parseBatch(msg, b.items[:0])
+	b.items = items
 	if err != nil {
 		ss.sendError(a, nil, parseError(err))
 		return
 	}
-	if len(elems) == 0 {
+	if len(items) == 0 {
 		ss.sendError(a, nil, errEmptyBatch)
 		return
 	}
-	if cap(b.items) < len(elems) {
-		b.items = make([]batchItem, len(elems))
-	}
-	b.items = b.items[:len(elems)]
-	for i, e := range elems {
-		it := &b.items[i]
-		if e[0] != '{' {
-			it.err = invalidRequest("invalid request: not an object")
-			continue
-		}
-		it.req = parseValidRequest(e) // the whole batch was scanned
-		it.err = it.req.check()
-	}
 	bp := getBuf()
 	defer putBuf(bp)
-	if len(elems) > ss.srv.cfg.batchItems {
+	if len(items) > ss.srv.cfg.batchItems {
 		var id []byte
 		for _, it := range b.items {
 			if it.err == nil && it.req.id != nil {

@@ -334,13 +334,18 @@ func FuzzScanner(f *testing.F) {
 		if err != nil || len(elems) != len(want) {
 			t.Fatalf("splitArray(%q) = %q, %v; want %q", b, elems, err, want)
 		}
-		for _, e := range elems {
-			if e[0] != '{' {
-				continue
+		items, err := parseBatch(b, nil)
+		if err != nil || len(items) != len(elems) {
+			t.Fatalf("parseBatch(%q) = %d items, %v; want %d", b, len(items), err, len(elems))
+		}
+		for i, e := range elems {
+			want := batchItem{err: errNotObject}
+			if e[0] == '{' {
+				want.req, _ = parseRequest(e)
+				want.err = want.req.check()
 			}
-			want, err := parseRequest(e)
-			if got := parseValidRequest(e); err != nil || !reflect.DeepEqual(got, want) {
-				t.Fatalf("parseValidRequest(%q) = %+v, parseRequest: %+v, %v", e, got, want, err)
+			if !reflect.DeepEqual(items[i], want) {
+				t.Fatalf("parseBatch(%q)[%d] = %+v, want %+v", b, i, items[i], want)
 			}
 		}
 		for i := range want {

@@ -33,28 +33,6 @@ func parseRequest(b []byte) (request, error) {
 	return r, nil
 }
 
-// parseValidRequest is parseRequest for an object the scanner has already validated (an
-// element of a batch): it finds the members without checking their syntax again.
-func parseValidRequest(b []byte) request {
-	var r request
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return r
-	}
-	for i = skipSpace(b, i+1); i < len(b) && b[i] == '"'; {
-		k := skipValidString(b, i)
-		key := b[i:k]
-		i = skipSpace(b, skipSpace(b, k)+1) // past the ':'
-		e := skipValid(b, i)
-		r.member(key, bytes.IndexByte(key, '\\') >= 0, b[i:e])
-		if i = skipSpace(b, e); i >= len(b) || b[i] != ',' {
-			break
-		}
-		i = skipSpace(b, i+1)
-	}
-	return r
-}
-
 // member records the object member key (raw, quotes included; escaped: it holds escape
 // sequences) with raw value v.
 func (r *request) member(key []byte, escaped bool, v []byte) {

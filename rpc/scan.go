@@ -262,6 +262,21 @@ type elemFunc func(start, end int) error
 
 // scanArray validates the array starting at b[i] and returns the index past it.
 func scanArray(b []byte, i, depth int, f elemFunc) (int, error) {
+	if f == nil {
+		return scanElems(b, i, depth, nil)
+	}
+	return scanElems(b, i, depth, func(start int) (int, error) {
+		end, err := scanValueDepth(b, start, depth)
+		if err == nil {
+			err = f(start, end)
+		}
+		return end, err
+	})
+}
+
+// scanElems is scanArray with each element validated by elem, which returns the index past
+// the element that starts at b[start] (nil: scanValueDepth).
+func scanElems(b []byte, i, depth int, elem func(start int) (int, error)) (int, error) {
 	if depth > maxDepth {
 		return i, errAt("exceeded max depth", i)
 	}
@@ -270,15 +285,15 @@ func scanArray(b []byte, i, depth int, f elemFunc) (int, error) {
 		return j + 1, nil
 	}
 	for {
-		start := j
-		end, err := scanValueDepth(b, start, depth)
+		var end int
+		var err error
+		if elem == nil {
+			end, err = scanValueDepth(b, j, depth)
+		} else {
+			end, err = elem(j)
+		}
 		if err != nil {
 			return end, err
-		}
-		if f != nil {
-			if err := f(start, end); err != nil {
-				return end, err
-			}
 		}
 		j = skipSpace(b, end)
 		if j >= len(b) {

@@ -181,7 +181,9 @@ func (c *Conn) enqueue(s *Subscription, data []byte) error {
 			c.bytes -= s.size(e.data)
 			continue
 		}
-		if s.policy == CloseConn {
+		if s.policy == CloseConn && s.state == active {
+			// (A pending subscription's client has not been told its id yet, let alone had
+			// a chance to read: it is not the client's fault, so drop as DropNewest.)
 			c.mu.Unlock()
 			c.overflow()
 			return ErrOverflow

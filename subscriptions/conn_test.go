@@ -179,6 +179,47 @@ func TestHeldUntilAnswered(t *testing.T) {
 	}
 }
 
+// TestCloseConnWhilePending: before the subscribe answer is written, CloseConn drops what does
+// not fit (reported by a lag notice once delivery starts) instead of closing the connection.
+func TestCloseConnWhilePending(t *testing.T) {
+	k := newSink()
+	c := NewConn(k, Limits{MaxQueued: 3})
+	defer c.Close(ErrConnClosed)
+	n, _ := c.Begin("nftest")
+	s := n.CreateSubscription(WithPolicy(CloseConn))
+	for i := range 5 {
+		if err := s.Notify(i); err != nil {
+			t.Fatalf("Notify(%d) while pending = %v", i, err)
+		}
+	}
+	if _, closed := k.state(); closed != nil {
+		t.Fatalf("connection closed while the subscription was pending: %v", closed)
+	}
+	c.Finish(n, true)
+	msgs := k.waitFor(t, "3 notifications and a lag notice", count(4))
+	var got []string
+	dropped := uint64(0)
+	for _, m := range msgs {
+		switch nt := parse(t, m); nt.Method {
+		case "nftest_subscription":
+			got = append(got, string(nt.Params.Result))
+		case "nftest_subscriptionLag":
+			dropped += nt.Params.Dropped
+		}
+	}
+	if strings.Join(got, ",") != "0,1,2" || dropped != 2 {
+		t.Fatalf("delivered %v, %d reported dropped; want 0,1,2 and 2", got, dropped)
+	}
+	// Once active, the policy applies as usual.
+	k.stall()
+	defer k.resume()
+	for i := 0; i < 100 && s.Notify(i) == nil; i++ {
+	}
+	if err := s.Notify(0); err != ErrOverflow {
+		t.Fatalf("Notify on a full queue once active = %v, want ErrOverflow", err)
+	}
+}
+
 func TestUnansweredEnds(t *testing.T) {
 	k := newSink()
 	c := NewConn(k, Limits{})

@@ -38,6 +38,9 @@
 //   - [CloseConn] (the default, go-ethereum's behaviour): the connection is closed, with the
 //     reason logged and, on WebSocket, sent in a close frame (1008) unless a write to the
 //     stalled client is still under way; every subscription on it ends with [ErrOverflow].
+//     Not before the client has been told the subscription's id, though: while the subscribe
+//     call's answer is still being written, a full queue drops the notification as
+//     [DropNewest] does (the client gets a lag notice), since the client had no chance to read.
 //
 //   - [DropOldest] drops the subscription's oldest queued notification, [DropNewest] the one
 //     being sent. Drops are never silent: before its next notification (or as soon as the

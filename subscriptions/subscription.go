@@ -11,7 +11,8 @@ import (
 type Policy uint8
 
 const (
-	// CloseConn closes the connection: go-ethereum's behaviour, and the default.
+	// CloseConn closes the connection: go-ethereum's behaviour, and the default. Before the
+	// subscribe call's answer has been written, it drops the notification as DropNewest does.
 	CloseConn Policy = iota
 	// DropOldest drops the subscription's oldest queued notification to make room, and sends a
 	// lag notice.
