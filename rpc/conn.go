@@ -61,10 +61,10 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 // own goroutine: no hand-over to another goroutine, which is most of the cost of a small call
 // on one connection. A message that turns out slow has the next one dispatched to a worker (see
 // inlinePolicy), so that pipelined slow calls still run side by side; one that runs on and on
-// is noticed by the watchdog,
-// which starts the loop on another goroutine that reads on (so a fast call behind a slow one
-// is still answered), and the old goroutine stops once its message is done. At any time
-// exactly one goroutine reads; the one that ends the loop sends the outcome on done.
+// is noticed by the watchdog, which starts the loop on another goroutine that reads on (so a
+// fast call behind a slow one is still answered), and the old goroutine stops once its message
+// is done. At any time exactly one goroutine reads; the one that ends the loop sends the
+// outcome on done.
 type reader struct {
 	s       *Server
 	ss      *Session
@@ -89,8 +89,8 @@ type inlinePolicy struct {
 	// budget: the watchdog's period; a message still running at two of its checks has
 	// reading taken away from it. Each check costs a timer, which wakes the runtime's
 	// network poller: checking every few milliseconds costs a small call on one connection
-	// a sizeable share of its time, so the period is long and the quick slow/spell rule does
-	// the everyday work.
+	// a sizeable share of its time, so the period is long and the slow rule, which needs no
+	// timer, does the everyday work.
 	budget time.Duration
 }
 

@@ -216,7 +216,8 @@ func (ss *Session) run(msg []byte) {
 func (ss *Session) processTimed(msg []byte, dl time.Time, a *answer) {
 	ctx := ss.ctx
 	if sdl, ok := ctx.Deadline(); !ok || !sdl.Equal(dl) {
-		// A call timeout shorter than the session's own deadline (HTTP has one per request).
+		// A deadline the session's context does not carry (ConnOptions.Deadline, as HTTP's,
+		// or a call timeout): from the server's shared deadline timer.
 		var cancel context.CancelFunc
 		ctx, cancel = ss.srv.deadlines.with(ctx, dl)
 		defer cancel()
