@@ -151,3 +151,48 @@ func TestDeadlineAfterFuncStop(t *testing.T) {
 	case <-time.After(20 * time.Millisecond):
 	}
 }
+
+// TestDeadlinesConcurrent: many goroutines create contexts, half with short deadlines and half
+// cancelled long before theirs, while the timer fires; every context ends with the right error
+// and nothing stays listed.
+func TestDeadlinesConcurrent(t *testing.T) {
+	var d deadlines
+	defer d.stop()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				in, want := time.Duration(1+(g+i)%4)*time.Millisecond, context.DeadlineExceeded
+				if i%2 == 0 {
+					in, want = time.Hour, context.Canceled // cancelled well before its deadline
+				}
+				ctx, cancel := d.with(context.Background(), time.Now().Add(in))
+				if i%2 == 0 {
+					cancel()
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(5 * time.Second):
+					errs <- errors.New("a context outlived its deadline by seconds")
+					return
+				}
+				if err := ctx.Err(); err != want {
+					errs <- errors.New("context ended with " + err.Error() + ", want " + want.Error())
+					return
+				}
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.first != nil || d.last != nil {
+		t.Error("contexts still listed after all ended")
+	}
+}
