@@ -21,6 +21,9 @@ type batchItem struct {
 
 var batchPool = sync.Pool{New: func() any { return new(batch) }}
 
+// maxPooledAnswer is the largest answer buffer a pooled batch keeps.
+const maxPooledAnswer = 64 << 10
+
 // recycle returns b to the pool, keeping its slices (cleared, so no message stays reachable)
 // unless they grew large.
 func (b *batch) recycle() {
@@ -29,7 +32,11 @@ func (b *batch) recycle() {
 	}
 	clear(b.items[:cap(b.items)])
 	b.items = b.items[:0]
-	b.next, b.buf, b.n = 0, nil, 0
+	b.next, b.n = 0, 0
+	b.buf = b.buf[:0]
+	if cap(b.buf) > maxPooledAnswer {
+		b.buf = nil
+	}
 	batchPool.Put(b)
 }
 
@@ -100,10 +107,12 @@ func parseBatch(msg []byte, items []batchItem) ([]batchItem, error) {
 // Items run one after another on this goroutine.
 func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 	b := batchPool.Get().(*batch)
-	if a == nil {
-		// With a timeout, the answer may still look at the batch after this returns.
-		defer b.recycle()
-	}
+	owned := true // false once a timeout may answer from b: then a.finish recycles it
+	defer func() {
+		if owned {
+			b.recycle()
+		}
+	}()
 	items, err := parseBatch(msg, b.items[:0])
 	b.items = items
 	if err != nil {
@@ -114,8 +123,6 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 		ss.sendError(a, nil, errEmptyBatch)
 		return
 	}
-	bp := getBuf()
-	defer putBuf(bp)
 	if len(items) > ss.srv.cfg.batchItems {
 		var id []byte
 		for _, it := range b.items {
@@ -124,13 +131,16 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 				break
 			}
 		}
-		*bp = append(appendError(append(*bp, '['), id, errBatchTooLarge), ']')
-		ss.send(a, *bp)
+		b.buf = append(appendError(append(b.buf[:0], '['), id, errBatchTooLarge), ']')
+		ss.send(a, b.buf)
 		return
 	}
-	b.buf = append(*bp, '[')
-	if a != nil && !a.register(ctx, func() { a.batch = b }) {
-		return // the deadline passed before the batch could start: answered -32002
+	b.buf = append(b.buf[:0], '[')
+	if a != nil {
+		owned = false
+		if !a.register(ctx, func() { a.batch = b }) {
+			return // the deadline passed before the batch could start: answered -32002
+		}
 	}
 	size, limit := 0, ss.srv.cfg.batchBytes
 	var ps pendingSubs
@@ -187,7 +197,6 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 		}
 	}
 	out := b.finish()
-	*bp = b.buf
 	if out == nil {
 		return
 	}

@@ -230,6 +230,7 @@ func (ss *Session) processTimed(msg []byte, dl time.Time, a *answer) {
 	ss.process(ctx, msg, a)
 	stop()
 	a.finish()
+	a.release()
 }
 
 // send writes a finished message (without its newline) unless a timeout answered first. It
@@ -298,6 +299,17 @@ func (a *answer) finishLocked() {
 	if !a.finished {
 		a.finished = true
 		close(a.done)
+	}
+}
+
+// release recycles the batch the answer tracked, once the message is processed and finish has
+// run: a timeout that fires later finds the answer finished and no longer reads it.
+func (a *answer) release() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.finished && a.batch != nil {
+		a.batch.recycle()
+		a.batch = nil
 	}
 }
 
