@@ -14,7 +14,10 @@ import (
 // go-ethereum in the same run.
 
 func benchClient(b *testing.B) *rpc.Client {
-	srv := rpctest.NewServer(b, nil)
+	return benchClientOf(b, rpctest.NewServer(b, nil))
+}
+
+func benchClientOf(b *testing.B, srv *rpc.Server) *rpc.Client {
 	c, err := inproc.Dial(srv)
 	if err != nil {
 		b.Fatal(err)
@@ -74,8 +77,18 @@ func (discard) WriteMessage([]byte) error { return nil }
 
 // BenchmarkHandleBatch is the server's side of a batch of 100 calls alone: Session.Handle of
 // the raw batch, the answer dropped.
+// The reflect sub-benchmark calls the methods through reflect.Value.Call instead of their
+// generated invokers.
 func BenchmarkHandleBatch(b *testing.B) {
-	srv := rpctest.NewServer(b, nil)
+	b.Run("invoker", func(b *testing.B) { benchHandleBatch(b, rpctest.NewServer(b, nil)) })
+	b.Run("reflect", func(b *testing.B) {
+		srv := rpctest.NewServer(b, nil)
+		rpc.StripInvokers(srv)
+		benchHandleBatch(b, srv)
+	})
+}
+
+func benchHandleBatch(b *testing.B, srv *rpc.Server) {
 	ss, err := srv.NewSession(context.Background(), rpc.ConnOptions{}, discard{})
 	if err != nil {
 		b.Fatal(err)

@@ -191,6 +191,15 @@ and it refuses metadata that no longer fits the code: a method the type no longe
 different number of arguments, is an error naming the type and the method (run go generate).
 The generator's tests regenerate every such file of the module and fail when one is stale.
 
+The generated metadata also gives each method an invoker ([MethodMetadata.Invoke]): a function
+that calls the method directly, its arguments type-asserted from pointers, so that the call
+skips reflect.Value.Call, which costs a short method several times its own run time (a batch of
+100 short calls is handled in well under half the time, without allocations of its own). A
+method the generator cannot call directly (a variadic one, or one whose argument types it
+cannot name from the generated file) and any type without generated metadata are called
+through reflection, with the same behaviour on the wire. Since the invoker calls the method in
+Go source, a file that no longer fits the method's signature does not compile.
+
 The built-in rpc.discover (the name OpenRPC reserves) answers an OpenRPC 1.3 document of what the
 caller's connection may call: info from Options.Name and Options.Version, one entry per method
 with its params (named, or arg0, arg1, … when their names are unknown), required flags by the

@@ -176,6 +176,9 @@ func (ss *Session) invoke(cb *callback, in []reflect.Value) (res reflect.Value, 
 			res, e = reflect.Value{}, errPanic
 		}
 	}()
+	if cb.invoker != nil {
+		return cb.invokeDirect(in)
+	}
 	out := cb.fn.Call(in)
 	if cb.errIndex >= 0 {
 		if err, _ := out[cb.errIndex].Interface().(error); err != nil {
@@ -186,4 +189,35 @@ func (ss *Session) invoke(cb *callback, in []reflect.Value) (res reflect.Value, 
 		return out[0], nil
 	}
 	return reflect.Value{}, nil
+}
+
+// invokeDirect calls the method through its generated invoker (MethodMetadata.Invoke) with
+// the values of in, laid out for reflect.Value.Call: receiver, then context, then arguments.
+func (cb *callback) invokeDirect(in []reflect.Value) (reflect.Value, *Error) {
+	var ctx context.Context
+	args := in[1:]
+	if cb.hasCtx {
+		ctx, _ = in[1].Interface().(context.Context)
+		args = in[2:]
+	}
+	var ptrs []any
+	if len(args) > 0 {
+		ptrs = make([]any, len(args))
+		for i, v := range args {
+			if !v.CanAddr() { // an absent optional argument: a zero value
+				p := reflect.New(v.Type())
+				p.Elem().Set(v)
+				v = p.Elem()
+			}
+			ptrs[i] = v.Addr().Interface()
+		}
+	}
+	res, err := cb.invoker(cb.rcvrPtr, ctx, ptrs)
+	if err != nil {
+		return reflect.Value{}, errorObject(err)
+	}
+	if !cb.hasResult || res == nil {
+		return reflect.Value{}, nil
+	}
+	return reflect.ValueOf(res), nil
 }

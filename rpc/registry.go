@@ -214,8 +214,10 @@ type callback struct {
 	fields     *structFields  // set when the only argument is a struct: by-name fills its fields
 	subName    string         // a subscription's name (name is then NS_subscribe); "" for a method
 
-	meta      *MethodMetadata // generated metadata (docs, names), or nil
-	notifType reflect.Type    // a subscription's notification type, or nil (WithNotificationType)
+	meta      *MethodMetadata                                              // generated metadata (docs, names), or nil
+	invoker   func(rcvr any, ctx context.Context, args []any) (any, error) // meta.Invoke
+	rcvrPtr   any                                                          // the receiver for invoker
+	notifType reflect.Type                                                 // a subscription's notification type, or nil (WithNotificationType)
 }
 
 // newCallback checks the method's shape: optional context.Context first, JSON-decodable

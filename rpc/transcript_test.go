@@ -36,9 +36,26 @@ func dialStream(t testing.TB) rpctest.Wire {
 	return rpctest.NewStreamWire(c)
 }
 
+// dialReflect is dialSession with every method called through reflect.Value.Call rather than
+// its generated invoker.
+func dialReflect(t testing.TB) rpctest.Wire {
+	srv := rpctest.NewServer(t, nil)
+	if n := rpc.StripInvokers(srv); n < 20 {
+		t.Fatalf("only %d methods of rpctest have a generated invoker", n)
+	}
+	inbox := rpctest.NewInbox()
+	ss, err := srv.NewSession(context.Background(), rpc.ConnOptions{}, inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sessionWire{ss, inbox}
+}
+
 func TestTranscripts(t *testing.T) {
 	t.Run("session", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata", dialSession) })
+	t.Run("session/reflect", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata", dialReflect) })
 	t.Run("stream", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata", dialStream) })
 	t.Run("push/session", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata/push", dialSession) })
+	t.Run("push/session/reflect", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata/push", dialReflect) })
 	t.Run("push/stream", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata/push", dialStream) })
 }

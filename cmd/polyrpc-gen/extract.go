@@ -16,8 +16,9 @@ import (
 // typeMeta is the metadata of one service type.
 type typeMeta struct {
 	name    string
-	methods []methodMeta  // sorted by name
-	types   []typeDocMeta // sorted by name
+	methods []methodMeta      // sorted by name
+	types   []typeDocMeta     // sorted by name
+	imports map[string]string // name → path: the packages the invokers' argument types name
 }
 
 // methodMeta mirrors rpc.MethodMetadata.
@@ -31,7 +32,8 @@ type methodMeta struct {
 	resultDoc  string
 	errors     []errorMeta
 	deprecated bool
-	notifies   string // a Go type expression: the subscription's notifications
+	notifies   string      // a Go type expression: the subscription's notifications
+	invoke     *invokeMeta // nil: left to reflection
 }
 
 type errorMeta struct {
@@ -81,13 +83,13 @@ func (src *source) extract(names []string) ([]typeMeta, error) {
 		if ts, ok := dt.Decl.Specs[0].(*ast.TypeSpec); ok && ts.TypeParams != nil {
 			return nil, fmt.Errorf("type %s is generic: only plain types are supported", name)
 		}
-		tm := typeMeta{name: name}
+		tm := typeMeta{name: name, imports: map[string]string{}}
 		var exprs []ast.Expr // the methods' signatures and notification types
 		for _, f := range dt.Methods {
 			if !ast.IsExported(f.Name) {
 				continue
 			}
-			m := src.method(f)
+			m := src.method(f, tm.imports)
 			exprs = append(exprs, f.Decl.Type)
 			if m.notifies != "" {
 				e, err := notificationType(m.notifies)
@@ -108,11 +110,14 @@ func (src *source) extract(names []string) ([]typeMeta, error) {
 	return out, nil
 }
 
-// method reads one method's declaration and doc comment.
-func (src *source) method(f *doc.Func) methodMeta {
+// method reads one method's declaration and doc comment, adding to imports the packages its
+// invoker needs.
+func (src *source) method(f *doc.Func, imports map[string]string) methodMeta {
 	m := methodMeta{name: f.Name}
 	ft := f.Decl.Type
-	ctxName := src.contextImport(f.Decl.Pos())
+	file := src.fileOf(f.Decl.Pos())
+	ctxName := contextImport(file)
+	m.invoke = src.invoker(ft, file, ctxName, imports)
 	for i, field := range ft.Params.List {
 		if i == 0 && isContext(field.Type, ctxName) {
 			m.params = append(m.params, namesOf(field)[1:]...) // the first is the context
@@ -165,20 +170,26 @@ func (src *source) typeDoc(expr ast.Expr) string {
 	}
 }
 
-// contextImport returns the name under which the file holding pos imports "context", or "".
-func (src *source) contextImport(pos token.Pos) string {
+// fileOf returns the file that holds pos.
+func (src *source) fileOf(pos token.Pos) *ast.File {
 	for _, f := range src.files {
 		if f.FileStart <= pos && pos <= f.FileEnd {
-			for _, imp := range f.Imports {
-				if imp.Path.Value != `"context"` {
-					continue
-				}
-				if imp.Name != nil {
-					return imp.Name.Name
-				}
-				return "context"
-			}
+			return f
 		}
+	}
+	return &ast.File{}
+}
+
+// contextImport returns the name under which file imports "context", or "".
+func contextImport(file *ast.File) string {
+	for _, imp := range file.Imports {
+		if imp.Path.Value != `"context"` {
+			continue
+		}
+		if imp.Name != nil {
+			return imp.Name.Name
+		}
+		return "context"
 	}
 	return ""
 }

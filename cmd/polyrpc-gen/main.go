@@ -9,7 +9,10 @@
 // init function hands the metadata to rpc.RegisterMetadata. Server.Register then accepts params
 // by name under the source's parameter names, checks that the metadata still fits the methods
 // (a stale file is an error naming the type and method), and rpc.discover describes the
-// methods with their docs.
+// methods with their docs. The file also holds an invoker per method (rpc.MethodMetadata.Invoke)
+// that calls it directly, so that calls skip reflect.Value.Call; variadic methods, and those
+// whose argument types the file cannot name (a dot import, an import name that clashes), are
+// left to reflection.
 //
 // Conventions in a method's doc comment:
 //

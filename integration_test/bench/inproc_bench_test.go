@@ -1,6 +1,3 @@
-// Package bench compares polyrpc with go-ethereum's rpc package, and encoding/json with
-// github.com/go-json-experiment/json, on the work a JSON-RPC server does per call. It is a
-// module of its own so that the main module never depends on go-ethereum.
 package bench
 
 import (

@@ -42,16 +42,6 @@ import (
 // child process of the test binary (startChild) so that their CPU and memory can be measured
 // apart from the client's.
 
-// netService is the service both libraries host for the network benchmarks, as namespace
-// "test": the shape of the service in the reference measurements.
-type netService struct{}
-
-// Ping answers "pong".
-func (netService) Ping() string { return "pong" }
-
-// EchoAny returns its argument: a JSON value decoded into any and encoded back.
-func (netService) EchoAny(v any) any { return v }
-
 // serverKinds are the servers compared, in the order they are run and printed.
 var serverKinds = []string{"polyrpc", "geth", "ceiling"}
 

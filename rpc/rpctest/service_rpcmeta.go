@@ -3,6 +3,7 @@
 package rpctest
 
 import (
+	"context"
 	"reflect"
 
 	"github.com/polyrpc/polyrpc/rpc"
@@ -14,33 +15,51 @@ func init() {
 			Params:  []string{"a", "b"},
 			Summary: "Add adds two integers.",
 			Doc:     "Add adds two integers.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).Add(*args_[0].(*int), *args_[1].(*int)), nil
+			},
 		},
 		"Block": {
 			Params:  []string{"ms"},
 			Summary: "Block waits ms milliseconds ignoring its context, as badly written methods do.",
 			Doc:     "Block waits ms milliseconds ignoring its context, as badly written methods do.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).Block(*args_[0].(*int)), nil
+			},
 		},
 		"Count": {
 			Params:  []string{},
 			Summary: "Count returns how many times Incr ran.",
 			Doc:     "Count returns how many times Incr ran.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).Count(), nil
+			},
 		},
 		"Echo": {
 			Params:    []string{"str", "i", "args"},
 			Summary:   "Echo returns its arguments; args is optional.",
 			Doc:       "Echo returns its arguments; args is optional.",
 			ResultDoc: "EchoResult is what Echo returns.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).Echo(*args_[0].(*string), *args_[1].(*int), *args_[2].(**EchoArgs)), nil
+			},
 		},
 		"EchoAny": {
 			Params:  []string{"v"},
 			Summary: "EchoAny returns any JSON value it is given.",
 			Doc:     "EchoAny returns any JSON value it is given.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).EchoAny(*args_[0].(*any)), nil
+			},
 		},
 		"EchoPerson": {
 			Params:    []string{"p"},
 			Summary:   "EchoPerson returns its struct argument.",
 			Doc:       "EchoPerson returns its struct argument.",
 			ResultDoc: "Person is the single struct argument of EchoPerson: by-name params fill its fields.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).EchoPerson(*args_[0].(*Person)), nil
+			},
 		},
 		"EchoWithCtx": {
 			Params:     []string{"str", "i", "args"},
@@ -48,11 +67,17 @@ func init() {
 			Summary:    "EchoWithCtx is Echo with a context first.",
 			Doc:        "EchoWithCtx is Echo with a context first. Its params are positional only.",
 			ResultDoc:  "EchoResult is what Echo returns.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).EchoWithCtx(ctx_, *args_[0].(*string), *args_[1].(*int), *args_[2].(**EchoArgs)), nil
+			},
 		},
 		"Fail": {
 			Params:  []string{},
 			Summary: "Fail returns a plain error: -32000.",
 			Doc:     "Fail returns a plain error: -32000.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return nil, rcvr_.(*Service).Fail()
+			},
 		},
 		"FailCoded": {
 			Params:  []string{},
@@ -61,63 +86,102 @@ func init() {
 			Errors: []rpc.ErrorMetadata{
 				{Code: -32042, Message: "coded failure"},
 			},
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).FailCoded()
+			},
 		},
 		"ID": {
 			Params:  []string{},
 			Summary: "ID shows that only the first letter is lowercased: its wire name is test_iD.",
 			Doc:     "ID shows that only the first letter is lowercased: its wire name is test_iD.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).ID(), nil
+			},
 		},
 		"Incr": {
 			Params:  []string{},
 			Summary: "Incr counts notifications: it adds one to a counter that Count reads.",
 			Doc:     "Incr counts notifications: it adds one to a counter that Count reads.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				rcvr_.(*Service).Incr()
+				return nil, nil
+			},
 		},
 		"MarshalFail": {
 			Params:    []string{},
 			Summary:   "MarshalFail returns a value that cannot be encoded.",
 			Doc:       "MarshalFail returns a value that cannot be encoded.",
 			ResultDoc: "BadJSON fails to encode.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).MarshalFail(), nil
+			},
 		},
 		"NoArgsRets": {
 			Params:  []string{},
 			Summary: "NoArgsRets takes and returns nothing: its result is null.",
 			Doc:     "NoArgsRets takes and returns nothing: its result is null.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				rcvr_.(*Service).NoArgsRets()
+				return nil, nil
+			},
 		},
 		"Panic": {
 			Params:  []string{},
 			Summary: "Panic panics.",
 			Doc:     "Panic panics.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).Panic(), nil
+			},
 		},
 		"Peer": {
 			Params:  []string{},
 			Summary: "Peer returns the caller's transport.",
 			Doc:     "Peer returns the caller's transport.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).Peer(ctx_), nil
+			},
 		},
 		"Repeat": {
 			Params:  []string{"str", "n"},
 			Summary: "Repeat returns s n times.",
 			Doc:     "Repeat returns s n times.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).Repeat(*args_[0].(*string), *args_[1].(*int)), nil
+			},
 		},
 		"Sleep": {
 			Params:  []string{"ms"},
 			Summary: "Sleep waits ms milliseconds or until its context ends, and returns the context's error.",
 			Doc:     "Sleep waits ms milliseconds or until its context ends, and returns the context's error.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return nil, rcvr_.(*Service).Sleep(ctx_, *args_[0].(*int))
+			},
 		},
 		"Subtract": {
 			Params:  []string{"minuend", "subtrahend"},
 			Summary: "Subtract is the specification's example method.",
 			Doc:     "Subtract is the specification's example method.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).Subtract(*args_[0].(*int), *args_[1].(*int)), nil
+			},
 		},
 		"Sum": {
 			Params:     []string{"a", "b", "c"},
 			Positional: true,
 			Summary:    "Sum adds three integers.",
 			Doc:        "Sum adds three integers. Its params are positional only.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).Sum(*args_[0].(*int), *args_[1].(*int), *args_[2].(*int)), nil
+			},
 		},
 		"Update": {
 			Params:  []string{"a", "b", "c", "d", "e"},
 			Summary: "Update is the specification's notification example.",
 			Doc:     "Update is the specification's notification example.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				rcvr_.(*Service).Update(*args_[0].(*int), *args_[1].(*int), *args_[2].(*int), *args_[3].(*int), *args_[4].(*int))
+				return nil, nil
+			},
 		},
 	}, Types: map[string]rpc.TypeMetadata{
 		"BadJSON": {
@@ -138,11 +202,19 @@ func init() {
 			Params:  []string{""},
 			Summary: "Hello takes one integer.",
 			Doc:     "Hello takes one integer.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				rcvr_.(*Notify).Hello(*args_[0].(*int))
+				return nil, nil
+			},
 		},
 		"Sum": {
 			Params:  []string{"a", "b", "c"},
 			Summary: "Sum takes three integers.",
 			Doc:     "Sum takes three integers.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				rcvr_.(*Notify).Sum(*args_[0].(*int), *args_[1].(*int), *args_[2].(*int))
+				return nil, nil
+			},
 		},
 	}})
 	rpc.RegisterMetadata(reflect.TypeFor[Get](), rpc.ServiceMetadata{Methods: map[string]rpc.MethodMetadata{
@@ -150,6 +222,9 @@ func init() {
 			Params:  []string{},
 			Summary: "Data returns the specification's example result.",
 			Doc:     "Data returns the specification's example result.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Get).Data(), nil
+			},
 		},
 	}})
 	rpc.RegisterMetadata(reflect.TypeFor[Subs](), rpc.ServiceMetadata{Methods: map[string]rpc.MethodMetadata{
@@ -158,27 +233,42 @@ func init() {
 			Summary:      "Flood sends n notifications of about size bytes each as fast as Notify takes them, under policy \"close\" (the default), \"drop-oldest\" or \"drop-newest\".",
 			Doc:          "Flood sends n notifications of about size bytes each as fast as Notify takes them, under\npolicy \"close\" (the default), \"drop-oldest\" or \"drop-newest\".",
 			Notification: reflect.TypeFor[FloodItem](),
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Subs).Flood(ctx_, *args_[0].(*int), *args_[1].(*int), *args_[2].(**string))
+			},
 		},
 		"Publish": {
 			Params:  []string{"topic", "value"},
 			Summary: "Publish sends value to the subscribers of topic and returns how many it reached.",
 			Doc:     "Publish sends value to the subscribers of topic and returns how many it reached.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Subs).Publish(*args_[0].(*string), *args_[1].(*any))
+			},
 		},
 		"Subscribers": {
 			Params:  []string{"topic"},
 			Summary: "Subscribers returns the number of subscriptions to topic.",
 			Doc:     "Subscribers returns the number of subscriptions to topic.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Subs).Subscribers(*args_[0].(*string)), nil
+			},
 		},
 		"Ticks": {
 			Params:       []string{"n", "start"},
 			Summary:      "Ticks streams n consecutive integers from start.",
 			Doc:          "Ticks streams n consecutive integers from start.",
 			Notification: reflect.TypeFor[int](),
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Subs).Ticks(ctx_, *args_[0].(*int), *args_[1].(*int))
+			},
 		},
 		"Topic": {
 			Params:  []string{"name"},
 			Summary: "Topic subscribes to what Publish sends to name: any JSON value.",
 			Doc:     "Topic subscribes to what Publish sends to name: any JSON value.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Subs).Topic(ctx_, *args_[0].(*string))
+			},
 		},
 	}, Types: map[string]rpc.TypeMetadata{
 		"FloodItem": {

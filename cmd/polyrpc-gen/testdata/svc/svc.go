@@ -3,7 +3,9 @@ package svc
 
 import (
 	stdctx "context"
+	js "encoding/json"
 	"errors"
+	"math/big"
 )
 
 // Calc is a service.
@@ -85,3 +87,12 @@ func (Calc) Ticks(ctx stdctx.Context) (*Sub, error) { return nil, nil }
 
 // Area computes the area.
 func (Calc) Area(s Shape, Shape int) float64 { return s.W * s.H }
+
+// Decode takes types of other packages, one imported under another name.
+func (*Calc) Decode(raw js.RawMessage, n *big.Int) error { return nil }
+
+// Many is variadic: left to reflection.
+func (Calc) Many(xs ...int) int { return len(xs) }
+
+// Three has more results than a method may: left to reflection.
+func (Calc) Three() (int, int, error) { return 0, 0, nil }

@@ -3,6 +3,7 @@
 package services
 
 import (
+	"context"
 	"reflect"
 
 	"github.com/polyrpc/polyrpc/rpc"
@@ -17,6 +18,9 @@ func init() {
 			Errors: []rpc.ErrorMetadata{
 				{Code: -32602, Message: "an invalid room or limit"},
 			},
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*chatAPI).History(*args_[0].(*string), *args_[1].(**int))
+			},
 		},
 		"Messages": {
 			Params:  []string{"room"},
@@ -26,11 +30,17 @@ func init() {
 				{Code: -32602, Message: "an invalid room"},
 			},
 			Notification: reflect.TypeFor[Message](),
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*chatAPI).Messages(ctx_, *args_[0].(*string))
+			},
 		},
 		"Rooms": {
 			Params:  []string{},
 			Summary: "Rooms lists the rooms that have messages, by name.",
 			Doc:     "Rooms lists the rooms that have messages, by name.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*chatAPI).Rooms(), nil
+			},
 		},
 		"Send": {
 			Params:    []string{"room", "name", "text"},
@@ -39,6 +49,9 @@ func init() {
 			ResultDoc: "Message is one chat message.",
 			Errors: []rpc.ErrorMetadata{
 				{Code: -32602, Message: "an invalid room, name or text"},
+			},
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*chatAPI).Send(*args_[0].(*string), *args_[1].(*string), *args_[2].(*string))
 			},
 		},
 	}, Types: map[string]rpc.TypeMetadata{
@@ -58,11 +71,17 @@ func init() {
 			Summary:   "NodeInfo reports the node's version, endpoints and uptime, and the live connections and subscriptions of each transport.",
 			Doc:       "NodeInfo reports the node's version, endpoints and uptime, and the live connections and\nsubscriptions of each transport.",
 			ResultDoc: "NodeInfo is the answer of admin_nodeInfo.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*adminAPI).NodeInfo(), nil
+			},
 		},
 		"Peers": {
 			Params:  []string{},
 			Summary: "Peers lists the live connections, oldest first: transport, remote address, user agent, origin, subscriptions and since when.",
 			Doc:     "Peers lists the live connections, oldest first: transport, remote address, user agent,\norigin, subscriptions and since when.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*adminAPI).Peers(), nil
+			},
 		},
 	}, Types: map[string]rpc.TypeMetadata{
 		"Conn": {
