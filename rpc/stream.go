@@ -1,7 +1,9 @@
 package rpc
 
 import (
+	"encoding/binary"
 	"io"
+	"math/bits"
 	"sync"
 )
 
@@ -17,6 +19,7 @@ func NewStreamConn(rwc io.ReadWriteCloser, maxMessage int) Conn {
 	return newStreamConn(rwc, maxMessage)
 }
 
+// newStreamConn is NewStreamConn, returning the concrete type for ServeStream and the tests.
 func newStreamConn(rwc io.ReadWriteCloser, maxMessage int) *streamConn {
 	if maxMessage <= 0 {
 		maxMessage = 32 << 20
@@ -24,6 +27,7 @@ func newStreamConn(rwc io.ReadWriteCloser, maxMessage int) *streamConn {
 	return &streamConn{rwc: rwc, max: maxMessage}
 }
 
+// streamConn is the Conn of NewStreamConn and Server.ServeStream.
 type streamConn struct {
 	rwc    io.ReadWriteCloser
 	max    int
@@ -31,25 +35,45 @@ type streamConn struct {
 	budget *Server // when set, the bytes of each message are reserved from its budget
 
 	buf        []byte
-	start, end int // unread bytes are buf[start:end]
+	start, end int    // unread bytes are buf[start:end]
+	small      []byte // the connection's small buffer, kept while buf is a grown one
+	hint       int    // the length of the last message that outgrew the small buffer
 	eof        error
 }
 
-// maxBurst bounds the bytes a stream connection gathers before writing them.
-const maxBurst = 256 << 10
+const (
+	// smallBuffer is the size of the buffer a connection reads into between large messages:
+	// what an idle connection holds.
+	smallBuffer = 4 << 10
+
+	// maxJump bounds how many times larger than the bytes it must hold a grown buffer may be
+	// when the size of the last large message says to jump ahead, so that a small message
+	// after a huge one costs a bounded allocation, not one as large as the huge one.
+	maxJump = 32
+
+	// directWrite is the length from which WriteMessage writes a message itself instead of
+	// copying it into the burst: copying a large message costs more than the extra write
+	// when a burst was gathered, and a copy would grow the pooled buffer besides.
+	directWrite = 32 << 10
+
+	// maxBurst bounds the bytes a stream connection gathers before writing them.
+	maxBurst = 256 << 10
+)
 
 // burstPool holds the buffers of bursts: a connection holds one only between its first
 // message of a burst and the Flush that ends it, so idle connections cost none.
 var burstPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
 // WriteMessage adds msg to the burst that Flush writes (the server and the client call Flush
-// after every burst); a message that would make the burst larger than maxBurst is written at
-// once, after what was gathered.
+// after every burst). A message of directWrite bytes or more, or one that would make the burst
+// larger than maxBurst, is written at once, after what was gathered: a large message is not
+// worth copying, and the write is complete when WriteMessage returns, so the caller may reuse
+// msg.
 func (c *streamConn) WriteMessage(msg []byte) error {
-	if c.out == nil {
-		c.out = burstPool.Get().(*[]byte)
-	}
-	if len(*c.out)+len(msg) <= maxBurst {
+	if len(msg) < directWrite && (c.out == nil || len(*c.out)+len(msg) <= maxBurst) {
+		if c.out == nil {
+			c.out = burstPool.Get().(*[]byte)
+		}
 		*c.out = append(*c.out, msg...)
 		return nil
 	}
@@ -85,6 +109,7 @@ func (c *streamConn) PeerGone() <-chan struct{} {
 	return nil
 }
 
+// Close closes the underlying stream.
 func (c *streamConn) Close() error { return c.rwc.Close() }
 
 // ReadMessage returns the next JSON value in the stream.
@@ -124,23 +149,22 @@ func (c *streamConn) ReadMessage() ([]byte, error) {
 			}
 			if complete {
 				if skip != nil {
+					c.shrink()
 					return nil, skip
 				}
-				msg := append([]byte(nil), c.buf[c.start:c.start+pos]...)
-				c.start += pos
+				msg := c.take(pos)
 				c.budgetRelease(reserved - len(msg)) // keep exactly len(msg) until Release
 				return msg, nil
 			}
 		}
 		if c.eof != nil {
 			if skip != nil {
-				c.start, c.end = 0, 0
+				c.buf, c.start, c.end = c.small, 0, 0 // nothing more is read: let a grown buffer go
 				return nil, skip
 			}
 			if pos > 0 {
 				// An unfinished value at the end: hand it over so that it is answered -32700.
-				msg := append([]byte(nil), c.buf[c.start:c.start+pos]...)
-				c.start += pos
+				msg := c.take(pos)
 				c.budgetRelease(reserved - len(msg))
 				return msg, nil
 			}
@@ -152,6 +176,76 @@ func (c *streamConn) ReadMessage() ([]byte, error) {
 	}
 }
 
+// take removes the message that is the next n unread bytes from the buffer and returns it.
+//
+// A message in the small buffer is copied, so that the buffer serves the next ones. A message
+// that outgrew it is the bulk of the grown buffer, which was made for it: the buffer itself
+// becomes the message (no copy), capped by a three-index slice so that appending to the
+// message cannot write over what follows, and the bytes after it move to the small buffer (or,
+// when they are already more than it holds, to a new grown one). The message is copied
+// instead when the grown buffer is much larger than it, which would otherwise keep memory
+// that the budget does not count, and when it is small (it followed a large one in a read).
+func (c *streamConn) take(n int) []byte {
+	msg := c.buf[c.start : c.start+n : c.start+n]
+	c.start += n
+	if len(c.buf) <= smallBuffer {
+		return append([]byte(nil), msg...)
+	}
+	if n > smallBuffer {
+		c.hint = n
+	}
+	if n <= smallBuffer || len(c.buf)-n > n/2 {
+		msg = append([]byte(nil), msg...)
+		c.shrink()
+		return msg
+	}
+	rest := c.buf[c.start:c.end]
+	if len(rest) <= smallBuffer {
+		c.buf = c.smallBuf()
+	} else {
+		c.buf = make([]byte, c.growSize(len(rest)))
+	}
+	c.start, c.end = 0, copy(c.buf, rest)
+	return msg
+}
+
+// shrink leaves a grown buffer for the small one when the unread bytes fit in the small one:
+// the grown buffer was for a message that is over, so that a connection neither waits for
+// input nor waits for the answer to a message holding a large buffer.
+func (c *streamConn) shrink() {
+	if len(c.buf) > smallBuffer && c.end-c.start <= smallBuffer {
+		small := c.smallBuf()
+		c.end = copy(small, c.buf[c.start:c.end])
+		c.buf, c.start = small, 0
+	}
+}
+
+// smallBuf returns the connection's small buffer, making it the first time.
+func (c *streamConn) smallBuf() []byte {
+	if c.small == nil {
+		c.small = make([]byte, smallBuffer)
+	}
+	return c.small
+}
+
+// growSize returns the size of the buffer to grow to when n unread bytes of one message fill
+// the buffer. It grows geometrically, so that a message of any length is read with few copies,
+// and jumps to just over the length of the last large message (up to maxJump times n): a
+// connection that carries large messages tends to carry ones of about the same length, which
+// are then read into one buffer each, copying only what the small buffer held. It needs not
+// exceed max+1 bytes, enough to see that a value is over the limit.
+func (c *streamConn) growSize(n int) int {
+	size := max(2*n, smallBuffer)
+	if h := c.hint + c.hint/8; h > size {
+		size = min(h, maxJump*n)
+	}
+	if c.max < size {
+		size = max(c.max+1, n+1)
+	}
+	return size
+}
+
+// budgetRelease gives n bytes back to the server's budget, if the connection has one.
 func (c *streamConn) budgetRelease(n int) {
 	if c.budget != nil && n != 0 {
 		c.budget.ReleaseBytes(n)
@@ -161,18 +255,19 @@ func (c *streamConn) budgetRelease(n int) {
 // Release gives back the budget held for msg once the server has answered it.
 func (c *streamConn) Release(msg []byte) { c.budgetRelease(len(msg)) }
 
-// fill reads more bytes, moving unread bytes to the front and growing the buffer as needed.
+// fill reads more bytes, moving unread bytes to the front and growing the buffer as needed
+// (or shrinking it: a skipped value may have ended in the middle of a read).
 func (c *streamConn) fill() error {
+	c.shrink()
 	if c.start > 0 {
 		c.end = copy(c.buf, c.buf[c.start:c.end])
 		c.start = 0
 	}
-	if c.end == 0 && len(c.buf) > 64<<10 {
-		c.buf = nil // let a buffer grown for one large message go
+	if c.buf == nil {
+		c.buf = c.smallBuf()
 	}
 	if c.end == len(c.buf) {
-		size := max(4096, 2*len(c.buf))
-		nb := make([]byte, size)
+		nb := make([]byte, c.growSize(c.end))
 		copy(nb, c.buf[:c.end])
 		c.buf = nb
 	}
@@ -193,38 +288,89 @@ func (c *streamConn) fill() error {
 // value at once: it cannot be valid JSON, and ending it there lets the stream go on (the
 // specification's "batch, invalid JSON" example is such a value).
 type frameScanner struct {
-	started bool
-	scalar  bool
-	inStr   bool
-	esc     bool
-	depth   int
-	objects []uint64 // bit i set: the bracket open at depth i+1 is '{'
+	started bool     // the first byte of the value was seen
+	scalar  bool     // the value is a top-level scalar
+	inStr   bool     // a string is open
+	esc     bool     // the next byte is escaped by a backslash in a string
+	depth   int      // brackets open
+	objects uint64   // bit i set: the bracket open at depth i+1 is '{', for the first 64 levels
+	deeper  []uint64 // the same for the levels beyond, 64 a word
 }
 
+// word returns the word that holds the bit of the bracket open at depth d (from 1).
+func (s *frameScanner) word(d int) *uint64 {
+	if d <= 64 {
+		return &s.objects
+	}
+	return &s.deeper[(d-65)/64]
+}
+
+// push opens a bracket, an object's if obj.
 func (s *frameScanner) push(obj bool) {
 	s.depth++
-	word, bit := (s.depth-1)/64, uint((s.depth-1)%64)
-	for len(s.objects) <= word {
-		s.objects = append(s.objects, 0)
+	if s.depth > 64 {
+		for len(s.deeper) <= (s.depth-65)/64 {
+			s.deeper = append(s.deeper, 0)
+		}
 	}
+	w, bit := s.word(s.depth), uint((s.depth-1)%64)
 	if obj {
-		s.objects[word] |= 1 << bit
+		*w |= 1 << bit
 	} else {
-		s.objects[word] &^= 1 << bit
+		*w &^= 1 << bit
 	}
 }
 
 // pop closes the innermost bracket and reports whether c matches it.
 func (s *frameScanner) pop(c byte) bool {
-	word, bit := (s.depth-1)/64, uint((s.depth-1)%64)
-	obj := s.objects[word]&(1<<bit) != 0
+	obj := *s.word(s.depth)&(1<<uint((s.depth-1)%64)) != 0
 	s.depth--
 	return obj == (c == '}')
 }
 
 // scan consumes data and returns how many bytes it used and whether the value is complete.
+// Inside a container it reads eight bytes at a time (see scanWords), since nearly all of a large
+// value is bytes it only passes over; one byte at a time it handles the rest: a backslash and
+// the byte it escapes, the last bytes of data, and a value that is a bare string or scalar.
 func (s *frameScanner) scan(data []byte) (int, bool) {
-	for i := 0; i < len(data); i++ {
+	i := 0
+	if !s.started {
+		if len(data) == 0 {
+			return 0, false
+		}
+		s.started = true
+		switch c := data[0]; c {
+		case '{', '[':
+			s.push(c == '{')
+		case '"':
+			s.inStr = true
+		default:
+			s.scalar = true
+			if isStructural(c) {
+				return 1, true
+			}
+		}
+		i = 1
+	}
+	if s.scalar {
+		for ; i < len(data); i++ {
+			if c := data[i]; isSpace(c) || isStructural(c) {
+				return i, true
+			}
+		}
+		return len(data), false
+	}
+	for i < len(data) {
+		if s.depth > 0 && !s.esc && len(data)-i >= 8 {
+			n, end := s.scanWords(data[i:])
+			if end > 0 {
+				return i + end, true
+			}
+			if i += n; i == len(data) {
+				break
+			}
+			// A backslash or the last bytes: they go one at a time.
+		}
 		if s.inStr && !s.esc {
 			// Inside a string only a quote or a backslash matters: skip words without one.
 			if i = skipPlain(data, i); i == len(data) {
@@ -232,26 +378,8 @@ func (s *frameScanner) scan(data []byte) (int, bool) {
 			}
 		}
 		c := data[i]
-		if !s.started {
-			s.started = true
-			switch c {
-			case '{', '[':
-				s.push(c == '{')
-			case '"':
-				s.inStr = true
-			default:
-				s.scalar = true
-				if isStructural(c) {
-					return i + 1, true
-				}
-			}
-			continue
-		}
+		i++
 		switch {
-		case s.scalar:
-			if isSpace(c) || isStructural(c) {
-				return i, true
-			}
 		case s.inStr:
 			switch {
 			case s.esc:
@@ -261,7 +389,7 @@ func (s *frameScanner) scan(data []byte) (int, bool) {
 			case c == '"':
 				s.inStr = false
 				if s.depth == 0 {
-					return i + 1, true
+					return i, true
 				}
 			}
 		case c == '"':
@@ -270,13 +398,85 @@ func (s *frameScanner) scan(data []byte) (int, bool) {
 			s.push(c == '{')
 		case c == '}' || c == ']':
 			if !s.pop(c) || s.depth == 0 {
-				return i + 1, true
+				return i, true
 			}
 		}
 	}
 	return len(data), false
 }
 
+// Constants of the eight-byte scan: one bit per byte, and the top bit of every byte.
+const (
+	laneOnes  = 0x0101010101010101
+	laneHighs = 0x8080808080808080
+	laneLows  = 0x7f7f7f7f7f7f7f7f
+)
+
+// lanesEqual returns the top bit of every byte of x (little endian: byte k holds bits 8k to
+// 8k+7) that equals c, and no other bit. Unlike skipPlain's test, it is exact: the sum of
+// the low seven bits cannot carry into the next byte.
+func lanesEqual(x uint64, c byte) uint64 {
+	v := x ^ uint64(c)*laneOnes
+	return ^((v&laneLows + laneLows) | v | laneLows)
+}
+
+// lanesMaybe returns the top bit of every byte of x that equals c, and maybe of bytes after
+// such a byte (as skipPlain's test): its lowest bit is exact, and it is zero only when no byte
+// equals c. It costs fewer operations than lanesEqual.
+func lanesMaybe(x uint64, c byte) uint64 {
+	v := x ^ uint64(c)*laneOnes
+	return (v - laneOnes) &^ v & laneHighs
+}
+
+// scanWords consumes data eight bytes at a time while a container is open and the first byte
+// is not escaped, up to its first backslash or its last bytes, fewer than eight. It returns
+// how many bytes it used and, when the value ends within them, the value's length (else 0).
+// Which quotes and brackets are inside strings follows from the parity of the quotes before
+// each byte (with no backslash among them, every quote counts), so a word costs a few
+// arithmetic operations, and a branch only when it holds a bracket, instead of a branch per
+// byte, which mispredicts at every quote of a value made of short strings.
+func (s *frameScanner) scanWords(data []byte) (n, end int) {
+	var inStr uint64 // laneHighs while a string is open, else 0
+	if s.inStr {
+		inStr = laneHighs
+	}
+	for ; n+8 <= len(data); n += 8 {
+		x := binary.LittleEndian.Uint64(data[n:])
+		backslashes := lanesMaybe(x, '\\')
+		used := backslashes&-backslashes - 1 // the bytes before the first backslash: all if none
+		quotes := lanesEqual(x, '"') & used
+		// Setting bits 1, 2 and 5 makes '}' of '{', ']' and '[' (and of 'y', 'Y', '_' and DEL,
+		// which the loop below passes over): one test finds the brackets.
+		brackets := lanesMaybe(x|0x26*laneOnes, '\x7f') & used
+		// in: the bytes after which a string is open (a prefix XOR of the quotes up to each).
+		in := quotes ^ quotes<<8
+		in ^= in << 16
+		in ^= in << 32
+		in ^= inStr
+		for brackets &^= in; brackets != 0; brackets &= brackets - 1 {
+			k := bits.TrailingZeros64(brackets) / 8
+			switch c := byte(x >> (8 * k)); c {
+			case '{', '[':
+				s.push(c == '{')
+			case '}', ']':
+				if !s.pop(c) || s.depth == 0 {
+					return n, n + k + 1
+				}
+			}
+		}
+		// The last byte's state is that after the last byte used: no quote follows it.
+		inStr = uint64(int64(in)>>63) & laneHighs
+		if backslashes != 0 {
+			n += bits.TrailingZeros64(backslashes) / 8
+			break
+		}
+	}
+	s.inStr = inStr != 0
+	return n, 0
+}
+
+// isStructural reports whether c is one of JSON's structural characters or a quote: what ends
+// a top-level scalar.
 func isStructural(c byte) bool {
 	switch c {
 	case '{', '}', '[', ']', ',', ':', '"':

@@ -6,25 +6,34 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // fzChunkConn is an in-memory stream that delivers data in reads of the given sizes (cycled;
-// none: all at once), then fails with err (io.EOF if nil). It records what is written to it.
+// none: all at once), then fails with err (io.EOF if nil). It records what is written to it,
+// and each write apart.
 type fzChunkConn struct {
 	data   []byte
 	chunks []int
 	reads  int
 	err    error
 	out    bytes.Buffer
+	writes []string
 	closed bool
+	onRead func(left int) // when set, called by every read with the length of data left
 }
 
+// Read delivers the next piece of data.
 func (c *fzChunkConn) Read(p []byte) (int, error) {
+	if c.onRead != nil {
+		c.onRead(len(c.data))
+	}
 	if len(c.data) == 0 {
 		if c.err != nil {
 			return 0, c.err
@@ -41,8 +50,13 @@ func (c *fzChunkConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (c *fzChunkConn) Write(p []byte) (int, error) { return c.out.Write(p) }
+// Write records p.
+func (c *fzChunkConn) Write(p []byte) (int, error) {
+	c.writes = append(c.writes, string(p))
+	return c.out.Write(p)
+}
 
+// Close records that the stream was closed.
 func (c *fzChunkConn) Close() error { c.closed = true; return nil }
 
 // fzTooLarge stands for ErrMessageTooLarge in a list of frames.
@@ -187,5 +201,431 @@ func TestServeStreamAnswersAfterClientEndsWriting(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Fatalf("ServeStream: %v", err)
+	}
+}
+
+// refFrameScanner is the frame scanner as it was before it read eight bytes at a time: one byte
+// at a time, the plain statement of the framing rules. The tests hold the fast one to it.
+type refFrameScanner struct {
+	started bool
+	scalar  bool
+	inStr   bool
+	esc     bool
+	depth   int
+	objects []uint64 // bit i set: the bracket open at depth i+1 is '{'
+}
+
+// push opens a bracket.
+func (s *refFrameScanner) push(obj bool) {
+	s.depth++
+	word, bit := (s.depth-1)/64, uint((s.depth-1)%64)
+	for len(s.objects) <= word {
+		s.objects = append(s.objects, 0)
+	}
+	if obj {
+		s.objects[word] |= 1 << bit
+	} else {
+		s.objects[word] &^= 1 << bit
+	}
+}
+
+// pop closes the innermost bracket and reports whether c matches it.
+func (s *refFrameScanner) pop(c byte) bool {
+	word, bit := (s.depth-1)/64, uint((s.depth-1)%64)
+	obj := s.objects[word]&(1<<bit) != 0
+	s.depth--
+	return obj == (c == '}')
+}
+
+// scan consumes data and returns how many bytes it used and whether the value is complete.
+func (s *refFrameScanner) scan(data []byte) (int, bool) {
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if !s.started {
+			s.started = true
+			switch c {
+			case '{', '[':
+				s.push(c == '{')
+			case '"':
+				s.inStr = true
+			default:
+				s.scalar = true
+				if isStructural(c) {
+					return i + 1, true
+				}
+			}
+			continue
+		}
+		switch {
+		case s.scalar:
+			if isSpace(c) || isStructural(c) {
+				return i, true
+			}
+		case s.inStr:
+			switch {
+			case s.esc:
+				s.esc = false
+			case c == '\\':
+				s.esc = true
+			case c == '"':
+				s.inStr = false
+				if s.depth == 0 {
+					return i + 1, true
+				}
+			}
+		case c == '"':
+			s.inStr = true
+		case c == '{' || c == '[':
+			s.push(c == '{')
+		case c == '}' || c == ']':
+			if !s.pop(c) || s.depth == 0 {
+				return i + 1, true
+			}
+		}
+	}
+	return len(data), false
+}
+
+// checkFrameScanner feeds in to the frame scanner and to the reference one in pieces of the
+// given sizes (cycled), value after value, and fails at the first answer they disagree on.
+func checkFrameScanner(t *testing.T, in []byte, chunks []int) {
+	t.Helper()
+	var fast frameScanner
+	var ref refFrameScanner
+	for pos, call := 0, 0; pos < len(in); call++ {
+		end := min(len(in), pos+chunks[call%len(chunks)])
+		n, complete := fast.scan(in[pos:end])
+		rn, rcomplete := ref.scan(in[pos:end])
+		if n != rn || complete != rcomplete {
+			t.Fatalf("input %q in pieces %v, piece %q at %d: scan gave %d, %v; want %d, %v",
+				in, chunks, in[pos:end], pos, n, complete, rn, rcomplete)
+		}
+		pos += n
+		if complete {
+			fast, ref = frameScanner{}, refFrameScanner{}
+		}
+	}
+}
+
+// TestFrameScannerMatchesReference: on random text made of the bytes that matter to framing,
+// in random pieces, the eight-byte scanner finds the same ends as the reference one.
+func TestFrameScannerMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	// Brackets and quotes are frequent so that values nest, close and mismatch; backslashes
+	// come in runs; plain bytes make the stretches the word scan passes over.
+	const alphabet = "{{[[}}]]\"\"\"\"\"\\\\\\ ,:ab1_-xyY\x7f"
+	for range 3000 {
+		in := make([]byte, 1+rng.IntN(300))
+		for i := range in {
+			in[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		chunks := []int{len(in)}
+		if rng.IntN(3) > 0 {
+			chunks = []int{1 + rng.IntN(20), 1 + rng.IntN(20), 1 + rng.IntN(3)}
+		}
+		checkFrameScanner(t, in, chunks)
+	}
+	deep := strings.Repeat(`[{"a\"]":`, 200) + `"}\\"` + strings.Repeat(`}]`, 200)
+	for _, in := range []string{
+		deep,                             // beyond 64 and 128 levels, and back
+		deep[:len(deep)-5] + `]]` + deep, // a mismatch at depth
+		`["` + strings.Repeat(`\\`, 31) + `"]"]`,
+		`{"k":"` + strings.Repeat("v", 100) + `\u00e9"}` + `[1,2,[3,{"x":[]}]]`,
+	} {
+		for _, chunks := range [][]int{{len(in)}, {1}, {7}, {8}, {9}, {13, 3}} {
+			checkFrameScanner(t, []byte(in), chunks)
+		}
+	}
+}
+
+// FuzzFrameScanner holds the frame scanner to the reference one on any input.
+func FuzzFrameScanner(f *testing.F) {
+	f.Add([]byte(`{"a":[1,"}]"],"b\"":{}}["x\\"]`), uint8(5))
+	f.Add([]byte(`[[[{"\\\\\"":"]"}]]]]`), uint8(9))
+	f.Fuzz(func(t *testing.T, in []byte, chunk uint8) {
+		if len(in) > 0 {
+			checkFrameScanner(t, in, []int{1 + int(chunk)%32, 8, 1 + int(chunk)/32})
+		}
+	})
+}
+
+// lsValue returns a JSON object of exactly n bytes (n >= 40) made of many short members, with
+// quotes, brackets and escapes inside its strings, as a large request is; tag tells apart
+// values of the same length.
+func lsValue(t testing.TB, n int, tag byte) string {
+	var b strings.Builder
+	b.WriteString(`{"t":"` + string(tag) + `","m":[`)
+	const item, end = `{"s":"]}\"[{","n":-12.5e3,"a":[true,null]},`, `0],"p":""}`
+	for b.Len()+len(item)+len(end) <= n {
+		b.WriteString(item)
+	}
+	b.WriteString(`0],"p":"`)
+	b.WriteString(strings.Repeat("x", n-b.Len()-2))
+	b.WriteString(`"}`)
+	if v := b.String(); len(v) != n || !json.Valid([]byte(v)) {
+		t.Fatalf("lsValue(%d) made %d bytes, valid %v", n, len(v), json.Valid([]byte(v)))
+	}
+	return b.String()
+}
+
+// lsStream joins values with sep after each.
+func lsStream(sep string, vals ...string) string { return strings.Join(vals, sep) + sep }
+
+// lsWithin reports whether msg lies in the array of buf.
+func lsWithin(msg, buf []byte) bool {
+	off := uintptr(unsafe.Pointer(unsafe.SliceData(msg))) - uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	return off < uintptr(cap(buf))
+}
+
+// lsReadAll reads conn to the end of its input, checking that the connection holds a grown
+// buffer only for the part of a message that filled the small one (neither when it reads, and
+// so waits for input, nor between messages), that no buffer is larger than needed to see that
+// a message is over the limit, that a message handed the buffer it was read into keeps little
+// more memory than its length, and that no message is changed by what comes after it, even
+// when the reader appends to it.
+func lsReadAll(t *testing.T, rwc *fzChunkConn, c *streamConn) ([]string, error) {
+	t.Helper()
+	var bufs [][]byte // the buffers the current message may lie in
+	rwc.onRead = func(left int) {
+		bufs = append(bufs, c.buf)
+		if len(c.buf) > smallBuffer && c.end-c.start < smallBuffer {
+			t.Errorf("reading with a buffer of %d bytes (%d unread, %d to come)", len(c.buf), c.end-c.start, left)
+		}
+		if len(c.buf) > max(smallBuffer, c.max+1) {
+			t.Errorf("a buffer of %d bytes with a limit of %d", len(c.buf), c.max)
+		}
+	}
+	var msgs [][]byte
+	var want []string
+	for range 1000 {
+		bufs = append(bufs[:0], c.buf)
+		msg, err := c.ReadMessage()
+		for _, b := range bufs {
+			if len(msg) > 0 && len(b) > 0 && lsWithin(msg, b) && cap(b) > len(msg)+len(msg)/2 {
+				t.Errorf("message %d of %d bytes keeps a buffer of %d", len(msgs), len(msg), cap(b))
+			}
+		}
+		if len(c.buf) > smallBuffer && c.end-c.start <= smallBuffer {
+			t.Errorf("after message %d (%v), a buffer of %d bytes for %d unread", len(msgs), err, len(c.buf), c.end-c.start)
+		}
+		switch {
+		case errors.Is(err, ErrMessageTooLarge):
+			want = append(want, fzTooLarge)
+			msgs = append(msgs, []byte(fzTooLarge))
+			continue
+		case err != nil:
+			for i, m := range msgs {
+				if string(m) != want[i] {
+					t.Errorf("message %d changed after it was read: %.40q…, was %.40q…", i, m, want[i])
+				}
+			}
+			return want, err
+		}
+		want = append(want, string(msg))
+		msgs = append(msgs, msg)
+		_ = append(msg, "appended by the reader"...)
+	}
+	t.Fatal("no end after 1000 messages")
+	return nil, nil
+}
+
+// TestStreamConnLargeMessages: messages larger than the small buffer, alone, back to back,
+// among small ones and cut at every kind of boundary, are framed as small ones are, the buffer
+// shrinks back after them, and they stay intact.
+func TestStreamConnLargeMessages(t *testing.T) {
+	v := func(n int, tag byte) string { return lsValue(t, n, tag) }
+	small1, small2 := `{"jsonrpc":"2.0","id":1,"method":"a"}`, `[{"jsonrpc":"2.0","id":2,"method":"b"}]`
+	big, big2, big3, huge := v(70000, 'a'), v(70000, 'b'), v(65536, 'c'), v(300000, 'd')
+	tests := []struct {
+		name   string
+		in     string
+		chunks [][]int // the chunkings to try, besides all at once and 16 KiB reads
+		limit  int
+		want   []string
+	}{
+		{"large then more bytes in the same read", lsStream("\n", big, small1, small2), [][]int{{70003}, {70001 + 20}},
+			0, []string{big, small1, small2}},
+		{"large then a large start in the same read", big + big2 + " " + small1, [][]int{{70000 + 5000}, {65536 + 8192}},
+			0, []string{big, big2, small1}},
+		{"several large back to back", big + big2 + big3 + huge + big, [][]int{{4096}, {1 << 20}, {3000, 70000}},
+			0, []string{big, big2, big3, huge, big}},
+		{"several large on lines", lsStream("\n", big, big2, big3, huge, big3), [][]int{{70001}, {65537}},
+			0, []string{big, big2, big3, huge, big3}},
+		{"large then small ones", lsStream("\n", huge, small1, small2, small1), [][]int{{300001 + 10}, {300001}},
+			0, []string{huge, small1, small2, small1}},
+		{"each read ends a message", lsStream("\n", v(4095, 'e'), v(4096, 'f'), v(4097, 'g'), v(8192, 'h'), big),
+			[][]int{{4096, 4097, 4098, 8193, 70001}, {4095, 1, 4096, 1, 4097, 1, 8192, 1, 70000, 1}},
+			0, []string{v(4095, 'e'), v(4096, 'f'), v(4097, 'g'), v(8192, 'h'), big}},
+		{"each read ends a message, none between", v(4096, 'f') + v(4096, 'g') + big + v(4097, 'h'),
+			[][]int{{4096, 4096, 70000, 4097}, {4096, 74096, 4097}},
+			0, []string{v(4096, 'f'), v(4096, 'g'), big, v(4097, 'h')}},
+		{"lengths up and down", lsStream(" ", v(5000, 'i'), huge, v(5000, 'j'), big, big2, v(80000, 'k'), v(9000, 'l')), [][]int{{1000}, {50000}},
+			0, []string{v(5000, 'i'), huge, v(5000, 'j'), big, big2, v(80000, 'k'), v(9000, 'l')}},
+		{"large unfinished at the end", big + "\n" + big2[:50000], [][]int{{1000}},
+			0, []string{big, big2[:50000]}},
+		{"large over the limit between large under it", lsStream("\n", big, huge, big2, small1), [][]int{{1000}, {100000}},
+			100000, []string{big, fzTooLarge, big2, small1}},
+		{"large over the limit then small ones", lsStream("\n", huge, small1, small2), [][]int{{1000}, {100000}},
+			100000, []string{fzTooLarge, small1, small2}},
+		{"large over the limit back to back", big + huge + big2, [][]int{{1000}, {80000}},
+			100000, []string{big, fzTooLarge, big2}},
+		{"at the limit", lsStream("", big, v(70001, 'm'), big2), [][]int{{1000}},
+			70000, []string{big, fzTooLarge, big2}},
+		{"large over the limit at the end", big + huge[:200000], [][]int{{1000}},
+			100000, []string{big, fzTooLarge}},
+	}
+	for _, tt := range tests {
+		for _, chunks := range append([][]int{nil, {16 << 10}}, tt.chunks...) {
+			rwc := &fzChunkConn{data: []byte(tt.in), chunks: chunks}
+			c := newStreamConn(rwc, tt.limit)
+			got, err := lsReadAll(t, rwc, c)
+			if !errors.Is(err, io.EOF) || !slices.Equal(got, tt.want) {
+				t.Errorf("%s, chunks %v: got %d messages, %v; want %d, EOF", tt.name, chunks, len(got), err, len(tt.want))
+				for i := range max(len(got), len(tt.want)) {
+					if i >= len(got) || i >= len(tt.want) || got[i] != tt.want[i] {
+						t.Errorf("first difference at message %d", i)
+						break
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestStreamConnLargeBudget: large messages hold exactly their length of the server's budget
+// until released, one the budget cannot cover is refused and skipped, and everything comes
+// back to zero.
+func TestStreamConnLargeBudget(t *testing.T) {
+	small := `{"jsonrpc":"2.0","id":1,"method":"a"}`
+	big, big2 := lsValue(t, 70000, 'a'), lsValue(t, 70000, 'b')
+	tests := []struct {
+		name   string
+		budget int
+		in     string
+		want   []string // ErrServerBusy as "busy"
+	}{
+		{"large and small", 0, lsStream("\n", big, small, big2, small), []string{big, small, big2, small}},
+		{"large unfinished at the end", 0, big + big2[:40000], []string{big, big2[:40000]}},
+		{"large refused", 150 << 10, lsStream("\n", big, big2, small), []string{big, "busy", small}},
+		{"large over the limit", 0, lsStream("\n", big, lsValue(t, 200000, 'c'), small), []string{big, fzTooLarge, small}},
+	}
+	for _, tt := range tests {
+		for _, chunks := range [][]int{nil, {16 << 10}, {1000, 7}} {
+			srv := NewServer(&Options{MaxRequestBytesInFlight: tt.budget})
+			rwc := &fzChunkConn{data: []byte(tt.in), chunks: chunks}
+			c := newStreamConn(rwc, 100000)
+			c.budget = srv
+			var held [][]byte
+			var got []string
+			inFlight := 0
+			for {
+				msg, err := c.ReadMessage()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				switch {
+				case errors.Is(err, ErrServerBusy):
+					got = append(got, "busy")
+				case errors.Is(err, ErrMessageTooLarge):
+					got = append(got, fzTooLarge)
+				case err != nil:
+					t.Fatalf("%s: %v", tt.name, err)
+				default:
+					got = append(got, string(msg))
+					held = append(held, msg)
+					inFlight += len(msg)
+				}
+				if n := srv.reqBytes.Load(); n != int64(inFlight) {
+					t.Errorf("%s, chunks %v: after %d messages the budget holds %d bytes, want %d", tt.name, chunks, len(got), n, inFlight)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("%s, chunks %v: got %d messages, want %d", tt.name, chunks, len(got), len(tt.want))
+			}
+			for _, m := range held {
+				c.Release(m)
+			}
+			if n := srv.reqBytes.Load(); n != 0 {
+				t.Errorf("%s, chunks %v: the budget holds %d bytes after every release", tt.name, chunks, n)
+			}
+			srv.Stop()
+		}
+	}
+}
+
+// TestStreamConnWriteLarge: large messages are written at once, alone, and small ones around
+// them keep their order; the caller may reuse a message as soon as WriteMessage returns.
+func TestStreamConnWriteLarge(t *testing.T) {
+	msg := func(n int, tag byte) string { return lsValue(t, n-1, tag) + "\n" }
+	a, b, c, d := msg(60, 'a'), msg(70, 'b'), msg(80, 'c'), msg(directWrite-1, 'd')
+	L1, L2, L3 := msg(directWrite, 'L'), msg(70<<10, 'M'), msg(300<<10, 'N')
+	const flush = "<flush>"
+	tests := []struct {
+		name   string
+		in     []string
+		writes []string
+	}{
+		{"large alone", []string{L2, flush}, []string{L2}},
+		{"small, large, small", []string{a, b, L1, c, flush}, []string{a + b, L1, c}},
+		{"large first", []string{L1, a, flush, b, flush}, []string{L1, a, b}},
+		{"large ones back to back", []string{a, L1, L2, L3, b, c, flush}, []string{a, L1, L2, L3, b + c}},
+		{"just under the threshold is gathered", []string{a, d, b, flush}, []string{a + d + b}},
+		{"flushes between", []string{a, flush, L1, flush, flush, b, L2, flush}, []string{a, L1, b, L2}},
+	}
+	for _, tt := range tests {
+		rwc := &fzChunkConn{}
+		conn := newStreamConn(rwc, 0)
+		var want strings.Builder
+		for _, m := range tt.in {
+			if m == flush {
+				if err := conn.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			buf := []byte(m)
+			if err := conn.WriteMessage(buf); err != nil {
+				t.Fatal(err)
+			}
+			want.WriteString(m)
+			for i := range buf {
+				buf[i] = '!' // the caller reuses its buffer
+			}
+		}
+		if rwc.out.String() != want.String() {
+			t.Errorf("%s: wrote other bytes than the messages in order", tt.name)
+		}
+		if !slices.Equal(rwc.writes, tt.writes) {
+			t.Errorf("%s: %d writes, want %d", tt.name, len(rwc.writes), len(tt.writes))
+			for i, w := range rwc.writes {
+				t.Logf("write %d: %d bytes %.20q…", i, len(w), w)
+			}
+		}
+	}
+}
+
+// TestStreamConnLargeMessageAllocs: a stream of large messages of about the same length is
+// read with one allocation per message, the message itself, and small ones with one each.
+func TestStreamConnLargeMessageAllocs(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		msg       string
+		copies    int
+		maxAllocs float64
+	}{
+		{"large", lsValue(t, 70000, 'a'), 1, 1},
+		{"large pipelined", lsValue(t, 70000, 'a'), 3, 1},
+		{"small pipelined", `{"jsonrpc":"2.0","id":1,"method":"a"}`, 100, 1},
+	} {
+		c := newStreamConn(&benchStream{data: benchRepeat([]byte(tt.msg), tt.copies), chunk: 16 << 10}, 0)
+		read := func() {
+			if msg, err := c.ReadMessage(); err != nil || len(msg) != len(tt.msg) {
+				t.Fatalf("%s: read %d bytes, %v", tt.name, len(msg), err)
+			}
+		}
+		read() // the first large message finds no length to go by
+		if n := testing.AllocsPerRun(50, read); n > tt.maxAllocs {
+			t.Errorf("%s: %v allocations per message, want at most %v", tt.name, n, tt.maxAllocs)
+		}
 	}
 }
