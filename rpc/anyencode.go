@@ -35,6 +35,10 @@ type anyEncoder struct {
 // maxScratch is the largest scratch buffer an encoder keeps.
 const maxScratch = 1 << 20
 
+// directSpare is the spare capacity from which appendAny writes a container into the caller's
+// buffer directly, without the scratch buffer's copy.
+const directSpare = 16 << 10
+
 type anyMember struct {
 	key string
 	val any
@@ -56,7 +60,8 @@ func isPlainJSON(v any) bool {
 //
 // A map or slice is written into the encoder's pooled scratch buffer and then copied: a large
 // answer then costs one allocation of its size (with room for the envelope's end) instead of a
-// series of ever larger buffers, each copied into the next.
+// series of ever larger buffers, each copied into the next. When buf has directSpare bytes to
+// spare (a pooled buffer that held a large answer before), it is written into buf directly.
 func appendAny(buf []byte, v any, escapeHTML bool) ([]byte, error) {
 	e := anyEncoderPool.Get().(*anyEncoder)
 	e.escapeHTML = escapeHTML
@@ -64,6 +69,10 @@ func appendAny(buf []byte, v any, escapeHTML bool) ([]byte, error) {
 	var err error
 	switch v.(type) {
 	case map[string]any, []any:
+		if cap(buf)-len(buf) >= directSpare {
+			out, err = e.value(buf, v)
+			break
+		}
 		var b []byte
 		if b, err = e.value(e.scratch[:0], v); err == nil {
 			if cap(buf)-len(buf) < len(b) {

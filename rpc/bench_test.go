@@ -109,3 +109,23 @@ func benchHandleBatch(b *testing.B, srv *rpc.Server) {
 		}
 	}
 }
+
+// BenchmarkHandleEcho is the server's side of test_echoAny with a 64 KiB JSON document, the
+// network benchmarks' echo: Session.Handle of the request, the answer dropped.
+func BenchmarkHandleEcho(b *testing.B) {
+	srv := rpctest.NewServer(b, nil)
+	ss, err := srv.NewSession(context.Background(), rpc.ConnOptions{}, discard{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ss.Close()
+	doc := rpc.AnyBenchDoc()
+	msg := fmt.Appendf(nil, `{"jsonrpc":"2.0","id":1,"method":"test_echoAny","params":[%s]}`, doc)
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ss.Handle(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

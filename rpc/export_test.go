@@ -18,3 +18,6 @@ func StripInvokers(srv *Server) int {
 	}
 	return n
 }
+
+// AnyBenchDoc is the 64 KiB JSON document of the echo benchmarks.
+var AnyBenchDoc = anyBenchDoc

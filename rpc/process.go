@@ -12,10 +12,15 @@ import (
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
+// maxPooledBuf is the largest buffer bufPool keeps: large enough for the answer to a call
+// with a 64 KiB document, so that a connection answering such calls one after another reuses
+// one buffer rather than allocating each answer (and giving the GC that much more to do).
+const maxPooledBuf = 128 << 10
+
 func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
 
 func putBuf(b *[]byte) {
-	if cap(*b) <= 64<<10 {
+	if cap(*b) <= maxPooledBuf {
 		*b = (*b)[:0]
 		bufPool.Put(b)
 	}
