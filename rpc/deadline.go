@@ -22,22 +22,23 @@ type deadlines struct {
 }
 
 // with returns a context that is done at dl (with context.DeadlineExceeded), when parent is
-// done, or when cancel is called (context.Canceled), as context.WithDeadline's.
-func (d *deadlines) with(parent context.Context, dl time.Time) (context.Context, context.CancelFunc) {
-	c := &deadlineCtx{parent: parent, dl: dl, d: d}
+// done, or when cancel is called (context.Canceled), as context.WithDeadline's. When the
+// deadline passes first, expired (if not nil) runs on its own goroutine: what a caller would
+// otherwise arrange with context.AfterFunc, without following the parent (see deadlineCtx).
+func (d *deadlines) with(parent context.Context, dl time.Time, expired func()) (context.Context, context.CancelFunc) {
+	c := &deadlineCtx{parent: parent, dl: dl, d: d, expired: expired}
 	if err := parent.Err(); err != nil {
 		c.err = err
 		return c, func() {}
 	}
 	if time.Until(dl) <= 0 {
 		c.err = context.DeadlineExceeded
+		if expired != nil {
+			go expired()
+		}
 		return c, func() {}
 	}
 	d.add(c)
-	stop := context.AfterFunc(parent, func() { c.cancel(parent.Err()) })
-	c.mu.Lock()
-	c.stopParent = stop // nil in cancel if the parent was done first: nothing to stop then
-	c.mu.Unlock()
 	return c, func() { c.cancel(context.Canceled) }
 }
 
@@ -130,10 +131,16 @@ func (d *deadlines) stop() {
 // deadlineCtx is a context of deadlines. It implements AfterFunc, which the context package
 // uses for the contexts derived from it (and for context.AfterFunc), so that they need no
 // goroutine of their own. context.Cause on it reports its parent's cause, not its own.
+//
+// It follows its parent's cancellation only once something waits for it (Done, AfterFunc):
+// linking to the parent costs allocations and a lock of the parent per call, and most methods
+// never look. Err consults the parent itself, so that a cancelled parent shows at once
+// either way.
 type deadlineCtx struct {
-	parent context.Context
-	dl     time.Time
-	d      *deadlines
+	parent  context.Context
+	dl      time.Time
+	d       *deadlines
+	expired func() // run when the deadline passes first; see with
 
 	prev, next *deadlineCtx // guarded by d.mu
 	listed     bool         // guarded by d.mu
@@ -142,7 +149,8 @@ type deadlineCtx struct {
 	done       chan struct{} // made on demand
 	err        error
 	funcs      []*afterFunc
-	stopParent func() bool
+	linked     bool        // the parent's cancellation is followed
+	stopParent func() bool // undoes the link; nil if the parent was done first
 }
 
 type afterFunc struct{ f func() }
@@ -158,6 +166,8 @@ func (c *deadlineCtx) Done() <-chan struct{} {
 		c.done = make(chan struct{})
 		if c.err != nil {
 			close(c.done)
+		} else {
+			c.linkLocked()
 		}
 	}
 	return c.done
@@ -165,8 +175,28 @@ func (c *deadlineCtx) Done() <-chan struct{} {
 
 func (c *deadlineCtx) Err() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
+	err := c.err
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := c.parent.Err(); err != nil {
+		c.cancel(err) // the link, if any, may not have run yet
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.err // a cancel that raced with this one may have set another error first
+	}
+	return nil
+}
+
+// linkLocked makes c follow its parent's cancellation, once (c.mu held). The parent's
+// AfterFunc never calls back synchronously, so holding c.mu here cannot deadlock.
+func (c *deadlineCtx) linkLocked() {
+	if c.linked {
+		return
+	}
+	c.linked = true
+	c.stopParent = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err()) })
 }
 
 // AfterFunc arranges for f to run on its own goroutine once c is done; stop undoes that if f
@@ -180,6 +210,7 @@ func (c *deadlineCtx) AfterFunc(f func()) (stop func() bool) {
 		return func() bool { return false }
 	}
 	c.funcs = append(c.funcs, a)
+	c.linkLocked()
 	c.mu.Unlock()
 	return func() bool {
 		c.mu.Lock()
@@ -195,6 +226,13 @@ func (c *deadlineCtx) AfterFunc(f func()) (stop func() bool) {
 }
 
 func (c *deadlineCtx) cancel(err error) {
+	if err == context.DeadlineExceeded {
+		// A parent cancelled before the deadline goes unseen until then when nothing waited
+		// on c: it wins, as it would have through the link.
+		if perr := c.parent.Err(); perr != nil {
+			err = perr
+		}
+	}
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
@@ -205,10 +243,12 @@ func (c *deadlineCtx) cancel(err error) {
 		close(c.done)
 	}
 	funcs, stop := c.funcs, c.stopParent
-	c.funcs = nil
+	c.funcs, c.stopParent = nil, nil
 	c.mu.Unlock()
 	if err != context.DeadlineExceeded {
 		c.d.remove(c)
+	} else if c.expired != nil {
+		go c.expired()
 	}
 	if stop != nil {
 		stop()

@@ -37,7 +37,7 @@ func TestDeadlineContexts(t *testing.T) {
 			parent, cancelParent := context.WithCancel(context.WithValue(context.Background(), sessionKey{}, "v"))
 			defer cancelParent()
 			dl := time.Now().Add(c.in)
-			ctx, cancel := d.with(parent, dl)
+			ctx, cancel := d.with(parent, dl, nil)
 			defer cancel()
 			if got, ok := ctx.Deadline(); !ok || !got.Equal(dl) {
 				t.Errorf("Deadline() = %v, %v; want %v", got, ok, dl)
@@ -79,7 +79,7 @@ func TestDeadlinesOrder(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, ms := range []int{30, 10, 50, 20, 40} {
 		dl := now.Add(time.Duration(ms) * time.Millisecond)
-		ctx, cancel := d.with(context.Background(), dl)
+		ctx, cancel := d.with(context.Background(), dl, nil)
 		defer cancel()
 		wg.Add(1)
 		context.AfterFunc(ctx, func() {
@@ -108,10 +108,10 @@ func TestDeadlinesOneTimer(t *testing.T) {
 	var d deadlines
 	defer d.stop()
 	first := time.Now().Add(time.Hour)
-	_, cancel := d.with(context.Background(), first)
+	_, cancel := d.with(context.Background(), first, nil)
 	cancel()
 	for i := range 100 {
-		_, cancel := d.with(context.Background(), first.Add(time.Duration(i+1)*time.Millisecond))
+		_, cancel := d.with(context.Background(), first.Add(time.Duration(i+1)*time.Millisecond), nil)
 		cancel()
 	}
 	d.mu.Lock()
@@ -128,7 +128,7 @@ func TestDeadlinesOneTimer(t *testing.T) {
 func TestDeadlineAfterFuncStop(t *testing.T) {
 	var d deadlines
 	defer d.stop()
-	ctx, cancel := d.with(context.Background(), time.Now().Add(time.Hour))
+	ctx, cancel := d.with(context.Background(), time.Now().Add(time.Hour), nil)
 	ran := make(chan struct{}, 2)
 	stop := context.AfterFunc(ctx, func() { ran <- struct{}{} })
 	if !stop() {
@@ -167,7 +167,7 @@ func TestDeadlinesConcurrent(t *testing.T) {
 				if i%2 == 0 {
 					in, want = time.Hour, context.Canceled // cancelled well before its deadline
 				}
-				ctx, cancel := d.with(context.Background(), time.Now().Add(in))
+				ctx, cancel := d.with(context.Background(), time.Now().Add(in), nil)
 				if i%2 == 0 {
 					cancel()
 				}
@@ -194,5 +194,88 @@ func TestDeadlinesConcurrent(t *testing.T) {
 	defer d.mu.Unlock()
 	if d.first != nil || d.last != nil {
 		t.Error("contexts still listed after all ended")
+	}
+}
+
+// TestDeadlineExpiredHook: the function given to with runs when the deadline passes first, and
+// not when the context is cancelled or its parent is.
+func TestDeadlineExpiredHook(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      time.Duration
+		act     func(cancel, cancelParent context.CancelFunc)
+		wantRun bool
+	}{
+		{"expires", 20 * time.Millisecond, func(_, _ context.CancelFunc) {}, true},
+		{"already past", -time.Second, func(_, _ context.CancelFunc) {}, true},
+		{"cancelled first", 30 * time.Millisecond, func(cancel, _ context.CancelFunc) { cancel() }, false},
+		{"parent cancelled first", 30 * time.Millisecond, func(_, cancelParent context.CancelFunc) { cancelParent() }, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var d deadlines
+			defer d.stop()
+			parent, cancelParent := context.WithCancel(context.Background())
+			defer cancelParent()
+			ran := make(chan struct{}, 2)
+			ctx, cancel := d.with(parent, time.Now().Add(c.in), func() { ran <- struct{}{} })
+			defer cancel()
+			c.act(cancel, cancelParent)
+			if c.wantRun {
+				waitDone(t, ctx)
+				select {
+				case <-ran:
+				case <-time.After(5 * time.Second):
+					t.Fatal("the hook did not run")
+				}
+			}
+			time.Sleep(80 * time.Millisecond) // past the deadline of every case
+			if n := len(ran); n != 0 {
+				t.Errorf("the hook ran %d more times", n)
+			}
+			if !c.wantRun && ctx.Err() != context.Canceled {
+				t.Errorf("Err() = %v, want %v", ctx.Err(), context.Canceled)
+			}
+		})
+	}
+}
+
+// TestDeadlineLazyParent: a context nobody waits on does not link itself to its parent, yet
+// reports the parent's cancellation at once; one that is waited on follows it.
+func TestDeadlineLazyParent(t *testing.T) {
+	var d deadlines
+	defer d.stop()
+	for _, wait := range []bool{false, true} {
+		parent, cancelParent := context.WithCancel(context.Background())
+		ctx, cancel := d.with(parent, time.Now().Add(time.Hour), nil)
+		c := ctx.(*deadlineCtx)
+		if wait {
+			ctx.Done()
+		}
+		c.mu.Lock()
+		linked := c.linked
+		c.mu.Unlock()
+		if linked != wait {
+			t.Errorf("waited on: %v, linked to the parent: %v", wait, linked)
+		}
+		cancelParent()
+		if wait {
+			waitDone(t, ctx)
+		}
+		if err := ctx.Err(); err != context.Canceled {
+			t.Errorf("waited on: %v: Err() after the parent's cancel = %v", wait, err)
+		}
+		select {
+		case <-ctx.Done():
+		default:
+			t.Errorf("waited on: %v: Done not closed after Err reported the cancel", wait)
+		}
+		d.mu.Lock()
+		listed := c.listed
+		d.mu.Unlock()
+		if listed {
+			t.Errorf("waited on: %v: the cancelled context is still listed", wait)
+		}
+		cancel()
 	}
 }

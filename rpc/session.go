@@ -214,21 +214,24 @@ func (ss *Session) run(msg []byte) {
 // processTimed runs process with a deadline; when it passes first, the unanswered calls are
 // answered -32002 and the late answers are dropped.
 func (ss *Session) processTimed(msg []byte, dl time.Time, a *answer) {
+	expired := func() { ss.expire(a) }
 	ctx := ss.ctx
-	if sdl, ok := ctx.Deadline(); !ok || !sdl.Equal(dl) {
+	var done func()
+	if sdl, ok := ctx.Deadline(); ok && sdl.Equal(dl) {
+		stop := context.AfterFunc(ctx, func() {
+			if ctx.Err() == context.DeadlineExceeded {
+				expired()
+			}
+		})
+		done = func() { stop() }
+	} else {
 		// A deadline the session's context does not carry (ConnOptions.Deadline, as HTTP's,
-		// or a call timeout): from the server's shared deadline timer.
-		var cancel context.CancelFunc
-		ctx, cancel = ss.srv.deadlines.with(ctx, dl)
-		defer cancel()
+		// or a call timeout): from the server's shared deadline timer, which runs expired
+		// itself, without a context.AfterFunc.
+		ctx, done = ss.srv.deadlines.with(ctx, dl, expired)
 	}
-	stop := context.AfterFunc(ctx, func() {
-		if ctx.Err() == context.DeadlineExceeded {
-			ss.expire(a)
-		}
-	})
 	ss.process(ctx, msg, a)
-	stop()
+	done()
 	a.finish()
 	a.release()
 }

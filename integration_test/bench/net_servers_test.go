@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -414,6 +416,11 @@ func readLine(br *bufio.Reader, scratch *[]byte) ([]byte, error) {
 // the servers of one kind: "KIND TRANSPORT,TRANSPORT…".
 const childEnv = "POLYRPC_BENCH_CHILD"
 
+// profileEnv names a directory where each child process writes the CPU profile of its whole
+// life, cpu-KIND-TRANSPORTS.prof: the servers' side alone, which an in-process benchmark's
+// profile mixes with the client's.
+const profileEnv = "POLYRPC_BENCH_PROFILE"
+
 // TestNetServerChild is the entry point of a child process started by startChild; it skips in
 // a normal run. It hosts the servers, prints their addresses as one JSON line and answers
 // commands on stdin, one per line, until stdin ends: "cpu" prints the process's user+system
@@ -432,6 +439,20 @@ func TestNetServerChild(t *testing.T) {
 		return
 	}
 	defer target.close()
+	if dir := os.Getenv(profileEnv); dir != "" {
+		name := filepath.Join(dir, "cpu-"+kind+"-"+strings.ReplaceAll(trs, ",", "+")+".prof")
+		f, err := os.Create(name)
+		if err != nil {
+			fmt.Printf("ERR %v\n", err)
+			return
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Printf("ERR %v\n", err)
+			return
+		}
+		defer pprof.StopCPUProfile()
+	}
 	line, _ := json.Marshal(target)
 	fmt.Printf("ADDR %s\n", line)
 	sc := bufio.NewScanner(os.Stdin)

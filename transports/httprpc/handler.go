@@ -23,6 +23,17 @@ var acceptedContentTypes = map[string]bool{
 	"application/jsonrequest": true,
 }
 
+// acceptedContentType reports whether ct (a Content-Type header) is one of
+// acceptedContentTypes, parameters allowed; the usual exact "application/json" is recognised
+// without parsing.
+func acceptedContentType(ct string) bool {
+	if ct == contentTypeJSON {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && acceptedContentTypes[mt]
+}
+
 func isAllowedMethod(m string) bool {
 	return m == http.MethodPost || m == http.MethodGet || m == http.MethodOptions
 }
@@ -95,7 +106,7 @@ func (h *handler) screen(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return true
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || !acceptedContentTypes[mt] {
+	if !acceptedContentType(r.Header.Get("Content-Type")) {
 		http.Error(w, "invalid content type, only application/json is supported", http.StatusUnsupportedMediaType)
 		return true
 	}
