@@ -107,7 +107,7 @@ func parseBatch(msg []byte, items []batchItem) ([]batchItem, error) {
 // Items run one after another on this goroutine.
 func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 	b := batchPool.Get().(*batch)
-	owned := true // false once a timeout may answer from b: then a.finish recycles it
+	owned := true // false once a timeout may answer from b: then a.release recycles it
 	defer func() {
 		if owned {
 			b.recycle()

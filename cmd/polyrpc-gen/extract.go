@@ -71,30 +71,33 @@ func load(dir string) (*source, error) {
 	return src, nil
 }
 
-// extract reads the metadata of the named types.
-func (src *source) extract(names []string) ([]typeMeta, error) {
+// extract reads the metadata of the named types, and the packages (name → path) that the
+// argument types of their invokers name: one set for the whole file, so that no two methods
+// use one name for two packages.
+func (src *source) extract(names []string) ([]typeMeta, map[string]string, error) {
 	var out []typeMeta
+	imports := map[string]string{}
 	documented := make(map[string]bool) // types documented by an earlier service of the file
 	for _, name := range names {
 		dt := src.declared(name)
 		if dt == nil {
-			return nil, fmt.Errorf("type %s is not declared in package %s", name, src.name)
+			return nil, nil, fmt.Errorf("type %s is not declared in package %s", name, src.name)
 		}
 		if ts, ok := dt.Decl.Specs[0].(*ast.TypeSpec); ok && ts.TypeParams != nil {
-			return nil, fmt.Errorf("type %s is generic: only plain types are supported", name)
+			return nil, nil, fmt.Errorf("type %s is generic: only plain types are supported", name)
 		}
-		tm := typeMeta{name: name, imports: map[string]string{}}
+		tm := typeMeta{name: name}
 		var exprs []ast.Expr // the methods' signatures and notification types
 		for _, f := range dt.Methods {
 			if !ast.IsExported(f.Name) {
 				continue
 			}
-			m := src.method(f, tm.imports)
+			m := src.method(f, imports)
 			exprs = append(exprs, f.Decl.Type)
 			if m.notifies != "" {
 				e, err := notificationType(m.notifies)
 				if err != nil {
-					return nil, fmt.Errorf("%s.%s: %w", name, f.Name, err)
+					return nil, nil, fmt.Errorf("%s.%s: %w", name, f.Name, err)
 				}
 				exprs = append(exprs, e)
 			}
@@ -105,9 +108,9 @@ func (src *source) extract(names []string) ([]typeMeta, error) {
 		out = append(out, tm)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no types given")
+		return nil, nil, errors.New("no types given")
 	}
-	return out, nil
+	return out, imports, nil
 }
 
 // method reads one method's declaration and doc comment, adding to imports the packages its

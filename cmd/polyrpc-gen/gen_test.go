@@ -18,7 +18,7 @@ func TestExtract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	metas, err := src.extract([]string{"Calc", "lower"})
+	metas, imports, err := src.extract([]string{"Calc", "lower"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,13 +57,16 @@ func TestExtract(t *testing.T) {
 			{name: "Sub", doc: "Sub stands for a subscription."},
 			{name: "Tag", doc: "Tag is reached through a slice."},
 			{name: "Tick", doc: "Tick is what Ticks notifies.", fields: []fieldDoc{{"N", "the count"}}},
-		}, imports: map[string]string{"big": "math/big", "js": "encoding/json"}},
+		}},
 		{name: "lower", methods: []methodMeta{
 			{name: "Ping", params: []string{}, summary: "Ping answers.", doc: "Ping answers.", invoke: &invokeMeta{}},
-		}, imports: map[string]string{}},
+		}},
 	}
 	if !reflect.DeepEqual(metas, want) {
 		t.Errorf("got\n%#v\nwant\n%#v", metas, want)
+	}
+	if want := map[string]string{"big": "math/big", "js": "encoding/json"}; !reflect.DeepEqual(imports, want) {
+		t.Errorf("imports %v, want %v", imports, want)
 	}
 }
 

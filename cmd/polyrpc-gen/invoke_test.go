@@ -49,3 +49,26 @@ func TestDefaultName(t *testing.T) {
 		}
 	}
 }
+
+// TestInvokerImportClash: when two files import different packages under one name, the
+// generated file can name only one of them; the method that needs the other is left to
+// reflection, whichever service type it belongs to.
+func TestInvokerImportClash(t *testing.T) {
+	src, err := load("testdata/clash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metas, imports, err := src.extract([]string{"A", "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv := metas[0].methods[0].invoke; inv == nil || inv.args[0] != "*x.Int" {
+		t.Errorf("A.M's invoker: %+v, want one taking *x.Int", inv)
+	}
+	if inv := metas[1].methods[0].invoke; inv != nil {
+		t.Errorf("B.N has an invoker (%+v), though x already names math/big", inv)
+	}
+	if imports["x"] != "math/big" {
+		t.Errorf("imports %v, want x for math/big only", imports)
+	}
+}
