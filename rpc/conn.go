@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,7 +16,9 @@ import (
 // ReadMessage is called from one goroutine at a time and returns a slice the caller may keep.
 // WriteMessage calls are serialised by the caller; msg ends with '\n' and is valid only during
 // the call. Close unblocks a pending ReadMessage. A Conn may also implement Flush() error (see
-// [MessageWriter]).
+// [MessageWriter]), and Release(msg []byte): [Server.ServeConn] then calls it with each message
+// it read, once the message has been answered and nothing the server started for it refers to
+// msg any longer, so the transport may give back what it reserved for msg and reuse its bytes.
 type Conn interface {
 	ReadMessage() ([]byte, error)
 	WriteMessage(msg []byte) error
@@ -59,12 +62,18 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 
 // reader is ServeConn's read loop. When nothing else is in flight, it runs a message on its
 // own goroutine: no hand-over to another goroutine, which is most of the cost of a small call
-// on one connection. A message that turns out slow has the next one dispatched to a worker (see
-// inlinePolicy), so that pipelined slow calls still run side by side; one that runs on and on
-// is noticed by the watchdog, which starts the loop on another goroutine that reads on (so a
-// fast call behind a slow one is still answered), and the old goroutine stops once its message
-// is done. At any time exactly one goroutine reads; the one that ends the loop sends the
-// outcome on done.
+// on one connection. After a message that turned out slow (see inlinePolicy), the next one
+// still runs on the goroutine that read it, but reading moves on to a worker first, so that
+// pipelined slow calls run side by side. That hand-over is wasted on a peer that waits for
+// each answer before it sends the next request, and it is not cheap (waking a thread for the
+// new reader, which then waits in vain; for sequential 64 KiB calls, 10-15% more CPU per
+// call), so the reader learns: when the message after a hand-over arrives only once the
+// handed-over one has been answered, the next handoverSkips slow messages run plainly inline,
+// and then another hand-over probes the peer again. A message that runs on and on inline is noticed by
+// the watchdog, which starts the loop on another goroutine that reads on (so a fast call
+// behind a slow one is still answered, at the latest after two watchdog periods), and the old
+// goroutine stops once its message is done. At any time exactly one goroutine reads; the one
+// that ends the loop sends the outcome on done.
 type reader struct {
 	s       *Server
 	ss      *Session
@@ -73,18 +82,28 @@ type reader struct {
 	wd      *watchdog
 	done    chan error
 
-	// Used by the reading goroutine only.
-	seq          uint64 // of the last message run inline
-	dispatchNext bool   // the last message run inline was slow
+	// lastSlow: the last message run by the loop's own goroutines (not a worker running a
+	// dispatched one) ran longer than inlinePolicy.slow. Stored before the message's call slot
+	// is released, so the reader sees it when it finds no call in flight.
+	lastSlow atomic.Bool
+
+	// Used by the reading goroutine only (a hand-over of reading publishes them).
+	seq       uint64 // of the last message run inline
+	probing   bool   // reading was handed over for the last message: was it of use?
+	probeSent uint64 // Session.sent at that hand-over
+	skips     int    // slow messages still to run inline without a hand-over
 }
+
+// handoverSkips is how many slow messages run inline without a hand-over of reading after
+// one that was of no use, before the next probe.
+const handoverSkips = 7
 
 // inlinePolicy tunes reader (tests shorten or lengthen it).
 type inlinePolicy struct {
-	// slow: how long an inline message may run without having the next message dispatched
-	// to a worker. Pipelined slow calls so run side by side: while the dispatched one runs,
-	// the messages behind it are dispatched too. A goroutine hand-over costs tens of
-	// microseconds, which matters for a quick call but not for a slow one; and a quick call
-	// that was slow once (preempted, or caught by a GC pause) costs one hand-over, not more.
+	// slow: how long a message may run on the reading goroutine before the next one is run
+	// with reading handed to a worker. A goroutine hand-over costs tens of microseconds,
+	// which matters for a quick call but not for a slow one; and a quick call that was slow
+	// once (preempted, or caught by a GC pause) costs one hand-over, not more.
 	slow time.Duration
 	// budget: the watchdog's period; a message still running at two of its checks has
 	// reading taken away from it. Each check costs a timer, which wakes the runtime's
@@ -98,10 +117,7 @@ var defaultInline = inlinePolicy{slow: 250 * time.Microsecond, budget: 20 * time
 
 // takeover is the watchdog's: the reading goroutine is stuck in a message, so this one reads
 // on.
-func (r *reader) takeover() {
-	r.dispatchNext = true
-	r.loop()
-}
+func (r *reader) takeover() { r.loop() }
 
 // runInline runs msg on this goroutine, holding a call slot that it has taken, and releases
 // msg. It reports false if the watchdog took reading over meanwhile.
@@ -115,14 +131,26 @@ func (r *reader) runInline(msg []byte, start time.Time) bool {
 	// Settle the hand-over while holding the slot: until it is released no other goroutine
 	// can run a message inline and so begin another.
 	mine := r.wd.end(seq)
-	if mine {
-		r.dispatchNext = time.Since(start) > r.s.cfg.inline.slow
-	}
+	r.finish(msg, start)
+	return mine
+}
+
+// runHandingOver runs msg on this goroutine, holding a call slot that it has taken, after
+// starting the read loop on a worker; this goroutine reads no more.
+func (r *reader) runHandingOver(msg []byte, start time.Time) {
+	r.s.handovers.Add(1)
+	r.s.workers.run(r.loop)
+	r.ss.run(msg)
+	r.finish(msg, start)
+}
+
+// finish records whether msg, which started at start, was slow, and releases its slot and msg.
+func (r *reader) finish(msg []byte, start time.Time) {
+	r.lastSlow.Store(time.Since(start) > r.s.cfg.inline.slow)
 	r.ss.release()
 	if r.release != nil {
 		r.release(msg)
 	}
-	return mine
 }
 
 func (r *reader) loop() {
@@ -131,13 +159,30 @@ func (r *reader) loop() {
 		msg, err := r.conn.ReadMessage()
 		switch {
 		case err == nil:
-			if ss.calls.n.Load() == 0 && !r.dispatchNext && ss.acquire() {
+			if r.probing {
+				// The message after a hand-over came before the handed-over one was
+				// answered: the hand-over is worth its cost; after: it is not. (Nothing else
+				// was in flight at the hand-over, and nothing has been read since.)
+				r.probing = false
+				r.skips = 0
+				if ss.sent.Load() != r.probeSent {
+					r.skips = handoverSkips
+				}
+			}
+			if ss.calls.n.Load() == 0 && ss.acquire() {
+				if r.lastSlow.Load() {
+					if r.skips == 0 {
+						r.probing, r.probeSent = true, ss.sent.Load()
+						r.runHandingOver(msg, time.Now())
+						return // reading moved to a worker
+					}
+					r.skips--
+				}
 				if !r.runInline(msg, time.Now()) {
 					return // reading moved to another goroutine
 				}
 				continue
 			}
-			r.dispatchNext = false
 			if !ss.dispatch(msg, r.release) {
 				if r.release != nil {
 					r.release(msg)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -45,9 +46,38 @@ func (m *meetService) Pause(ms int) int {
 	return ms
 }
 
-// TestInlinePolicy checks the two ways a connection stops running messages on its reading
-// goroutine, each with the other one switched off: a message that was slow has the next one
-// dispatched, and the watchdog takes reading away from a message that runs on.
+// serveMeet serves a meetService with policy over one end of a pipe until the test ends; it
+// returns the server, the client's end and a function that reads the next answer line.
+func serveMeet(t *testing.T, policy inlinePolicy) (*Server, net.Conn, func() string) {
+	t.Helper()
+	srv := NewServer(&Options{Logger: slog.New(slog.DiscardHandler)})
+	srv.cfg.inline = policy
+	if err := srv.Register("meet", &meetService{all: make(chan struct{})}); err != nil {
+		t.Fatal(err)
+	}
+	client, server := net.Pipe()
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeStream(server, ConnOptions{}) }()
+	t.Cleanup(func() {
+		client.Close()
+		srv.Stop()
+		<-served
+	})
+	client.SetDeadline(time.Now().Add(20 * time.Second))
+	lines := bufio.NewScanner(client)
+	recv := func() string {
+		t.Helper()
+		if !lines.Scan() {
+			t.Fatalf("no answer: %v", lines.Err())
+		}
+		return lines.Text()
+	}
+	return srv, client, recv
+}
+
+// TestInlinePolicy checks the two ways a connection keeps reading while a message runs, each
+// with the other one switched off: a message that was slow has reading handed to a worker
+// before the next one runs, and the watchdog takes reading away from a message that runs on.
 func TestInlinePolicy(t *testing.T) {
 	const never = time.Hour
 	cases := []struct {
@@ -55,32 +85,12 @@ func TestInlinePolicy(t *testing.T) {
 		policy inlinePolicy
 		first  string // sent, and answered, before the two Meet calls
 	}{
-		{"slow message has the next dispatched", inlinePolicy{slow: time.Millisecond, budget: never}, `"method":"meet_pause","params":[5]`},
+		{"slow message has reading handed over for the next", inlinePolicy{slow: time.Millisecond, budget: never}, `"method":"meet_pause","params":[5]`},
 		{"watchdog takes reading over", inlinePolicy{slow: never, budget: 5 * time.Millisecond}, `"method":"meet_pause","params":[0]`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			srv := NewServer(&Options{Logger: slog.New(slog.DiscardHandler)})
-			srv.cfg.inline = c.policy
-			if err := srv.Register("meet", &meetService{all: make(chan struct{})}); err != nil {
-				t.Fatal(err)
-			}
-			client, server := net.Pipe()
-			served := make(chan error, 1)
-			go func() { served <- srv.ServeStream(server, ConnOptions{}) }()
-			defer func() {
-				client.Close()
-				srv.Stop()
-				<-served
-			}()
-			client.SetDeadline(time.Now().Add(10 * time.Second))
-			lines := bufio.NewScanner(client)
-			recv := func() string {
-				if !lines.Scan() {
-					t.Fatalf("no answer: %v", lines.Err())
-				}
-				return lines.Text()
-			}
+			_, client, recv := serveMeet(t, c.policy)
 			if _, err := client.Write([]byte(`{"jsonrpc":"2.0","id":0,` + c.first + "}\n")); err != nil {
 				t.Fatal(err)
 			}
@@ -94,5 +104,38 @@ func TestInlinePolicy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInlineHandoverProbes: after slow messages, reading is handed over to a worker only as a
+// probe when the peer waits for each answer (a hand-over every handoverSkips+1 slow
+// messages), and pipelined calls that arrive in the stretch without hand-overs are still read
+// while a call runs, by the watchdog.
+func TestInlineHandoverProbes(t *testing.T) {
+	srv, client, recv := serveMeet(t, inlinePolicy{slow: time.Millisecond, budget: 5 * time.Millisecond})
+	// Sequential slow calls: the first one runs inline, the second one probes (a hand-over),
+	// which shows that the peer waits; the next seven run inline, and the tenth probes again.
+	const calls = 2 + handoverSkips + 1
+	for i := range calls {
+		if _, err := fmt.Fprintf(client, `{"jsonrpc":"2.0","id":%d,"method":"meet_pause","params":[2]}`+"\n", i); err != nil {
+			t.Fatal(err)
+		}
+		if a := recv(); !strings.Contains(a, `"result":2`) {
+			t.Fatalf("answer %s", a)
+		}
+		// A peer that waits for each answer takes a while to send the next request; sent at
+		// once, it could find the call's slot not yet released, and be dispatched.
+		time.Sleep(time.Millisecond)
+	}
+	if n := srv.handovers.Load(); n != 2 {
+		t.Errorf("%d hand-overs for %d sequential slow calls, want 2", n, calls)
+	}
+	// Now the hand-overs are skipped again: two pipelined Meet calls meet only if the second
+	// is read while the first runs (here, by the watchdog).
+	go client.Write([]byte(`{"jsonrpc":"2.0","id":"a","method":"meet_meet"}` + "\n" + `{"jsonrpc":"2.0","id":"b","method":"meet_meet"}` + "\n"))
+	for range 2 {
+		if a := recv(); !strings.Contains(a, `"result":"met"`) {
+			t.Fatalf("answer %s, want met", a)
+		}
 	}
 }

@@ -22,6 +22,7 @@ type Server struct {
 	inflight  callCounter
 	reqBytes  atomic.Int64 // request bytes reserved, see ReserveBytes
 	workers   workers      // goroutines that run messages
+	handovers atomic.Int64 // hand-overs of reading for a message after a slow one (tests)
 	deadlines deadlines    // the timer for calls' deadlines
 	stopOnce  sync.Once
 	stopDone  chan struct{}

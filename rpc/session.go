@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/polyrpc/polyrpc/subscriptions"
@@ -25,6 +26,7 @@ type Session struct {
 	sem    chan struct{} // nil: unlimited
 	calls  callCounter
 	out    writer
+	sent   atomic.Uint64 // messages written or being written (the reader's hand-over probe)
 	since  time.Time
 
 	subsMu sync.Mutex
@@ -257,6 +259,7 @@ func (ss *Session) send(a *answer, msg []byte) bool {
 // write sends one message; a connection that cannot be written is broken, so it is closed
 // (which also cancels its calls and ends a read waiting on it). It reports success.
 func (ss *Session) write(msg []byte) bool {
+	ss.sent.Add(1) // before the write: the peer cannot react to msg before this is seen
 	if err := ss.out.send(msg); err != nil {
 		ss.Close()
 		return false

@@ -5,6 +5,8 @@ import (
 	"io"
 	"math/bits"
 	"sync"
+
+	"github.com/polyrpc/polyrpc/internal/bufpool"
 )
 
 // NewStreamConn frames a byte stream as a [Conn]: incoming bytes are a sequence of JSON values,
@@ -180,13 +182,14 @@ func (c *streamConn) ReadMessage() ([]byte, error) {
 //
 // A message in the small buffer is copied, so that the buffer serves the next ones. A message
 // that outgrew it is the bulk of the grown buffer, which was made for it: the buffer itself
-// becomes the message (no copy), capped by a three-index slice so that appending to the
-// message cannot write over what follows, and the bytes after it move to the small buffer (or,
-// when they are already more than it holds, to a new grown one). The message is copied
-// instead when the grown buffer is much larger than it, which would otherwise keep memory
-// that the budget does not count, and when it is small (it followed a large one in a read).
+// becomes the message (no copy), and the bytes after it move to the small buffer (or, when
+// they are already more than it holds, to a new grown one), so the message shares its array
+// with nothing. It keeps the buffer's capacity, so that Release gives the whole buffer back
+// to the pool. The message is copied instead when the grown buffer is much larger than it,
+// which would otherwise keep memory that the budget does not count, and when it is small (it
+// followed a large one in a read).
 func (c *streamConn) take(n int) []byte {
-	msg := c.buf[c.start : c.start+n : c.start+n]
+	msg := c.buf[c.start : c.start+n]
 	c.start += n
 	if len(c.buf) <= smallBuffer {
 		return append([]byte(nil), msg...)
@@ -194,8 +197,8 @@ func (c *streamConn) take(n int) []byte {
 	if n > smallBuffer {
 		c.hint = n
 	}
-	if n <= smallBuffer || len(c.buf)-n > n/2 {
-		msg = append([]byte(nil), msg...)
+	if n <= smallBuffer || cap(c.buf)-n > n/2 {
+		msg = append(bufpool.Get(n)[:0], msg...)
 		c.shrink()
 		return msg
 	}
@@ -203,7 +206,7 @@ func (c *streamConn) take(n int) []byte {
 	if len(rest) <= smallBuffer {
 		c.buf = c.smallBuf()
 	} else {
-		c.buf = make([]byte, c.growSize(len(rest)))
+		c.buf = c.grown(len(rest))
 	}
 	c.start, c.end = 0, copy(c.buf, rest)
 	return msg
@@ -216,6 +219,7 @@ func (c *streamConn) shrink() {
 	if len(c.buf) > smallBuffer && c.end-c.start <= smallBuffer {
 		small := c.smallBuf()
 		c.end = copy(small, c.buf[c.start:c.end])
+		bufpool.Put(c.buf) // not lent out: take lends a grown buffer only as it leaves it
 		c.buf, c.start = small, 0
 	}
 }
@@ -245,6 +249,11 @@ func (c *streamConn) growSize(n int) int {
 	return size
 }
 
+// grown returns a buffer to grow to when n unread bytes fill the buffer (see growSize). It may
+// be a pooled one of a larger capacity, which take counts when it decides whether the buffer
+// may become the message; reads use its length.
+func (c *streamConn) grown(n int) []byte { return bufpool.Get(c.growSize(n)) }
+
 // budgetRelease gives n bytes back to the server's budget, if the connection has one.
 func (c *streamConn) budgetRelease(n int) {
 	if c.budget != nil && n != 0 {
@@ -252,8 +261,14 @@ func (c *streamConn) budgetRelease(n int) {
 	}
 }
 
-// Release gives back the budget held for msg once the server has answered it.
-func (c *streamConn) Release(msg []byte) { c.budgetRelease(len(msg)) }
+// Release gives back the budget held for msg once the server has answered it, and msg itself
+// for reuse by the next large message (of any stream connection): ReadMessage returns slices
+// that no other message shares, and the server releases a message only when nothing it
+// started refers to it any longer.
+func (c *streamConn) Release(msg []byte) {
+	c.budgetRelease(len(msg))
+	bufpool.Put(msg)
+}
 
 // fill reads more bytes, moving unread bytes to the front and growing the buffer as needed
 // (or shrinking it: a skipped value may have ended in the middle of a read).
@@ -267,8 +282,11 @@ func (c *streamConn) fill() error {
 		c.buf = c.smallBuf()
 	}
 	if c.end == len(c.buf) {
-		nb := make([]byte, c.growSize(c.end))
+		nb := c.grown(c.end)
 		copy(nb, c.buf[:c.end])
+		if len(c.buf) > smallBuffer {
+			bufpool.Put(c.buf)
+		}
 		c.buf = nb
 	}
 	n, err := c.rwc.Read(c.buf[c.end:])

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -606,6 +607,58 @@ func TestStreamConnWriteLarge(t *testing.T) {
 
 // TestStreamConnLargeMessageAllocs: a stream of large messages of about the same length is
 // read with one allocation per message, the message itself, and small ones with one each.
+// TestStreamConnReleaseReuses: a large message given back with Release is the buffer the
+// next large message is read into (of this or any stream connection), so that a connection
+// carrying large messages one after another allocates no read buffers; a message not
+// released is never written over.
+func TestStreamConnReleaseReuses(t *testing.T) {
+	if anyRace {
+		t.Skip("the race detector makes sync.Pool drop items at random")
+	}
+	msg := lsValue(t, 70000, 'a')
+	for _, tt := range []struct {
+		name         string
+		release      bool
+		minKB, maxKB uint64 // bytes allocated per message, in KiB
+	}{
+		{"released", true, 0, 1},
+		{"kept", false, 64, 128},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newStreamConn(&benchStream{data: benchRepeat([]byte(msg), 1), chunk: 16 << 10}, 0)
+			var kept [][]byte
+			read := func() {
+				m, err := c.ReadMessage()
+				if err != nil || string(m) != msg {
+					t.Fatalf("read %d bytes, %v", len(m), err)
+				}
+				if tt.release {
+					c.Release(m)
+				} else {
+					kept = append(kept, m)
+				}
+			}
+			read()
+			read() // the first large message finds no length to go by
+			const n = 50
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for range n {
+				read()
+			}
+			runtime.ReadMemStats(&after)
+			if per := (after.TotalAlloc - before.TotalAlloc) / n; per < tt.minKB<<10 || per > tt.maxKB<<10 {
+				t.Errorf("%d bytes allocated per message, want %d to %d KiB", per, tt.minKB, tt.maxKB)
+			}
+			for i, m := range kept {
+				if string(m) != msg {
+					t.Fatalf("kept message %d was written over", i)
+				}
+			}
+		})
+	}
+}
+
 func TestStreamConnLargeMessageAllocs(t *testing.T) {
 	for _, tt := range []struct {
 		name      string

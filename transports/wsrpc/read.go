@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/polyrpc/polyrpc/internal/bufpool"
 	"github.com/polyrpc/polyrpc/rpc"
 )
 
@@ -30,7 +31,7 @@ func (c *conn) ReadMessage() ([]byte, error) {
 }
 
 // readBody reads one message into pooled chunks, charging its bytes to the budget as they
-// arrive, and returns it copied into one slice of its exact size.
+// arrive, and returns it copied into one slice (a pooled one for a large message).
 func (c *conn) readBody(r io.Reader) ([]byte, error) {
 	cur := smallChunks.Get().(*[]byte)
 	var full []*[]byte // chunks filled before cur
@@ -77,7 +78,7 @@ func (c *conn) readBody(r io.Reader) ([]byte, error) {
 			return nil, err
 		}
 	}
-	msg := make([]byte, 0, total)
+	msg := bufpool.Get(total)[:0] // given back by Release
 	for _, ch := range full {
 		msg = append(msg, *ch...)
 	}
@@ -133,8 +134,13 @@ func (c *conn) releaseBytes(n int) {
 	}
 }
 
-// Release gives back the budget held for msg once the server has answered it.
-func (c *conn) Release(msg []byte) { c.releaseBytes(len(msg)) }
+// Release gives back the budget held for msg once the server has answered it, and msg itself
+// for reuse by the next large message (see rpc.Conn: the server releases a message only when
+// nothing refers to it any longer).
+func (c *conn) Release(msg []byte) {
+	c.releaseBytes(len(msg))
+	bufpool.Put(msg)
+}
 
 // readFailed closes the connection after a read error and returns the error to report.
 func (c *conn) readFailed(err error) error {
