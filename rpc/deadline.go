@@ -128,19 +128,35 @@ func (d *deadlines) stop() {
 	d.armed = time.Time{}
 }
 
-// deadlineCtx is a context of deadlines. It implements AfterFunc, which the context package
-// uses for the contexts derived from it (and for context.AfterFunc), so that they need no
-// goroutine of their own. context.Cause on it reports its parent's cause, not its own.
+// lazyCancel returns a context that is done when cancel is called or parent is done, as
+// context.WithCancel's, and whose Value answers key with val (and asks parent for the rest): a
+// session's context, made per HTTP request. Like a call's deadline context, it follows
+// parent's cancellation only once something waits for it, which context.WithCancel does at
+// once: an allocation for the parent's list of children, and locks of the parent at creation
+// and at cancel, for a context that the calls of most requests never wait on.
+func lazyCancel(parent context.Context, key, val any) (context.Context, context.CancelFunc) {
+	c := &deadlineCtx{parent: parent, key: key, val: val}
+	if err := parent.Err(); err != nil {
+		c.err = err
+	}
+	return c, func() { c.cancel(context.Canceled) }
+}
+
+// deadlineCtx is a context of deadlines, or (d nil) one without a deadline of its own, made by
+// lazyCancel. It implements AfterFunc, which the context package uses for the contexts derived
+// from it (and for context.AfterFunc), so that they need no goroutine of their own.
+// context.Cause on it reports its parent's cause, not its own.
 //
 // It follows its parent's cancellation only once something waits for it (Done, AfterFunc):
 // linking to the parent costs allocations and a lock of the parent per call, and most methods
 // never look. Err consults the parent itself, so that a cancelled parent shows at once
 // either way.
 type deadlineCtx struct {
-	parent  context.Context
-	dl      time.Time
-	d       *deadlines
-	expired func() // run when the deadline passes first; see with
+	parent   context.Context
+	dl       time.Time
+	d        *deadlines // nil: no deadline of its own (lazyCancel)
+	expired  func()     // run when the deadline passes first; see with
+	key, val any        // a value of its own (lazyCancel); key nil: none
 
 	prev, next *deadlineCtx // guarded by d.mu
 	listed     bool         // guarded by d.mu
@@ -155,9 +171,19 @@ type deadlineCtx struct {
 
 type afterFunc struct{ f func() }
 
-func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.dl, true }
+func (c *deadlineCtx) Deadline() (time.Time, bool) {
+	if c.d == nil {
+		return c.parent.Deadline()
+	}
+	return c.dl, true
+}
 
-func (c *deadlineCtx) Value(key any) any { return c.parent.Value(key) }
+func (c *deadlineCtx) Value(key any) any {
+	if c.key != nil && key == c.key {
+		return c.val
+	}
+	return c.parent.Value(key)
+}
 
 func (c *deadlineCtx) Done() <-chan struct{} {
 	c.mu.Lock()
@@ -226,7 +252,7 @@ func (c *deadlineCtx) AfterFunc(f func()) (stop func() bool) {
 }
 
 func (c *deadlineCtx) cancel(err error) {
-	if err == context.DeadlineExceeded {
+	if err == context.DeadlineExceeded && c.d != nil {
 		// A parent cancelled before the deadline goes unseen until then when nothing waited
 		// on c: it wins, as it would have through the link.
 		if perr := c.parent.Err(); perr != nil {
@@ -245,7 +271,9 @@ func (c *deadlineCtx) cancel(err error) {
 	funcs, stop := c.funcs, c.stopParent
 	c.funcs, c.stopParent = nil, nil
 	c.mu.Unlock()
-	if err != context.DeadlineExceeded {
+	if c.d == nil {
+		// no deadline of its own: not listed, nothing expires
+	} else if err != context.DeadlineExceeded {
 		c.d.remove(c)
 	} else if c.expired != nil {
 		go c.expired()

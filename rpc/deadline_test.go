@@ -279,3 +279,79 @@ func TestDeadlineLazyParent(t *testing.T) {
 		cancel()
 	}
 }
+
+// TestLazyCancel checks lazyCancel, a session's context, against context.WithCancel's
+// behaviour, and that it links to its parent only once something waits on it.
+func TestLazyCancel(t *testing.T) {
+	type otherKey struct{}
+	cases := []struct {
+		name    string
+		parentD time.Duration // the parent's deadline from now; 0: none
+		act     func(cancel, cancelParent context.CancelFunc)
+		wait    bool // something waits on the context (Done) before act
+		wantErr error
+	}{
+		{"cancelled", 0, func(cancel, _ context.CancelFunc) { cancel() }, false, context.Canceled},
+		{"cancelled, waited on", 0, func(cancel, _ context.CancelFunc) { cancel() }, true, context.Canceled},
+		{"parent cancelled", 0, func(_, cancelParent context.CancelFunc) { cancelParent() }, false, context.Canceled},
+		{"parent cancelled, waited on", 0, func(_, cancelParent context.CancelFunc) { cancelParent() }, true, context.Canceled},
+		{"parent's deadline", 20 * time.Millisecond, func(_, _ context.CancelFunc) {}, true, context.DeadlineExceeded},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			base := context.WithValue(context.Background(), otherKey{}, "parent's")
+			var parent context.Context
+			var cancelParent context.CancelFunc
+			if c.parentD > 0 {
+				parent, cancelParent = context.WithTimeout(base, c.parentD)
+			} else {
+				parent, cancelParent = context.WithCancel(base)
+			}
+			defer cancelParent()
+			ctx, cancel := lazyCancel(parent, sessionKey{}, "session's")
+			defer cancel()
+			if ctx.Value(sessionKey{}) != "session's" || ctx.Value(otherKey{}) != "parent's" {
+				t.Errorf("Value: %v, %v", ctx.Value(sessionKey{}), ctx.Value(otherKey{}))
+			}
+			pdl, pok := parent.Deadline()
+			if dl, ok := ctx.Deadline(); ok != pok || !dl.Equal(pdl) {
+				t.Errorf("Deadline() = %v, %v; the parent's is %v, %v", dl, ok, pdl, pok)
+			}
+			if err := ctx.Err(); err != nil {
+				t.Fatalf("Err() before = %v", err)
+			}
+			if c.wait {
+				ctx.Done()
+			}
+			if linked := ctx.(*deadlineCtx).linked; linked != c.wait {
+				t.Errorf("linked to the parent: %v, want %v", linked, c.wait)
+			}
+			child, cancelChild := context.WithCancel(ctx)
+			defer cancelChild()
+			ran := make(chan struct{})
+			context.AfterFunc(ctx, func() { close(ran) })
+			c.act(cancel, cancelParent)
+			if err := ctx.Err(); !errors.Is(err, c.wantErr) && !c.wait {
+				t.Errorf("Err() at once = %v, want %v", err, c.wantErr)
+			}
+			waitDone(t, ctx)
+			waitDone(t, child)
+			<-ran
+			if err := ctx.Err(); !errors.Is(err, c.wantErr) {
+				t.Errorf("Err() = %v, want %v", err, c.wantErr)
+			}
+			if err := child.Err(); !errors.Is(err, c.wantErr) {
+				t.Errorf("derived context's Err() = %v, want %v", err, c.wantErr)
+			}
+		})
+	}
+	// Made from a parent already done: done at once.
+	parent, cancelParent := context.WithCancel(context.Background())
+	cancelParent()
+	ctx, cancel := lazyCancel(parent, sessionKey{}, nil)
+	defer cancel()
+	if ctx.Err() != context.Canceled {
+		t.Errorf("from a cancelled parent: Err() = %v", ctx.Err())
+	}
+	waitDone(t, ctx)
+}

@@ -37,7 +37,7 @@ type discoverService struct {
 func (d *discoverService) Discover(ctx context.Context) (json.RawMessage, error) {
 	var sc docScope
 	if ss := sessionFromContext(ctx); ss != nil {
-		sc = docScope{allow: ss.allow, noSubs: ss.opts.NoSubscriptions}
+		sc = docScope{allow: allowSet(ss.opts.Namespaces), noSubs: ss.opts.NoSubscriptions}
 	}
 	return d.document(sc)
 }

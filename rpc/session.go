@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +21,6 @@ import (
 type Session struct {
 	srv    *Server
 	opts   ConnOptions
-	allow  map[string]bool // nil: every namespace
 	ctx    context.Context
 	cancel context.CancelFunc
 	sem    chan struct{} // nil: unlimited
@@ -39,16 +39,14 @@ type Session struct {
 // The session's calls are cancelled when ctx is done. It fails with [ErrServerStopped] once the
 // server is stopping.
 func (s *Server) NewSession(ctx context.Context, opts ConnOptions, w MessageWriter) (*Session, error) {
-	ss := &Session{srv: s, opts: opts, allow: allowSet(opts.Namespaces), since: time.Now()}
-	cctx, cancel := context.WithCancel(ctx)
-	ss.ctx = context.WithValue(cctx, sessionKey{}, ss)
-	ss.cancel = cancel
+	ss := &Session{srv: s, opts: opts, since: time.Now()}
+	ss.ctx, ss.cancel = lazyCancel(ctx, sessionKey{}, ss)
 	if s.cfg.maxConcurrent != unlimited {
 		ss.sem = make(chan struct{}, s.cfg.maxConcurrent)
 	}
 	ss.out.init(w)
 	if err := s.addSession(ss); err != nil {
-		cancel()
+		ss.cancel()
 		return nil, err
 	}
 	return ss, nil
@@ -78,8 +76,11 @@ func (ss *Session) closeWithReason(reason string) error {
 // Wait waits until the session's calls have returned.
 func (ss *Session) Wait() { <-ss.calls.zero() }
 
+// allowed reports whether the session exposes namespace. The list is searched, not made into
+// a set: exposure lists are short, and an HTTP request is a session of its own.
 func (ss *Session) allowed(namespace string) bool {
-	return ss.allow == nil || ss.allow[namespace]
+	ns := ss.opts.Namespaces
+	return ns == nil || namespace == rpcNamespace || slices.Contains(ns, namespace)
 }
 
 // acquire takes a call slot, waiting while the session is at its limit.

@@ -13,6 +13,15 @@ func (c *config) hostAllowed(hostport string) bool {
 	if hostport == "" || c.vhosts == nil {
 		return true
 	}
+	// The common case first, without allocating: a listed name, with or without a port (a
+	// hit here is one for the rules below too: listed names are lowercase).
+	name := hostport
+	if i := strings.IndexByte(name, ':'); i >= 0 && name[0] != '[' && strings.IndexByte(name[i+1:], ':') < 0 {
+		name = name[:i]
+	}
+	if c.vhosts[name] {
+		return true
+	}
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
 		host = hostport // no port

@@ -40,6 +40,10 @@ func TestVirtualHosts(t *testing.T) {
 		{nil, "[::1]", true},
 		{nil, "example.com", false},
 		{nil, "localhost.example.com", false},
+		{nil, "localhost:", true},
+		{nil, "localhost:8545:1", false},
+		{nil, "[localhost]:8545", true}, // as net.SplitHostPort reads it
+		{nil, "[::1]x", false},
 		{[]string{"RPC.Example"}, "rpc.example:443", true},
 		{[]string{"rpc.example"}, "localhost", false},
 		{[]string{"rpc.example", "*"}, "anything.example", true},
