@@ -69,7 +69,7 @@ func BenchmarkStreamConn(b *testing.B) {
 	large := benchLargeObject(64 << 10)
 	small := []byte(`{"jsonrpc":"2.0","id":1234,"method":"eth_getBalance","params":[]}`)
 
-	read := func(b *testing.B, msg []byte, copies, chunk int) {
+	read := func(b *testing.B, msg []byte, copies, chunk int, release bool) {
 		c := newStreamConn(&benchStream{data: benchRepeat(msg, copies), chunk: chunk}, 0)
 		b.ReportAllocs()
 		b.SetBytes(int64(len(msg) + 1))
@@ -78,17 +78,22 @@ func BenchmarkStreamConn(b *testing.B) {
 			if err != nil || len(got) != len(msg) {
 				b.Fatalf("read %d bytes, %v; want %d", len(got), err, len(msg))
 			}
+			if release {
+				c.Release(got)
+			}
 		}
 	}
 	// A large request arrives in socket-sized reads, the last one ending with it, as from a client
-	// that waits for each answer.
-	b.Run("read/64KiB-object", func(b *testing.B) { read(b, large, 1, 16<<10) })
+	// that waits for each answer; kept by the reader, or given back as the server does once it
+	// has answered (its buffer then serves the next message).
+	b.Run("read/64KiB-object", func(b *testing.B) { read(b, large, 1, 16<<10, false) })
+	b.Run("read/64KiB-object-released", func(b *testing.B) { read(b, large, 1, 16<<10, true) })
 	// Pipelined large requests: reads run on from one into the next.
-	b.Run("read/64KiB-pipelined", func(b *testing.B) { read(b, large, 4, 16<<10) })
+	b.Run("read/64KiB-pipelined", func(b *testing.B) { read(b, large, 4, 16<<10, false) })
 	// Pipelined small requests: many in each read.
-	b.Run("read/small-pipelined", func(b *testing.B) { read(b, small, 1000, 16<<10) })
+	b.Run("read/small-pipelined", func(b *testing.B) { read(b, small, 1000, 16<<10, false) })
 	// One small request at a time, as a client that waits for each answer sends them.
-	b.Run("read/small-one-per-read", func(b *testing.B) { read(b, small, 1, 16<<10) })
+	b.Run("read/small-one-per-read", func(b *testing.B) { read(b, small, 1, 16<<10, false) })
 
 	// A large answer, written alone, as the server does with one answer per burst.
 	b.Run("write/70KiB", func(b *testing.B) {
