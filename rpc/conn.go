@@ -69,11 +69,11 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 // new reader, which then waits in vain; for sequential 64 KiB calls, 10-15% more CPU per
 // call), so the reader learns: when the message after a hand-over arrives only once the
 // handed-over one has been answered, the next handoverSkips slow messages run plainly inline,
-// and then another hand-over probes the peer again. A message that runs on and on inline is noticed by
-// the watchdog, which starts the loop on another goroutine that reads on (so a fast call
-// behind a slow one is still answered, at the latest after two watchdog periods), and the old
-// goroutine stops once its message is done. At any time exactly one goroutine reads; the one
-// that ends the loop sends the outcome on done.
+// and then another hand-over probes the peer again. A message that runs on and on inline is
+// noticed by the watchdog, which starts the loop on another goroutine that reads on (so a fast
+// call behind a slow one is still answered, at the latest after two watchdog periods), and the
+// old goroutine stops once its message is done. At any time exactly one goroutine reads; the
+// one that ends the loop sends the outcome on done.
 type reader struct {
 	s       *Server
 	ss      *Session
