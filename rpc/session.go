@@ -136,8 +136,8 @@ func (ss *Session) deadline() (time.Time, bool) {
 // error written and the call finishing in the background — or, when the session's writer has an
 // InlineTimeouts() bool method that returns true, it still runs the call on the calling
 // goroutine and returns when the call has returned, the timeout error having been written
-// (from a timer's goroutine) at the deadline: the writer then sends it on its own. msg is not retained after Handle
-// returns. It returns [ErrClosed] if the session is closed.
+// (from a timer's goroutine) at the deadline: the writer then sends it on its own. msg is not
+// retained after Handle returns. It returns [ErrClosed] if the session is closed.
 func (ss *Session) Handle(msg []byte) error { return ss.handle(msg, false) }
 
 // HandleOwned is Handle for a message the session may keep until its call has finished, even
