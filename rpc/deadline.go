@@ -271,11 +271,11 @@ func (c *deadlineCtx) cancel(err error) {
 	funcs, stop := c.funcs, c.stopParent
 	c.funcs, c.stopParent = nil, nil
 	c.mu.Unlock()
-	if c.d == nil {
-		// no deadline of its own: not listed, nothing expires
-	} else if err != context.DeadlineExceeded {
+	switch {
+	case c.d == nil: // no deadline of its own (lazyCancel): never listed, nothing expires
+	case err != context.DeadlineExceeded:
 		c.d.remove(c)
-	} else if c.expired != nil {
+	case c.expired != nil:
 		go c.expired()
 	}
 	if stop != nil {

@@ -198,7 +198,11 @@ func (c *streamConn) take(n int) []byte {
 		c.hint = n
 	}
 	if n <= smallBuffer || cap(c.buf)-n > n/2 {
-		msg = append(bufpool.Get(n)[:0], msg...)
+		if n <= smallBuffer {
+			msg = append([]byte(nil), msg...) // below bufpool's sizes: no zeroed buffer
+		} else {
+			msg = append(bufpool.Get(n)[:0], msg...)
+		}
 		c.shrink()
 		return msg
 	}
