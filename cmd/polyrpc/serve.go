@@ -25,6 +25,7 @@ const shutdownTimeout = 5 * time.Second
 // endpoint to out as "NAME endpoint: ADDRESS" once it accepts connections.
 func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
 	log := newLogger(cfg, os.Stderr)
+	log.Debug("soft memory limit", "bytes", applyMemoryLimit())
 	srv := rpc.NewServer(&rpc.Options{Logger: log})
 	b, err := registerServices(srv, cfg.dev.noBuiltins, cfg.dev.testService)
 	if err != nil {
