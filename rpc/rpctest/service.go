@@ -84,8 +84,13 @@ type Person struct {
 // CodedError is an error with its own code and data, as go-ethereum's error types have.
 type CodedError struct{}
 
-func (CodedError) Error() string  { return "coded failure" }
+// Error returns the error's message, "coded failure".
+func (CodedError) Error() string { return "coded failure" }
+
+// ErrorCode returns the JSON-RPC error code the server answers with, -32042.
 func (CodedError) ErrorCode() int { return -32042 }
+
+// ErrorData returns the error's data member, {"why":"testing"}.
 func (CodedError) ErrorData() any { return map[string]string{"why": "testing"} }
 
 // NoArgsRets takes and returns nothing: its result is null.
