@@ -17,11 +17,11 @@ import (
 
 // floorNode is one value of the recipe.
 type floorNode struct {
-	kind     byte // '{', '[', '"', '0' (a number), 't', 'f', 'n'
-	keys     []string
-	kids     []*floorNode
-	off, len int // a string's bytes in the recipe's blob
-	num      float64
+	kind      byte // '{', '[', '"', '0' (a number), 't', 'f', 'n'
+	keys      []string
+	kids      []*floorNode
+	off, size int // a string's bytes in the recipe's blob
+	num       float64
 }
 
 // floorRecipe records v, a decoded document, appending its strings to blob.
@@ -41,7 +41,7 @@ func floorRecipe(v any, blob *[]byte) *floorNode {
 		}
 		return n
 	case string:
-		n := &floorNode{kind: '"', off: len(*blob), len: len(x)}
+		n := &floorNode{kind: '"', off: len(*blob), size: len(x)}
 		*blob = append(*blob, x...)
 		return n
 	case float64:
@@ -71,7 +71,7 @@ func (n *floorNode) build(s string) any {
 		}
 		return a
 	case '"':
-		return s[n.off : n.off+n.len]
+		return s[n.off : n.off+n.size]
 	case '0':
 		return n.num
 	case 't':
