@@ -8,11 +8,13 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 // argType is one method argument and how to decode it. Plain strings, integers, floats and
 // booleans (types without their own JSON or text unmarshalling), and interfaces without methods
-// (decodeAny), are decoded here without encoding/json; everything else goes through
+// (wire.DecodeAny), are decoded here without encoding/json; everything else goes through
 // json.Unmarshal, so user types' UnmarshalJSON runs.
 type argType struct {
 	typ  reflect.Type
@@ -28,7 +30,7 @@ func newArgType(t reflect.Type) argType {
 	switch k := t.Kind(); k {
 	case reflect.Interface:
 		if t.NumMethod() == 0 {
-			a.fast = k // decodeAny (anydecode.go)
+			a.fast = k // wire.DecodeAny
 		}
 	case reflect.String, reflect.Bool, reflect.Float64, reflect.Float32,
 		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
@@ -59,11 +61,11 @@ func (a argType) decode(raw []byte) (reflect.Value, error) {
 // argument of type any is decoded in the same pass that finds its end.
 func (a argType) decodeAt(b []byte, s int) (reflect.Value, int, error) {
 	if a.fast == reflect.Interface {
-		if x, end, err := decodeAnyPrefix(b[s:]); err == nil {
+		if x, end, err := wire.DecodeAnyPrefix(b[s:]); err == nil {
 			return anyValue(a.typ, x), s + end, nil
 		}
 	}
-	e := skipValid(b, s)
+	e := wire.SkipValid(b, s)
 	v, err := a.decode(b[s:e])
 	return v, e, err
 }
@@ -81,7 +83,7 @@ func (a argType) decodeFast(raw []byte) (reflect.Value, error) {
 	v := reflect.New(a.typ).Elem()
 	switch a.fast {
 	case reflect.Interface:
-		x, err := decodeAny(raw)
+		x, err := wire.DecodeAny(raw)
 		if err != nil {
 			return v, err // encoding/json words it
 		}
@@ -135,6 +137,8 @@ func (a argType) decodeFast(raw []byte) (reflect.Value, error) {
 	}
 	return v, nil
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // parseUint parses a JSON integer without sign, fraction or exponent.
 func parseUint(b []byte) (uint64, bool) {
@@ -192,10 +196,10 @@ func (cb *callback) positional(params []byte, in []reflect.Value) ([]reflect.Val
 	n := 0
 	var bad *Error
 	if len(params) > 0 {
-		err := eachElem(params, func(s int) int { // params are valid: they are only split here
+		err := wire.EachElem(params, func(s int) int { // params are valid: they are only split here
 			if n >= len(cb.args) || bad != nil {
 				n++
-				return skipValid(params, s)
+				return wire.SkipValid(params, s)
 			}
 			v, e, err := cb.args[n].decodeAt(params, s)
 			if err != nil {
@@ -240,9 +244,9 @@ func (cb *callback) byName(params []byte) ([]reflect.Value, *Error) {
 
 func validEmptyObject(params []byte) *Error {
 	var extra string
-	scanObject(params, 0, 1, func(key []byte, esc bool, _, _ int) error {
+	wire.Object(params, 0, func(key []byte, esc bool, _, _ int) error {
 		if extra == "" {
-			extra, _ = unquote(key, esc)
+			extra, _ = wire.Unquote(key, esc)
 		}
 		return nil
 	})
@@ -256,8 +260,8 @@ func validEmptyObject(params []byte) *Error {
 func (cb *callback) namedList(params []byte) ([]reflect.Value, *Error) {
 	raw := make([][]byte, len(cb.args))
 	var perr *Error
-	_, err := scanObject(params, 0, 1, func(key []byte, esc bool, s, e int) error {
-		name, _ := unquote(key, esc)
+	_, err := wire.Object(params, 0, func(key []byte, esc bool, s, e int) error {
+		name, _ := wire.Unquote(key, esc)
 		i, ok := cb.nameIndex[name]
 		if !ok {
 			perr = invalidParams("unknown argument %q: %s takes %s", name, cb.name, quotedList(cb.names))
@@ -295,8 +299,8 @@ func (cb *callback) namedStruct(params []byte) ([]reflect.Value, *Error) {
 	sf := cb.fields
 	seen := make([]bool, len(sf.names))
 	var perr *Error
-	scanObject(params, 0, 1, func(key []byte, esc bool, _, _ int) error {
-		name, _ := unquote(key, esc)
+	wire.Object(params, 0, func(key []byte, esc bool, _, _ int) error {
+		name, _ := wire.Unquote(key, esc)
 		for i, n := range sf.names {
 			if n == name || strings.EqualFold(n, name) {
 				seen[i] = true

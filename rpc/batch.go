@@ -3,6 +3,8 @@ package rpc
 import (
 	"context"
 	"sync"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 // batch is a batch being answered: its parsed items and the answer array built so far. When a
@@ -15,7 +17,7 @@ type batch struct {
 }
 
 type batchItem struct {
-	req request
+	req wire.Request
 	err *Error // the item is invalid; answer this
 }
 
@@ -62,9 +64,9 @@ func (b *batch) expire() []byte {
 	for _, it := range b.items[b.next:] {
 		switch {
 		case it.err != nil:
-			b.appendItem(appendError(nil, it.req.id, it.err))
-		case it.req.id != nil:
-			b.appendItem(appendError(nil, it.req.id, errTimeout))
+			b.appendItem(appendError(nil, it.req.ID, it.err))
+		case it.req.ID != nil:
+			b.appendItem(appendError(nil, it.req.ID, errTimeout))
 		}
 	}
 	b.next = len(b.items)
@@ -75,32 +77,18 @@ func (b *batch) expire() []byte {
 var errNotObject = invalidRequest("invalid request: not an object")
 
 // parseBatch validates the batch array in msg and parses its elements into items in the same
-// pass: each object's envelope as parseRequest does, and its check.
+// pass: each object's envelope, as wire.ParseRequest gives it, and its check.
 func parseBatch(msg []byte, items []batchItem) ([]batchItem, error) {
-	var cur *request
-	member := func(key []byte, esc bool, s, e int) error {
-		cur.member(key, esc, msg[s:e])
-		return nil
-	}
-	end, err := scanElems(msg, skipSpace(msg, 0), 1, func(start int) (int, error) {
-		items = append(items, batchItem{})
+	err := wire.ParseBatch(msg, func(r wire.Request, object bool) {
+		items = append(items, batchItem{req: r})
 		it := &items[len(items)-1]
-		if start >= len(msg) || msg[start] != '{' {
+		if !object {
 			it.err = errNotObject
-			return scanValueDepth(msg, start, 1)
+			return
 		}
-		cur = &it.req
-		end, err := scanObject(msg, start, 2, member)
-		it.err = it.req.check()
-		return end, err
+		it.err = checkRequest(&it.req)
 	})
-	if err != nil {
-		return items, err
-	}
-	if j := skipSpace(msg, end); j != len(msg) {
-		return items, errAt("invalid character "+quoteChar(msg[j])+" after top-level value", j)
-	}
-	return items, nil
+	return items, err
 }
 
 // processBatch answers a batch: one array holding the answers to its calls, in request order.
@@ -126,8 +114,8 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 	if len(items) > ss.srv.cfg.batchItems {
 		var id []byte
 		for _, it := range b.items {
-			if it.err == nil && it.req.id != nil {
-				id = it.req.id
+			if it.err == nil && it.req.ID != nil {
+				id = it.req.ID
 				break
 			}
 		}
@@ -161,12 +149,12 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 		resp, ok := (*tmp)[:0], true
 		switch {
 		case it.err != nil:
-			resp = appendError(resp, it.req.id, it.err)
+			resp = appendError(resp, it.req.ID, it.err)
 		case size >= limit:
-			if it.req.id == nil {
+			if it.req.ID == nil {
 				ok = false
 			} else {
-				resp = appendError(resp, it.req.id, errTooLarge)
+				resp = appendError(resp, it.req.ID, errTooLarge)
 			}
 		default:
 			resp, ok = ss.call(ctx, resp, &it.req, &ps)

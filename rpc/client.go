@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 // Client calls methods on a JSON-RPC 2.0 server over any transport. It is safe for concurrent
@@ -352,14 +354,14 @@ func appendRequest(buf []byte, id uint64, hasID bool, method string, args []any,
 		buf = append(buf, ',')
 	}
 	buf = append(buf, `"method":`...)
-	buf = appendString(buf, method)
+	buf = wire.AppendString(buf, method)
 	var err error
 	switch {
 	case named != nil:
 		mark := len(buf)
 		buf = append(buf, `,"params":`...)
 		start := len(buf)
-		if buf, err = appendJSON(buf, named); err != nil {
+		if buf, err = wire.AppendJSON(buf, named); err != nil {
 			return buf, err
 		}
 		if buf[start] != '{' {
@@ -385,7 +387,7 @@ func appendArg(buf []byte, a any) ([]byte, error) {
 	case nil:
 		return append(buf, "null"...), nil
 	case string:
-		return appendString(buf, v), nil
+		return wire.AppendString(buf, v), nil
 	case int:
 		return strconv.AppendInt(buf, int64(v), 10), nil
 	case int64:
@@ -395,5 +397,5 @@ func appendArg(buf []byte, a any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(buf, v), nil
 	}
-	return appendJSON(buf, a)
+	return wire.AppendJSON(buf, a)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 var errServerClosed = fmt.Errorf("%w by the server", ErrClosed)
@@ -19,17 +21,17 @@ type response struct {
 
 func parseResponse(b []byte) (response, error) {
 	var r response
-	_, err := scanObject(b, skipSpace(b, 0), 1, func(key []byte, esc bool, s, e int) error {
+	_, err := wire.Object(b, wire.SkipSpace(b, 0), func(key []byte, esc bool, s, e int) error {
 		switch {
-		case keyIs(key, esc, "id"):
+		case wire.KeyIs(key, esc, "id"):
 			r.id = b[s:e]
-		case keyIs(key, esc, "result"):
+		case wire.KeyIs(key, esc, "result"):
 			r.result = b[s:e]
-		case keyIs(key, esc, "error"):
+		case wire.KeyIs(key, esc, "error"):
 			r.errObj = b[s:e]
-		case keyIs(key, esc, "method"):
+		case wire.KeyIs(key, esc, "method"):
 			r.method = b[s:e]
-		case keyIs(key, esc, "params"):
+		case wire.KeyIs(key, esc, "params"):
 			r.params = b[s:e]
 		}
 		return nil
@@ -43,7 +45,7 @@ func (c *Client) receive(msg []byte) {
 		c.fail(errServerClosed)
 		return
 	}
-	i := skipSpace(msg, 0)
+	i := wire.SkipSpace(msg, 0)
 	if i == len(msg) {
 		return
 	}
@@ -51,7 +53,7 @@ func (c *Client) receive(msg []byte) {
 		c.receiveOne(msg[i:])
 		return
 	}
-	elems, err := splitArray(msg[i:])
+	elems, err := wire.SplitArray(msg[i:])
 	if err != nil {
 		return
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 // ClientBufferLimit is how many notifications a [ClientSubscription] holds for a consumer that
@@ -256,24 +258,24 @@ func (c *Client) unsubscribeLater(cs *ClientSubscription) {
 
 // notification handles a server notification: NS_subscription or NS_subscriptionLag.
 func (c *Client) notification(method, params []byte) {
-	name, _ := unquote(method, false)
+	name, _ := wire.Unquote(method, false)
 	lag := strings.HasSuffix(name, "_subscriptionLag")
 	if !lag && !strings.HasSuffix(name, "_subscription") {
 		return
 	}
 	var id, result, dropped []byte
-	scanObject(params, 0, 1, func(key []byte, esc bool, s, e int) error {
+	wire.Object(params, 0, func(key []byte, esc bool, s, e int) error {
 		switch {
-		case keyIs(key, esc, "subscription"):
+		case wire.KeyIs(key, esc, "subscription"):
 			id = params[s:e]
-		case keyIs(key, esc, "result"):
+		case wire.KeyIs(key, esc, "result"):
 			result = params[s:e]
-		case keyIs(key, esc, "dropped"):
+		case wire.KeyIs(key, esc, "dropped"):
 			dropped = params[s:e]
 		}
 		return nil
 	})
-	sid, ok := unquote(id, false)
+	sid, ok := wire.Unquote(id, false)
 	if !ok {
 		return
 	}

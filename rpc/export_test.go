@@ -1,5 +1,7 @@
 package rpc
 
+import "github.com/polyrpc/polyrpc/internal/wire/wiretest"
+
 // StripInvokers makes every method of srv registered so far go through reflect.Value.Call,
 // as if its metadata had no Invoke, and returns how many had one. Tests use it to check that
 // both ways of calling a method answer alike.
@@ -20,4 +22,4 @@ func StripInvokers(srv *Server) int {
 }
 
 // AnyBenchDoc is the 64 KiB JSON document of the echo benchmarks.
-var AnyBenchDoc = anyBenchDoc
+var AnyBenchDoc = wiretest.EchoDoc

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 // fzSvc is a small service for the server tests.
@@ -308,49 +310,36 @@ func FuzzStreamConn(f *testing.F) {
 	})
 }
 
-func FuzzScanner(f *testing.F) {
-	for _, s := range fzValidityTable {
-		if len(s) < 100 {
-			f.Add([]byte(s))
-		}
+// FuzzParseBatch holds parseBatch to its definition: for each element of a valid batch, the
+// envelope wire.ParseRequest gives and its check, or errNotObject.
+func FuzzParseBatch(f *testing.F) {
+	for _, s := range fzServerSeeds {
+		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		err := validJSON(b)
-		if want := json.Valid(b); (err == nil) != want {
-			t.Fatalf("validJSON(%q) = %v, json.Valid = %v", b, err, want)
-		}
 		v := bytes.TrimLeft(b, " \t\r\n")
 		if len(v) == 0 || v[0] != '[' {
 			return
 		}
-		elems, err := splitArray(b)
-		var want []json.RawMessage
-		if json.Unmarshal(b, &want) != nil {
-			if err == nil {
-				t.Fatalf("splitArray(%q) accepted invalid JSON", b)
-			}
+		items, err := parseBatch(b, nil)
+		elems, werr := wire.SplitArray(b)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("parseBatch(%q): %v; wire.SplitArray: %v", b, err, werr)
+		}
+		if err != nil {
 			return
 		}
-		if err != nil || len(elems) != len(want) {
-			t.Fatalf("splitArray(%q) = %q, %v; want %q", b, elems, err, want)
-		}
-		items, err := parseBatch(b, nil)
-		if err != nil || len(items) != len(elems) {
-			t.Fatalf("parseBatch(%q) = %d items, %v; want %d", b, len(items), err, len(elems))
+		if len(items) != len(elems) {
+			t.Fatalf("parseBatch(%q) = %d items, want %d", b, len(items), len(elems))
 		}
 		for i, e := range elems {
 			want := batchItem{err: errNotObject}
 			if e[0] == '{' {
-				want.req, _ = parseRequest(e)
-				want.err = want.req.check()
+				want.req, _ = wire.ParseRequest(e)
+				want.err = checkRequest(&want.req)
 			}
 			if !reflect.DeepEqual(items[i], want) {
 				t.Fatalf("parseBatch(%q)[%d] = %+v, want %+v", b, i, items[i], want)
-			}
-		}
-		for i := range want {
-			if !bytes.Equal(elems[i], want[i]) {
-				t.Fatalf("splitArray(%q)[%d] = %q, want %q", b, i, elems[i], want[i])
 			}
 		}
 	})

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -36,9 +38,9 @@ func (ss *Session) process(ctx context.Context, msg []byte, a *answer) {
 		ss.sendError(a, nil, ss.srv.errTooLarge())
 		return
 	}
-	i := skipSpace(msg, 0)
+	i := wire.SkipSpace(msg, 0)
 	if i == len(msg) {
-		ss.sendError(a, nil, parseError(errUnexpectedEnd))
+		ss.sendError(a, nil, parseError(wire.ErrUnexpectedEnd))
 		return
 	}
 	switch msg[i] {
@@ -47,7 +49,7 @@ func (ss *Session) process(ctx context.Context, msg []byte, a *answer) {
 	case '[':
 		ss.processBatch(ctx, msg[i:], a)
 	default:
-		if err := validJSON(msg); err != nil {
+		if err := wire.Validate(msg); err != nil {
 			ss.sendError(a, nil, parseError(err))
 		} else {
 			ss.sendError(a, nil, invalidRequest("invalid request: not an object or array"))
@@ -63,16 +65,16 @@ func (ss *Session) sendError(a *answer, id []byte, e *Error) {
 }
 
 func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
-	req, err := parseRequest(msg)
+	req, err := wire.ParseRequest(msg)
 	if err != nil {
 		ss.sendError(a, nil, parseError(err))
 		return
 	}
-	if e := req.check(); e != nil {
-		ss.sendError(a, req.id, e)
+	if e := checkRequest(&req); e != nil {
+		ss.sendError(a, req.ID, e)
 		return
 	}
-	if a != nil && req.id != nil && !a.register(ctx, func() { a.single = req.id }) {
+	if a != nil && req.ID != nil && !a.register(ctx, func() { a.single = req.ID }) {
 		return // the deadline passed before the call could start: answered -32002
 	}
 	bp := getBuf()
@@ -91,8 +93,8 @@ func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
 // call runs one valid request and appends its response to buf. It reports false for a
 // notification, which has no response. Subscribe calls are added to ps, to be finished once
 // the answer has been written.
-func (ss *Session) call(ctx context.Context, buf []byte, req *request, ps *pendingSubs) ([]byte, bool) {
-	if raw := req.method[1 : len(req.method)-1]; isSubMethod(raw) && len(raw) <= ss.srv.cfg.maxMethodName {
+func (ss *Session) call(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs) ([]byte, bool) {
+	if raw := req.Method[1 : len(req.Method)-1]; isSubMethod(raw) && len(raw) <= ss.srv.cfg.maxMethodName {
 		return ss.callSub(ctx, buf, req, ps)
 	}
 	cb, e := ss.lookup(req)
@@ -107,53 +109,51 @@ func (ss *Session) call(ctx context.Context, buf []byte, req *request, ps *pendi
 		if cb.hasCtx {
 			in = append(in, reflect.ValueOf(ctx))
 		}
-		if in, e = cb.decodeArgs(req.params, in); e == nil {
+		if in, e = cb.decodeArgs(req.Params, in); e == nil {
 			res, e = ss.invoke(cb, in)
 			if e != nil && ctx.Err() == context.DeadlineExceeded {
 				e = errTimeout // the method gave up because of the call timeout
 			}
 		}
 	}
-	if req.id == nil {
+	if req.ID == nil {
 		return buf, false
 	}
 	if e != nil {
-		return appendError(buf, req.id, e), true
+		return appendError(buf, req.ID, e), true
 	}
 	mark := len(buf)
-	buf = append(buf, responseHead...)
-	buf = appendID(buf, req.id)
-	buf = append(buf, `,"result":`...)
+	buf = wire.AppendResultHead(buf, req.ID)
 	if !res.IsValid() {
 		buf = append(buf, "null"...)
 	} else {
 		var err error
 		if buf, err = appendValue(buf, res, cb.resultKind); err != nil {
-			return appendError(buf[:mark], req.id, &Error{Code: CodeInternalError, Message: err.Error()}), true
+			return appendError(buf[:mark], req.ID, &Error{Code: CodeInternalError, Message: err.Error()}), true
 		}
 	}
 	return append(buf, '}'), true
 }
 
 // lookup finds the method a request names, if this connection may call it.
-func (ss *Session) lookup(req *request) (*callback, *Error) {
-	raw := req.method[1 : len(req.method)-1]
+func (ss *Session) lookup(req *wire.Request) (*callback, *Error) {
+	raw := req.Method[1 : len(req.Method)-1]
 	if n := ss.srv.cfg.maxMethodName; len(raw) > n {
 		return nil, invalidRequest("method name too long: " + strconv.Itoa(len(raw)) + " > " + strconv.Itoa(n))
 	}
 	var cb *callback
 	if m := ss.srv.reg.methods.Load(); m != nil {
-		if req.method != nil && !hasEscape(raw) {
+		if req.Method != nil && !hasEscape(raw) {
 			cb = (*m)[string(raw)]
 		} else {
-			cb = (*m)[req.methodName()]
+			cb = (*m)[req.MethodName()]
 		}
 	}
 	if cb == nil && ss.opts.NoSubscriptions && bytes.HasSuffix(raw, []byte("_subscribe")) {
 		return nil, errNotifsUnsupp // go-ethereum's answer to a subscription over HTTP
 	}
 	if cb == nil || !ss.allowed(cb.namespace) {
-		return nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("the method %s does not exist/is not available", req.methodName())}
+		return nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("the method %s does not exist/is not available", req.MethodName())}
 	}
 	if ss.srv.draining.Load() {
 		return nil, errShuttingDown

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/polyrpc/polyrpc/internal/bufpool"
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 // NewStreamConn frames a byte stream as a [Conn]: incoming bytes are a sequence of JSON values,
@@ -114,20 +115,18 @@ func (c *streamConn) Close() error { return c.rwc.Close() }
 
 // ReadMessage returns the next JSON value in the stream.
 func (c *streamConn) ReadMessage() ([]byte, error) {
-	var fs frameScanner
+	var fs wire.Framer
 	var skip error // why the current value is being skipped, if it is
 	skipped := 0   // bytes of a skipped value already discarded
 	pos := 0       // bytes of the current value already scanned
 	reserved := 0  // budget taken for the current value
 	for {
 		if skip == nil && pos == 0 {
-			for c.start < c.end && isSpace(c.buf[c.start]) {
-				c.start++
-			}
+			c.start = wire.SkipSpace(c.buf[:c.end], c.start)
 		}
 		data := c.buf[c.start+pos : c.end]
 		if len(data) > 0 {
-			n, complete := fs.scan(data)
+			n, complete := fs.Scan(data)
 			pos += n
 			if skip == nil && skipped+pos > c.max {
 				skip = ErrMessageTooLarge

@@ -467,7 +467,7 @@ func TestStreamConnWriteLarge(t *testing.T) {
 // carrying large messages one after another allocates no read buffers; a message not
 // released is never written over.
 func TestStreamConnReleaseReuses(t *testing.T) {
-	if anyRace {
+	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items at random")
 	}
 	msg := lsValue(t, 70000, 'a')

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/polyrpc/polyrpc/internal/wire"
 	"github.com/polyrpc/polyrpc/subscriptions"
 )
 
@@ -113,26 +114,24 @@ func (ss *Session) closeAsync(reason string) {
 
 // callSub answers NS_subscribe and NS_unsubscribe, appending the response to buf. It reports
 // false for a notification.
-func (ss *Session) callSub(ctx context.Context, buf []byte, req *request, ps *pendingSubs) ([]byte, bool) {
-	name := req.methodName()
+func (ss *Session) callSub(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs) ([]byte, bool) {
+	name := req.MethodName()
 	var (
 		result []byte
 		e      *Error
 	)
 	if strings.HasSuffix(name, unsubscribeSuffix) {
-		result, e = ss.unsubscribe(req.params)
+		result, e = ss.unsubscribe(req.Params)
 	} else {
-		result, e = ss.subscribe(ctx, strings.TrimSuffix(name, subscribeSuffix), req.params, ps)
+		result, e = ss.subscribe(ctx, strings.TrimSuffix(name, subscribeSuffix), req.Params, ps)
 	}
-	if req.id == nil {
+	if req.ID == nil {
 		return buf, false
 	}
 	if e != nil {
-		return appendError(buf, req.id, e), true
+		return appendError(buf, req.ID, e), true
 	}
-	buf = append(buf, responseHead...)
-	buf = appendID(buf, req.id)
-	buf = append(buf, `,"result":`...)
+	buf = wire.AppendResultHead(buf, req.ID)
 	buf = append(buf, result...)
 	return append(buf, '}'), true
 }
@@ -182,7 +181,7 @@ func (ss *Session) subscribe(ctx context.Context, ns string, params []byte, ps *
 		ss.srv.cfg.log.Error("rpc: a subscription method returned a subscription its notifier did not create", "method", cb.name, "subscription", subName)
 		return nil, &Error{Code: CodeInternalError, Message: "the subscription method returned no subscription of its own"}
 	}
-	return appendString(nil, string(sub.ID)), nil
+	return wire.AppendString(nil, string(sub.ID)), nil
 }
 
 // unsubscribe ends one of the connection's subscriptions. Like go-ethereum, it goes by id
@@ -213,17 +212,17 @@ func splitSubParams(params []byte) (string, []byte, *Error) {
 	if params[0] == '[' {
 		var first []byte
 		firstEnd := -1
-		scanArray(params, 0, 1, func(s, e int) error {
+		wire.Array(params, 0, func(s, e int) error {
 			if first == nil {
 				first, firstEnd = params[s:e], e
 			}
 			return nil
 		})
-		name, ok := unquote(first, bytes.IndexByte(first, '\\') >= 0)
+		name, ok := wire.Unquote(first, bytes.IndexByte(first, '\\') >= 0)
 		if !ok {
 			return "", nil, errNoSubName
 		}
-		j := skipSpace(params, firstEnd)
+		j := wire.SkipSpace(params, firstEnd)
 		if params[j] == ']' {
 			return name, nil, nil
 		}
@@ -233,9 +232,9 @@ func splitSubParams(params []byte) (string, []byte, *Error) {
 	var name string
 	found := false
 	rest := []byte{'{'}
-	scanObject(params, 0, 1, func(key []byte, esc bool, s, e int) error {
-		if keyIs(key, esc, subMember) && !found {
-			name, found = unquote(params[s:e], bytes.IndexByte(params[s:e], '\\') >= 0)
+	wire.Object(params, 0, func(key []byte, esc bool, s, e int) error {
+		if wire.KeyIs(key, esc, subMember) && !found {
+			name, found = wire.Unquote(params[s:e], bytes.IndexByte(params[s:e], '\\') >= 0)
 			if !found {
 				name, found = "", true
 			}
@@ -262,7 +261,7 @@ func unsubscribeID(params []byte) (string, *Error) {
 	switch {
 	case len(params) == 0:
 	case params[0] == '[':
-		scanArray(params, 0, 1, func(s, e int) error {
+		wire.Array(params, 0, func(s, e int) error {
 			if n == 0 {
 				raw = params[s:e]
 			}
@@ -270,15 +269,15 @@ func unsubscribeID(params []byte) (string, *Error) {
 			return nil
 		})
 	default:
-		scanObject(params, 0, 1, func(key []byte, esc bool, s, e int) error {
-			if keyIs(key, esc, "id") {
+		wire.Object(params, 0, func(key []byte, esc bool, s, e int) error {
+			if wire.KeyIs(key, esc, "id") {
 				raw = params[s:e]
 			}
 			n++
 			return nil
 		})
 	}
-	id, ok := unquote(raw, bytes.IndexByte(raw, '\\') >= 0)
+	id, ok := wire.Unquote(raw, bytes.IndexByte(raw, '\\') >= 0)
 	if !ok || n != 1 {
 		return "", invalidParams("expected one argument, the subscription id (a string)")
 	}

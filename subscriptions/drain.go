@@ -43,7 +43,7 @@ func (c *Conn) drain() {
 			if t.data != nil {
 				buf = append(buf, t.s.head...)
 				buf = append(buf, t.data...)
-				buf = append(buf, "}}\n"...)
+				buf = append(buf, "}}\n"...) // closes what wire.AppendNotificationHead opened
 				ends = append(ends, len(buf))
 			}
 		}

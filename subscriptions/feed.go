@@ -1,8 +1,9 @@
 package subscriptions
 
 import (
-	"encoding/json"
 	"sync"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 // Feed fans events out to the subscriptions of each topic (a chat room, a block stream). A
@@ -59,7 +60,7 @@ func (f *Feed) Publish(topic string, v any) (int, error) {
 	if len(subs) == 0 {
 		return 0, nil
 	}
-	data, err := json.Marshal(v)
+	data, err := wire.AppendJSON(nil, v)
 	if err != nil {
 		return 0, err
 	}

@@ -2,7 +2,8 @@ package subscriptions
 
 import (
 	"context"
-	"encoding/json"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 // Notifier is handed to a subscription method through its context: it creates the call's
@@ -73,7 +74,7 @@ func (n *Notifier) Notify(id ID, v any) error {
 	if s == nil {
 		return ErrSubscriptionNotFound
 	}
-	data, err := json.Marshal(v)
+	data, err := wire.AppendJSON(nil, v)
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,9 @@ package subscriptions
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 // Policy says what happens to a subscription's notification that does not fit in its
@@ -54,7 +55,7 @@ type Subscription struct {
 
 	conn   *Conn
 	policy Policy
-	head   []byte // the notification up to the result: {"jsonrpc":…,"result":
+	head   []byte // the notification up to the result (wire.AppendNotificationHead)
 	lagged string // the lag notice's method name: NS_subscriptionLag
 
 	// Guarded by conn.mu.
@@ -83,7 +84,7 @@ func newSubscription(c *Conn, namespace string, opts []Option) *Subscription {
 	for _, o := range opts {
 		o(s)
 	}
-	s.head = []byte(`{"jsonrpc":"2.0","method":"` + namespace + `_subscription","params":{"subscription":"` + string(s.ID) + `","result":`)
+	s.head = wire.AppendNotificationHead(nil, namespace+"_subscription", string(s.ID))
 	s.lagged = namespace + "_subscriptionLag"
 	return s
 }
@@ -100,12 +101,13 @@ func (s *Subscription) endLocked(reason error) {
 // to know when to stop.
 func (s *Subscription) Err() <-chan error { return s.err }
 
-// Notify sends v (encoded with encoding/json) to the subscriber. It never blocks: when the
+// Notify sends v to the subscriber, encoded as the server encodes results (encoding/json's
+// encoding, without HTML escaping). It never blocks: when the
 // connection's queue is full the subscription's policy applies. It fails if v cannot be
 // encoded, or with the subscription's end reason once it has ended. Notifications sent before
 // the subscribe answer is written are held and delivered after it.
 func (s *Subscription) Notify(v any) error {
-	data, err := json.Marshal(v)
+	data, err := wire.AppendJSON(nil, v)
 	if err != nil {
 		return err
 	}
@@ -116,7 +118,7 @@ func (s *Subscription) Notify(v any) error {
 // queue is full it waits for room (whatever the policy) until ctx is done or the subscription
 // ends. Use it from a goroutine that serves this one subscription, never from a fan-out.
 func (s *Subscription) NotifyWait(ctx context.Context, v any) error {
-	data, err := json.Marshal(v)
+	data, err := wire.AppendJSON(nil, v)
 	if err != nil {
 		return err
 	}
@@ -162,13 +164,7 @@ func (s *Subscription) dropOldest() entry {
 	return e
 }
 
-// appendLagNotice appends the lag notice for n dropped notifications.
+// appendLagNotice appends the lag notice for n dropped notifications, with its newline.
 func (s *Subscription) appendLagNotice(buf []byte, n uint64) []byte {
-	buf = append(buf, `{"jsonrpc":"2.0","method":"`...)
-	buf = append(buf, s.lagged...)
-	buf = append(buf, `","params":{"subscription":"`...)
-	buf = append(buf, s.ID...)
-	buf = append(buf, `","dropped":`...)
-	buf = strconv.AppendUint(buf, n, 10)
-	return append(buf, "}}\n"...)
+	return append(wire.AppendLagNotice(buf, s.lagged, string(s.ID), n), '\n')
 }

@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
+	"github.com/polyrpc/polyrpc/rpc"
 )
 
 // capture is the session's writer for one HTTP request. An HTTP session writes at most one
@@ -76,10 +79,16 @@ func writeAnswer(w http.ResponseWriter, r *http.Request, status int, body []byte
 
 // busyAnswer is the body of a 503 when the request-bytes budget is spent: the same -32005
 // error the rpc package sends on connections.
-var busyAnswer = []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"server busy: too many request bytes in flight, retry later"}}` + "\n")
+var busyAnswer = errorAnswer(rpc.CodeServerBusy, "server busy: too many request bytes in flight, retry later")
 
-// stoppedAnswer is the body of a 503 when the server is stopping.
-var stoppedAnswer = []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32006,"message":"server is shutting down"}}` + "\n")
+// stoppedAnswer is the body of a 503 when the server is stopping: the -32006 error the rpc
+// package answers calls with while it stops.
+var stoppedAnswer = errorAnswer(rpc.CodeShuttingDown, "server is shutting down")
+
+// errorAnswer returns an error answer with id null, as one line.
+func errorAnswer(code int, message string) []byte {
+	return append(wire.AppendError(nil, nil, code, message, nil), '\n')
+}
 
 // acceptsGzip reports whether Accept-Encoding lists gzip with a non-zero quality.
 func acceptsGzip(values []string) bool {

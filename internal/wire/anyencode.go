@@ -1,4 +1,4 @@
-package rpc
+package wire
 
 import (
 	"encoding/json"
@@ -201,8 +201,8 @@ func (e *anyEncoder) other(buf []byte, v any) ([]byte, error) {
 	return append(buf, b...), err
 }
 
-// str appends s as encoding/json does: appendString, then <, > and & escaped if escapeHTML
-// (appendString's escapes use none of them, so every one left is a character of s).
+// str appends s as encoding/json does: AppendString, then <, > and & escaped if escapeHTML
+// (AppendString's escapes use none of them, so every one left is a character of s).
 func (e *anyEncoder) str(buf []byte, s string) []byte {
 	if cap(buf)-len(buf) < len(s)+64 {
 		// double: append's growth of large slices (1.25x) copies a big result many times over
@@ -214,7 +214,7 @@ func (e *anyEncoder) str(buf []byte, s string) []byte {
 		return append(buf, '"')
 	}
 	start := len(buf)
-	buf = appendString(buf, s)
+	buf = AppendString(buf, s)
 	if !e.escapeHTML || !strings.ContainsAny(s, "<>&") {
 		return buf
 	}

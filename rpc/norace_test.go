@@ -2,4 +2,4 @@
 
 package rpc
 
-const anyRace = false
+const raceEnabled = false

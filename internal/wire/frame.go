@@ -1,19 +1,22 @@
-package rpc
+package wire
 
 import (
 	"encoding/binary"
 	"math/bits"
 )
 
-// This file is the stream framer: it cuts the bytes of a stream connection (stream.go) into
-// JSON values without validating them; the codec (scan.go) does that once a value is whole.
+// This file is the stream framer: it cuts the bytes of a stream connection (package rpc's
+// stream.go) into JSON values without validating them; the scanner (scan.go) does that once a
+// value is whole.
 
-// frameScanner finds the end of one JSON value fed to it in pieces. It tracks strings and the
-// stack of open brackets; a top-level scalar (a number, a literal or junk) ends at the first
-// space or structural character. A closing bracket that does not match the open one ends the
-// value at once: it cannot be valid JSON, and ending it there lets the stream go on (the
-// specification's "batch, invalid JSON" example is such a value).
-type frameScanner struct {
+// Framer finds the end of one JSON value fed to it in pieces, without validating it. Its zero
+// value is ready for the value's first byte (space before the value is the caller's to skip);
+// each value needs a fresh Framer. It tracks strings and the stack of open brackets; a
+// top-level scalar (a number, a literal or junk) ends at the first space or structural
+// character. A closing bracket that does not match the open one ends the value at once: it
+// cannot be valid JSON, and ending it there lets the stream go on (the specification's "batch,
+// invalid JSON" example is such a value).
+type Framer struct {
 	started bool     // the first byte of the value was seen
 	scalar  bool     // the value is a top-level scalar
 	inStr   bool     // a string is open
@@ -24,7 +27,7 @@ type frameScanner struct {
 }
 
 // word returns the word that holds the bit of the bracket open at depth d (from 1).
-func (s *frameScanner) word(d int) *uint64 {
+func (s *Framer) word(d int) *uint64 {
 	if d <= 64 {
 		return &s.objects
 	}
@@ -32,7 +35,7 @@ func (s *frameScanner) word(d int) *uint64 {
 }
 
 // push opens a bracket, an object's if obj.
-func (s *frameScanner) push(obj bool) {
+func (s *Framer) push(obj bool) {
 	s.depth++
 	if s.depth > 64 {
 		for len(s.deeper) <= (s.depth-65)/64 {
@@ -48,17 +51,17 @@ func (s *frameScanner) push(obj bool) {
 }
 
 // pop closes the innermost bracket and reports whether c matches it.
-func (s *frameScanner) pop(c byte) bool {
+func (s *Framer) pop(c byte) bool {
 	obj := *s.word(s.depth)&(1<<uint((s.depth-1)%64)) != 0
 	s.depth--
 	return obj == (c == '}')
 }
 
-// scan consumes data and returns how many bytes it used and whether the value is complete.
+// Scan consumes data and returns how many bytes it used and whether the value is complete.
 // Inside a container it reads eight bytes at a time (see scanWords), since nearly all of a large
 // value is bytes it only passes over; one byte at a time it handles the rest: a backslash and
 // the byte it escapes, the last bytes of data, and a value that is a bare string or scalar.
-func (s *frameScanner) scan(data []byte) (int, bool) {
+func (s *Framer) Scan(data []byte) (int, bool) {
 	i := 0
 	if !s.started {
 		if len(data) == 0 {
@@ -161,7 +164,7 @@ func lanesMaybe(x uint64, c byte) uint64 {
 // each byte (with no backslash among them, every quote counts), so a word costs a few
 // arithmetic operations, and a branch only when it holds a bracket, instead of a branch per
 // byte, which mispredicts at every quote of a value made of short strings.
-func (s *frameScanner) scanWords(data []byte) (n, end int) {
+func (s *Framer) scanWords(data []byte) (n, end int) {
 	var inStr uint64 // laneHighs while a string is open, else 0
 	if s.inStr {
 		inStr = laneHighs

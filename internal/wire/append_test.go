@@ -1,4 +1,4 @@
-package rpc
+package wire
 
 import (
 	"bytes"
@@ -19,25 +19,25 @@ func fzEncodeJSON(t testing.TB, s string) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// fzCheckAppendString checks appendString(prefix, s) against encoding/json.
+// fzCheckAppendString checks AppendString(prefix, s) against encoding/json.
 func fzCheckAppendString(t testing.TB, s string) {
 	t.Helper()
 	const prefix = "x:"
-	out := appendString([]byte(prefix), s)
+	out := AppendString([]byte(prefix), s)
 	if !bytes.HasPrefix(out, []byte(prefix)) {
-		t.Fatalf("appendString(%q) clobbered the buffer: %q", s, out)
+		t.Fatalf("AppendString(%q) clobbered the buffer: %q", s, out)
 	}
 	got := string(out[len(prefix):])
 	if want := fzEncodeJSON(t, s); got != want {
-		t.Fatalf("appendString(%q) = %s, encoding/json gives %s", s, got, want)
+		t.Fatalf("AppendString(%q) = %s, encoding/json gives %s", s, got, want)
 	}
 	if !utf8.ValidString(got) {
-		t.Fatalf("appendString(%q) = %q is not valid UTF-8", s, got)
+		t.Fatalf("AppendString(%q) = %q is not valid UTF-8", s, got)
 	}
 	if utf8.ValidString(s) {
 		var back string
 		if err := json.Unmarshal([]byte(got), &back); err != nil || back != s {
-			t.Fatalf("appendString(%q) = %s decodes to %q, %v", s, got, back, err)
+			t.Fatalf("AppendString(%q) = %s decodes to %q, %v", s, got, back, err)
 		}
 	}
 }

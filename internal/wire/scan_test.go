@@ -1,12 +1,13 @@
-package rpc
+package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
 )
 
-// fzValidityTable holds inputs for comparing validJSON with json.Valid; the expected answer
+// fzValidityTable holds inputs for comparing Validate with json.Valid; the expected answer
 // comes from encoding/json, so only the inputs are listed.
 var fzValidityTable = []string{
 	// numbers
@@ -39,11 +40,11 @@ var fzValidityTable = []string{
 	strings.Repeat("[", maxDepth) + `{"a":1}` + strings.Repeat("]", maxDepth),
 }
 
-func TestValidJSONMatchesEncodingJSON(t *testing.T) {
+func TestValidateMatchesEncodingJSON(t *testing.T) {
 	for _, in := range fzValidityTable {
-		got := validJSON([]byte(in))
+		got := Validate([]byte(in))
 		if want := json.Valid([]byte(in)); (got == nil) != want {
-			t.Errorf("validJSON(%.40q) = %v, json.Valid = %v", in, got, want)
+			t.Errorf("Validate(%.40q) = %v, json.Valid = %v", in, got, want)
 		}
 	}
 }
@@ -68,21 +69,21 @@ func TestSplitArray(t *testing.T) {
 		{`["\x"]`, nil, false},
 	}
 	for _, tt := range tests {
-		got, err := splitArray([]byte(tt.in))
+		got, err := SplitArray([]byte(tt.in))
 		if (err == nil) != tt.ok {
-			t.Errorf("splitArray(%q) error = %v, want ok %v", tt.in, err, tt.ok)
+			t.Errorf("SplitArray(%q) error = %v, want ok %v", tt.in, err, tt.ok)
 			continue
 		}
 		if !tt.ok {
 			continue
 		}
 		if len(got) != len(tt.want) {
-			t.Errorf("splitArray(%q) = %q, want %q", tt.in, got, tt.want)
+			t.Errorf("SplitArray(%q) = %q, want %q", tt.in, got, tt.want)
 			continue
 		}
 		for i := range got {
 			if string(got[i]) != tt.want[i] {
-				t.Errorf("splitArray(%q)[%d] = %q, want %q", tt.in, i, got[i], tt.want[i])
+				t.Errorf("SplitArray(%q)[%d] = %q, want %q", tt.in, i, got[i], tt.want[i])
 			}
 		}
 	}
@@ -112,8 +113,8 @@ func TestKeyIsAndUnquote(t *testing.T) {
 	}
 	for _, k := range keys {
 		esc := strings.Contains(k.raw, `\`)
-		if got := keyIs([]byte(k.raw), esc, k.name); got != k.want {
-			t.Errorf("keyIs(%s, %q) = %v, want %v", k.raw, k.name, got, k.want)
+		if got := KeyIs([]byte(k.raw), esc, k.name); got != k.want {
+			t.Errorf("KeyIs(%s, %q) = %v, want %v", k.raw, k.name, got, k.want)
 		}
 	}
 
@@ -136,12 +137,52 @@ func TestKeyIsAndUnquote(t *testing.T) {
 	}
 	for _, s := range strs {
 		esc := strings.Contains(s.raw, `\`)
-		got, ok := unquote([]byte(s.raw), esc)
+		got, ok := Unquote([]byte(s.raw), esc)
 		if got != s.want || ok != s.ok {
-			t.Errorf("unquote(%s) = %q, %v; want %q, %v", s.raw, got, ok, s.want, s.ok)
+			t.Errorf("Unquote(%s) = %q, %v; want %q, %v", s.raw, got, ok, s.want, s.ok)
 		}
 	}
-	if _, ok := unquote(nil, false); ok {
-		t.Error("unquote(nil) reported ok")
+	if _, ok := Unquote(nil, false); ok {
+		t.Error("Unquote(nil) reported ok")
 	}
+}
+
+// FuzzScanner holds Validate to json.Valid, and SplitArray and ParseBatch to encoding/json's
+// split of an array, on any input.
+func FuzzScanner(f *testing.F) {
+	for _, s := range fzValidityTable {
+		if len(s) < 100 {
+			f.Add([]byte(s))
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		err := Validate(b)
+		if want := json.Valid(b); (err == nil) != want {
+			t.Fatalf("Validate(%q) = %v, json.Valid = %v", b, err, want)
+		}
+		v := bytes.TrimLeft(b, " \t\r\n")
+		if len(v) == 0 || v[0] != '[' {
+			return
+		}
+		elems, err := SplitArray(b)
+		var want []json.RawMessage
+		if json.Unmarshal(b, &want) != nil {
+			if err == nil {
+				t.Fatalf("SplitArray(%q) accepted invalid JSON", b)
+			}
+			if ParseBatch(b, func(Request, bool) {}) == nil {
+				t.Fatalf("ParseBatch(%q) accepted invalid JSON", b)
+			}
+			return
+		}
+		if err != nil || len(elems) != len(want) {
+			t.Fatalf("SplitArray(%q) = %q, %v; want %q", b, elems, err, want)
+		}
+		for i := range want {
+			if !bytes.Equal(elems[i], want[i]) {
+				t.Fatalf("SplitArray(%q)[%d] = %q, want %q", b, i, elems[i], want[i])
+			}
+		}
+		checkParseBatch(t, b, elems)
+	})
 }

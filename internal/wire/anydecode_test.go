@@ -1,4 +1,4 @@
-package rpc
+package wire
 
 import (
 	"bytes"
@@ -9,11 +9,12 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/polyrpc/polyrpc/internal/wire/wiretest"
 )
 
-// anyJSONTable holds inputs for the equivalence of decodeAny and appendAny with encoding/json.
+// anyJSONTable holds inputs for the equivalence of DecodeAny and appendAny with encoding/json.
 var anyJSONTable = []string{
 	// literals and numbers
 	`null`, `true`, `false`, `0`, `-0`, `-0.0`, `0.0e0`, `1`, `-1`, `123456789012345`,
@@ -94,13 +95,13 @@ func marshalNoHTML(v any) ([]byte, error) {
 	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
 }
 
-// checkAnyJSON checks decodeAny on b against json.Unmarshal into an any, and the encoding of
+// checkAnyJSON checks DecodeAny on b against json.Unmarshal into an any, and the encoding of
 // the decoded value against json.Marshal and the server's encoding/json settings. Input that
 // encoding/json refuses is skipped (after checking that the scanner refuses it too).
 func checkAnyJSON(t *testing.T, b []byte) {
 	t.Helper()
-	if err := validJSON(b); (err == nil) != json.Valid(b) {
-		t.Fatalf("validJSON(%q) = %v, json.Valid disagrees", b, err)
+	if err := Validate(b); (err == nil) != json.Valid(b) {
+		t.Fatalf("Validate(%q) = %v, json.Valid disagrees", b, err)
 	}
 	if !json.Valid(b) {
 		return
@@ -109,28 +110,20 @@ func checkAnyJSON(t *testing.T, b []byte) {
 	checkEachElem(t, b)
 	var want any
 	werr := json.Unmarshal(b, &want)
-	got, gerr := decodeAny(b)
+	got, gerr := DecodeAny(b)
 	if werr != nil || gerr != nil {
 		if !reflect.DeepEqual(gerr, werr) {
-			t.Fatalf("decodeAny(%q): error %#v, encoding/json %#v", b, gerr, werr)
+			t.Fatalf("DecodeAny(%q): error %#v, encoding/json %#v", b, gerr, werr)
 		}
 		return
 	}
 	if !sameAny(got, want) {
-		t.Fatalf("decodeAny(%q) = %#v, encoding/json %#v", b, got, want)
+		t.Fatalf("DecodeAny(%q) = %#v, encoding/json %#v", b, got, want)
 	}
 	checkAnyEncode(t, got)
-	// through an argument of type any, and of a named empty interface
-	type anything interface{}
-	for _, typ := range []reflect.Type{reflect.TypeFor[any](), reflect.TypeFor[anything]()} {
-		v, err := newArgType(typ).decode(b)
-		if err != nil || v.Type() != typ || !sameAny(v.Interface(), want) {
-			t.Fatalf("argument %v from %q = %#v, %v; want %#v", typ, b, v, err, want)
-		}
-	}
 }
 
-// checkAnyEncode checks appendAny and appendJSON on v against encoding/json, with and without
+// checkAnyEncode checks appendAny and AppendJSON on v against encoding/json, with and without
 // HTML escaping, errors included.
 func checkAnyEncode(t *testing.T, v any) {
 	t.Helper()
@@ -154,45 +147,45 @@ func checkAnyEncode(t *testing.T, v any) {
 			t.Fatalf("appendAny(%#v, html %v) =\n%q, encoding/json\n%q", v, html, got[len(prefix):], want)
 		}
 		if !html {
-			got, err := appendJSON(nil, v)
+			got, err := AppendJSON(nil, v)
 			if err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("appendJSON(%#v) = %q, %v; want %q", v, got, err, want)
+				t.Fatalf("AppendJSON(%#v) = %q, %v; want %q", v, got, err, want)
 			}
 		}
 	}
 }
 
-// checkEachElem checks eachElem's bounds on the valid JSON b against splitArray's.
+// checkEachElem checks EachElem's bounds on the valid JSON b against SplitArray's.
 func checkEachElem(t *testing.T, b []byte) {
 	t.Helper()
 	if b[0] != '[' {
 		return
 	}
-	want, err := splitArray(b)
+	want, err := SplitArray(b)
 	var got [][]byte
 	if err == nil {
-		err = eachElem(b, func(s int) int {
-			e := skipValid(b, s)
+		err = EachElem(b, func(s int) int {
+			e := SkipValid(b, s)
 			got = append(got, b[s:e])
 			return e
 		})
 	}
 	if err != nil || len(got) != len(want) {
-		t.Fatalf("eachElem(%q) = %q, %v; want %q", b, got, err, want)
+		t.Fatalf("EachElem(%q) = %q, %v; want %q", b, got, err, want)
 	}
 	for i := range want {
 		if !bytes.Equal(got[i], want[i]) {
-			t.Fatalf("eachElem(%q)[%d] = %q, want %q", b, i, got[i], want[i])
+			t.Fatalf("EachElem(%q)[%d] = %q, want %q", b, i, got[i], want[i])
 		}
 	}
 }
 
-// eachElem never panics, whatever it is given.
+// EachElem never panics, whatever it is given.
 func TestEachElemInvalid(t *testing.T) {
 	for _, s := range append([]string{`[`, `["`, `["\`, `["\"`, `[1,`, `[1`, `[{`, `[[]`, `[}`, `[]]`}, fzValidityTable...) {
 		if len(s) > 0 && s[0] == '[' {
 			b := []byte(s)
-			eachElem(b, func(s int) int { return skipValid(b, s) })
+			EachElem(b, func(s int) int { return SkipValid(b, s) })
 		}
 	}
 }
@@ -209,15 +202,10 @@ func TestDecodeAnyTable(t *testing.T) {
 
 // The first number out of range is the error, wherever it is, with encoding/json's offset.
 func TestDecodeAnyRangeError(t *testing.T) {
-	_, err := decodeAny([]byte(`{"a":[1,2e400],"b":-3e999}`))
+	_, err := DecodeAny([]byte(`{"a":[1,2e400],"b":-3e999}`))
 	var te *json.UnmarshalTypeError
 	if !errors.As(err, &te) || te.Value != "number 2e400" || te.Type != float64Type || te.Offset != 14 {
 		t.Fatalf("error %#v", err)
-	}
-	// a method argument: -32602 worded as for any other argument
-	a := newArgType(reflect.TypeFor[any]())
-	if _, err := a.decode([]byte("1e400")); err == nil || typeError(err) != "want float64, got number 1e400" {
-		t.Fatalf("argument error %v", err)
 	}
 }
 
@@ -247,76 +235,36 @@ func TestDecodeAnyDecimals(t *testing.T) {
 		if !json.Valid(b) {
 			t.Fatalf("generated %s", b)
 		}
-		got, err := decodeAny(b)
+		got, err := DecodeAny(b)
 		want, werr := strconv.ParseFloat(string(b), 64)
 		if err != nil || werr != nil || math.Float64bits(got.(float64)) != math.Float64bits(want) {
-			t.Fatalf("decodeAny(%s) = %v, %v; strconv %v, %v", b, got, err, want, werr)
+			t.Fatalf("DecodeAny(%s) = %v, %v; strconv %v, %v", b, got, err, want, werr)
 		}
 	}
 }
 
 func TestDecodeAnyDoc(t *testing.T) {
-	checkAnyJSON(t, anyBenchDoc())
+	checkAnyJSON(t, wiretest.EchoDoc())
 }
 
-// FuzzAnyJSON: for any input encoding/json accepts, decodeAny gives what json.Unmarshal gives
+// FuzzAnyJSON: for any input encoding/json accepts, DecodeAny gives what json.Unmarshal gives
 // into an any, and appendAny encodes that value as json.Marshal (and the server's encoder
 // settings) do.
 func FuzzAnyJSON(f *testing.F) {
 	for _, s := range append(anyJSONTable, fzValidityTable...) {
 		f.Add([]byte(s))
 	}
-	f.Add(anyBenchDoc()[:2000])
+	f.Add(wiretest.EchoDoc()[:2000])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkAnyJSON(t, b)
 	})
 }
 
-// anyBenchDoc is a JSON object of about 64 KiB shaped like the echo document of
-// integration_test/bench (transactions with hex strings, numbers, booleans, null, nested logs
-// and a non-ASCII note), compact with sorted keys.
-var anyBenchDoc = sync.OnceValue(func() []byte {
-	rng := rand.New(rand.NewPCG(3, 4))
-	hexs := func(n int) string {
-		b := []byte("0x")
-		for range n {
-			b = append(b, "0123456789abcdef"[rng.IntN(16)])
-		}
-		return string(b)
-	}
-	txs := map[string]any{}
-	for n := 0; ; n++ {
-		var logs []any
-		for range rng.IntN(3) {
-			logs = append(logs, map[string]any{
-				"address": hexs(40), "data": hexs(64), "removed": false,
-				"topics": []any{hexs(64), hexs(64)},
-			})
-		}
-		if logs == nil {
-			logs = []any{}
-		}
-		txs["tx"+strconv.Itoa(n)] = map[string]any{
-			"gasPrice": float64(rng.IntN(1<<30)) / 4, "hash": hexs(64), "input": hexs(2 * rng.IntN(48)),
-			"logs": logs, "memo": nil, "nonce": float64(rng.IntN(1 << 20)),
-			"note": "transfer #" + strconv.Itoa(n) + " — café ✓", "success": rng.IntN(2) == 0,
-			"value": hexs(16),
-		}
-		doc, err := json.Marshal(txs)
-		if err != nil {
-			panic(err)
-		}
-		if len(doc) >= 64<<10 {
-			return doc
-		}
-	}
-})
-
 // BenchmarkAnyJSON64KiB: the server's work on the 64 KiB echo document, decoded into an any
 // and encoded back, by this package's fast path and by encoding/json.
 func BenchmarkAnyJSON64KiB(b *testing.B) {
-	doc := anyBenchDoc()
-	v, err := decodeAny(doc)
+	doc := wiretest.EchoDoc()
+	v, err := DecodeAny(doc)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -326,7 +274,7 @@ func BenchmarkAnyJSON64KiB(b *testing.B) {
 		name string
 		fn   func() (any, error)
 	}{
-		{"polyrpc", func() (any, error) { return decodeAny(doc) }},
+		{"polyrpc", func() (any, error) { return DecodeAny(doc) }},
 		{"encoding-json", func() (any, error) {
 			var x any
 			err := json.Unmarshal(doc, &x)
@@ -337,7 +285,7 @@ func BenchmarkAnyJSON64KiB(b *testing.B) {
 		name string
 		fn   func(buf []byte, v any) ([]byte, error)
 	}{
-		{"polyrpc", appendJSON},
+		{"polyrpc", AppendJSON},
 		{"encoding-json", appendJSONSlow},
 	}
 	for _, d := range decoders {

@@ -1,4 +1,4 @@
-package rpc
+package wire
 
 import (
 	"math/rand/v2"
@@ -92,11 +92,11 @@ func (s *refFrameScanner) scan(data []byte) (int, bool) {
 // given sizes (cycled), value after value, and fails at the first answer they disagree on.
 func checkFrameScanner(t *testing.T, in []byte, chunks []int) {
 	t.Helper()
-	var fast frameScanner
+	var fast Framer
 	var ref refFrameScanner
 	for pos, call := 0, 0; pos < len(in); call++ {
 		end := min(len(in), pos+chunks[call%len(chunks)])
-		n, complete := fast.scan(in[pos:end])
+		n, complete := fast.Scan(in[pos:end])
 		rn, rcomplete := ref.scan(in[pos:end])
 		if n != rn || complete != rcomplete {
 			t.Fatalf("input %q in pieces %v, piece %q at %d: scan gave %d, %v; want %d, %v",
@@ -104,7 +104,7 @@ func checkFrameScanner(t *testing.T, in []byte, chunks []int) {
 		}
 		pos += n
 		if complete {
-			fast, ref = frameScanner{}, refFrameScanner{}
+			fast, ref = Framer{}, refFrameScanner{}
 		}
 	}
 }

@@ -1,13 +1,15 @@
-package rpc
+package wire
 
 import (
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/polyrpc/polyrpc/internal/wire/wiretest"
 )
 
-// This file measures the floor under decodeAny and appendAny: the work that any decoder of JSON
+// This file measures the floor under DecodeAny and appendAny: the work that any decoder of JSON
 // into an `any`, and any encoder of the result, must do whatever its parsing, because of the
 // values it has to produce or read. Building the echo document's maps, slices and boxed numbers
 // from a recipe made beforehand (no JSON read, the strings sliced from one copy of the input)
@@ -127,8 +129,8 @@ func floorWrite(buf []byte, v any, keys []string) ([]byte, []string) {
 // The floor writes the same bytes as appendAny for the echo document (whose strings need no
 // escaping), so that it measures the same output.
 func TestAnyFloorWritesTheDocument(t *testing.T) {
-	doc := anyBenchDoc()
-	v, err := decodeAny(doc)
+	doc := wiretest.EchoDoc()
+	v, err := DecodeAny(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,12 +144,12 @@ func TestAnyFloorWritesTheDocument(t *testing.T) {
 	}
 }
 
-// BenchmarkAnyJSON64KiBFloor compares decodeAny and appendAny with their floors on the echo
+// BenchmarkAnyJSON64KiBFloor compares DecodeAny and appendAny with their floors on the echo
 // document, in one run: decode against build, encode (into a buffer kept from one encode to the
 // next, as the server's pooled answer buffers are) against write.
 func BenchmarkAnyJSON64KiBFloor(b *testing.B) {
-	doc := anyBenchDoc()
-	v, err := decodeAny(doc)
+	doc := wiretest.EchoDoc()
+	v, err := DecodeAny(doc)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -160,7 +162,7 @@ func BenchmarkAnyJSON64KiBFloor(b *testing.B) {
 		fn   func()
 	}{
 		{"decode", func() {
-			if _, err := decodeAny(doc); err != nil {
+			if _, err := DecodeAny(doc); err != nil {
 				b.Fatal(err)
 			}
 		}},

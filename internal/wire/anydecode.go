@@ -1,4 +1,4 @@
-package rpc
+package wire
 
 import (
 	"bytes"
@@ -38,16 +38,18 @@ var float64Type = reflect.TypeFor[float64]()
 // exactPow10 holds the powers of ten a float64 represents exactly that number needs.
 var exactPow10 = [16]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
-// decodeAny decodes data, one valid JSON value without surrounding space, as json.Unmarshal
-// decodes it into an `any`.
-func decodeAny(data []byte) (any, error) {
-	v, _, err := decodeAnyPrefix(data)
+// DecodeAny decodes data, one valid JSON value without surrounding space (checked beforehand, for
+// example by [Validate]), as json.Unmarshal decodes it into an `any`: the same values, and the
+// same *json.UnmarshalTypeError for a number out of range. Invalid input gives unspecified
+// results.
+func DecodeAny(data []byte) (any, error) {
+	v, _, err := DecodeAnyPrefix(data)
 	return v, err
 }
 
-// decodeAnyPrefix is decodeAny on the valid JSON value that starts at data[0] and may be
+// DecodeAnyPrefix is [DecodeAny] on the valid JSON value that starts at data[0] and may be
 // followed by more bytes; it also returns the index past the value.
-func decodeAnyPrefix(data []byte) (any, int, error) {
+func DecodeAnyPrefix(data []byte) (any, int, error) {
 	d := anyDecoderPool.Get().(*anyDecoder)
 	d.data = data
 	v, end := d.value(0)
@@ -328,75 +330,4 @@ func (d *anyDecoder) number(i int) (any, int) {
 		return nil, end
 	}
 	return f, end
-}
-
-// eachElem calls f with the start of each element of the array that starts at b[0], in JSON the
-// scanner has already validated; f returns the index past the element (skipValid finds it for
-// an element that f does not decode, at a fraction of the cost of validating it again). Input
-// cut short is errUnexpectedEnd; other invalid input gives unspecified bounds but never a panic
-// (unless f decodes it).
-func eachElem(b []byte, f func(start int) (end int)) error {
-	i := skipSpace(b, 1)
-	if i < len(b) && b[i] == ']' {
-		return nil
-	}
-	for i < len(b) {
-		end := f(i)
-		i = skipSpace(b, end)
-		if i < len(b) && b[i] == ']' {
-			return nil
-		}
-		i = skipSpace(b, i+1) // past the ','
-	}
-	return errUnexpectedEnd
-}
-
-// skipValid returns the index past the valid JSON value that starts at b[i].
-func skipValid(b []byte, i int) int {
-	depth := 0
-	for i < len(b) {
-		switch b[i] {
-		case '"':
-			i = skipValidString(b, i)
-			if depth == 0 {
-				return i
-			}
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth--; depth <= 0 {
-				return i + 1
-			}
-		default:
-			if depth == 0 { // a number or a literal
-				for i < len(b) && !isSpace(b[i]) && b[i] != ',' && b[i] != ']' && b[i] != '}' {
-					i++
-				}
-				return i
-			}
-		}
-		i++
-	}
-	return len(b)
-}
-
-// skipValidString returns the index past the valid JSON string that starts at b[i].
-func skipValidString(b []byte, i int) int {
-	j := i + 1
-	for {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return len(b)
-		}
-		j += k
-		n := 0 // backslashes before the quote: an odd number escapes it
-		for b[j-1-n] == '\\' {
-			n++
-		}
-		if n%2 == 0 {
-			return j + 1
-		}
-		j++
-	}
 }

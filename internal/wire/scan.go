@@ -1,4 +1,4 @@
-package rpc
+package wire
 
 import (
 	"encoding/binary"
@@ -7,7 +7,7 @@ import (
 	"strconv"
 )
 
-// This file holds a small, allocation-free JSON scanner. It validates syntax exactly as
+// This file is the validating scanner: allocation-free, it checks syntax exactly as
 // encoding/json does (RFC 8259; invalid UTF-8 inside strings is tolerated, as encoding/json
 // tolerates it) and reports where values start and end, so that the envelope of a message is
 // decoded once and params reach encoding/json only as the raw bytes of each argument.
@@ -27,11 +27,15 @@ func (e *syntaxError) Error() string {
 
 func errAt(msg string, off int) error { return &syntaxError{msg, off} }
 
-var errUnexpectedEnd = errors.New("unexpected end of JSON input")
+// ErrUnexpectedEnd is the error for JSON input that ends before its value does (encoding/json's
+// wording).
+var ErrUnexpectedEnd = errors.New("unexpected end of JSON input")
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-func skipSpace(b []byte, i int) int {
+// SkipSpace returns the index of the first byte from b[i] that is not JSON white space, or
+// len(b).
+func SkipSpace(b []byte, i int) int {
 	for i < len(b) && isSpace(b[i]) {
 		i++
 	}
@@ -44,7 +48,7 @@ func scanValue(b []byte, i int) (int, error) { return scanValueDepth(b, i, 0) }
 
 func scanValueDepth(b []byte, i, depth int) (int, error) {
 	if i >= len(b) {
-		return i, errUnexpectedEnd
+		return i, ErrUnexpectedEnd
 	}
 	switch c := b[i]; {
 	case c == '"':
@@ -84,7 +88,7 @@ func quoteChar(c byte) string {
 func scanLiteral(b []byte, i int, lit string) (int, error) {
 	for k := 0; k < len(lit); k++ {
 		if i+k >= len(b) {
-			return i + k, errUnexpectedEnd
+			return i + k, ErrUnexpectedEnd
 		}
 		if b[i+k] != lit[k] {
 			return i + k, errAt("invalid character "+quoteChar(b[i+k])+" in literal "+lit, i+k)
@@ -104,14 +108,14 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 			escaped = true
 			j++
 			if j >= len(b) {
-				return j, escaped, errUnexpectedEnd
+				return j, escaped, ErrUnexpectedEnd
 			}
 			switch b[j] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
 				for k := 1; k <= 4; k++ {
 					if j+k >= len(b) {
-						return j + k, escaped, errUnexpectedEnd
+						return j + k, escaped, ErrUnexpectedEnd
 					}
 					if !isHex(b[j+k]) {
 						return j + k, escaped, errAt("invalid character "+quoteChar(b[j+k])+" in \\u hexadecimal character escape", j+k)
@@ -126,7 +130,7 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 			return j, escaped, errAt("invalid character "+quoteChar(c)+" in string literal", j)
 		}
 	}
-	return len(b), escaped, errUnexpectedEnd
+	return len(b), escaped, ErrUnexpectedEnd
 }
 
 // skipPlain returns the index of the first word of eight bytes from b[j] that holds a quote, a
@@ -158,7 +162,7 @@ func scanNumber(b []byte, i int) (int, error) {
 		j++
 	}
 	if j >= len(b) {
-		return j, errUnexpectedEnd
+		return j, ErrUnexpectedEnd
 	}
 	switch {
 	case b[j] == '0':
@@ -173,7 +177,7 @@ func scanNumber(b []byte, i int) (int, error) {
 	if j < len(b) && b[j] == '.' {
 		j++
 		if j >= len(b) {
-			return j, errUnexpectedEnd
+			return j, ErrUnexpectedEnd
 		}
 		if !isDigit(b[j]) {
 			return j, errAt("invalid character "+quoteChar(b[j])+" after decimal point in numeric literal", j)
@@ -188,7 +192,7 @@ func scanNumber(b []byte, i int) (int, error) {
 			j++
 		}
 		if j >= len(b) {
-			return j, errUnexpectedEnd
+			return j, ErrUnexpectedEnd
 		}
 		if !isDigit(b[j]) {
 			return j, errAt("invalid character "+quoteChar(b[j])+" in exponent of numeric literal", j)
@@ -204,18 +208,26 @@ func scanNumber(b []byte, i int) (int, error) {
 // and the value's bounds. It may be nil.
 type memberFunc func(key []byte, escaped bool, vstart, vend int) error
 
-// scanObject validates the object starting at b[i] and returns the index past it.
+// Object validates the JSON object that starts at b[i] (no leading space) and returns the index
+// just past it. For each member in order it calls f, if not nil, with the raw key (quotes
+// included; escaped: the key holds escape sequences, see [KeyIs] and [Unquote]) and the bounds
+// b[vstart:vend] of its value; an error from f ends the scan and is returned.
+func Object(b []byte, i int, f func(key []byte, escaped bool, vstart, vend int) error) (int, error) {
+	return scanObject(b, i, 1, f)
+}
+
+// scanObject is Object at nesting depth depth (the object's own level, from 1).
 func scanObject(b []byte, i, depth int, f memberFunc) (int, error) {
 	if depth > maxDepth {
 		return i, errAt("exceeded max depth", i)
 	}
-	j := skipSpace(b, i+1)
+	j := SkipSpace(b, i+1)
 	if j < len(b) && b[j] == '}' {
 		return j + 1, nil
 	}
 	for {
 		if j >= len(b) {
-			return j, errUnexpectedEnd
+			return j, ErrUnexpectedEnd
 		}
 		if b[j] != '"' {
 			return j, errAt("invalid character "+quoteChar(b[j])+" looking for beginning of object key string", j)
@@ -225,14 +237,14 @@ func scanObject(b []byte, i, depth int, f memberFunc) (int, error) {
 			return kend, err
 		}
 		key := b[j:kend]
-		j = skipSpace(b, kend)
+		j = SkipSpace(b, kend)
 		if j >= len(b) {
-			return j, errUnexpectedEnd
+			return j, ErrUnexpectedEnd
 		}
 		if b[j] != ':' {
 			return j, errAt("invalid character "+quoteChar(b[j])+" after object key", j)
 		}
-		vstart := skipSpace(b, j+1)
+		vstart := SkipSpace(b, j+1)
 		vend, err := scanValueDepth(b, vstart, depth)
 		if err != nil {
 			return vend, err
@@ -242,13 +254,13 @@ func scanObject(b []byte, i, depth int, f memberFunc) (int, error) {
 				return vend, err
 			}
 		}
-		j = skipSpace(b, vend)
+		j = SkipSpace(b, vend)
 		if j >= len(b) {
-			return j, errUnexpectedEnd
+			return j, ErrUnexpectedEnd
 		}
 		switch b[j] {
 		case ',':
-			j = skipSpace(b, j+1)
+			j = SkipSpace(b, j+1)
 		case '}':
 			return j + 1, nil
 		default:
@@ -260,7 +272,14 @@ func scanObject(b []byte, i, depth int, f memberFunc) (int, error) {
 // elemFunc receives the bounds of each array element. It may be nil.
 type elemFunc func(start, end int) error
 
-// scanArray validates the array starting at b[i] and returns the index past it.
+// Array validates the JSON array that starts at b[i] (no leading space) and returns the index
+// just past it. For each element in order it calls f, if not nil, with the element's bounds
+// b[start:end]; an error from f ends the scan and is returned.
+func Array(b []byte, i int, f func(start, end int) error) (int, error) {
+	return scanArray(b, i, 1, f)
+}
+
+// scanArray is Array at nesting depth depth (the array's own level, from 1).
 func scanArray(b []byte, i, depth int, f elemFunc) (int, error) {
 	if f == nil {
 		return scanElems(b, i, depth, nil)
@@ -280,7 +299,7 @@ func scanElems(b []byte, i, depth int, elem func(start int) (int, error)) (int, 
 	if depth > maxDepth {
 		return i, errAt("exceeded max depth", i)
 	}
-	j := skipSpace(b, i+1)
+	j := SkipSpace(b, i+1)
 	if j < len(b) && b[j] == ']' {
 		return j + 1, nil
 	}
@@ -295,13 +314,13 @@ func scanElems(b []byte, i, depth int, elem func(start int) (int, error)) (int, 
 		if err != nil {
 			return end, err
 		}
-		j = skipSpace(b, end)
+		j = SkipSpace(b, end)
 		if j >= len(b) {
-			return j, errUnexpectedEnd
+			return j, ErrUnexpectedEnd
 		}
 		switch b[j] {
 		case ',':
-			j = skipSpace(b, j+1)
+			j = SkipSpace(b, j+1)
 		case ']':
 			return j + 1, nil
 		default:
@@ -310,26 +329,27 @@ func scanElems(b []byte, i, depth int, elem func(start int) (int, error)) (int, 
 	}
 }
 
-// validJSON reports whether b is exactly one JSON value with optional surrounding space.
-func validJSON(b []byte) error {
-	i := skipSpace(b, 0)
+// Validate checks that b is exactly one JSON value with optional surrounding space, as
+// json.Valid does, and describes the first error (with its offset) if it is not.
+func Validate(b []byte) error {
+	i := SkipSpace(b, 0)
 	end, err := scanValue(b, i)
 	if err != nil {
 		return err
 	}
-	if j := skipSpace(b, end); j != len(b) {
-		return errAt("invalid character "+quoteChar(b[j])+" after top-level value", j)
+	if j := SkipSpace(b, end); j != len(b) {
+		return errAfterValue(b, j)
 	}
 	return nil
 }
 
-// splitArray returns the raw elements of the JSON array that b holds (b starts with '[' after
+// SplitArray returns the raw elements of the JSON array that b holds (b starts with '[' after
 // optional space). It fails if b is not valid JSON, including anything but space after the array.
-func splitArray(b []byte) ([][]byte, error) { return appendElems(nil, b) }
+func SplitArray(b []byte) ([][]byte, error) { return appendElems(nil, b) }
 
-// appendElems is splitArray appending the elements to elems.
+// appendElems is SplitArray appending the elements to elems.
 func appendElems(elems [][]byte, b []byte) ([][]byte, error) {
-	i := skipSpace(b, 0)
+	i := SkipSpace(b, 0)
 	end, err := scanArray(b, i, 1, func(s, e int) error {
 		elems = append(elems, b[s:e])
 		return nil
@@ -337,15 +357,21 @@ func appendElems(elems [][]byte, b []byte) ([][]byte, error) {
 	if err != nil {
 		return elems, err
 	}
-	if j := skipSpace(b, end); j != len(b) {
-		return elems, errAt("invalid character "+quoteChar(b[j])+" after top-level value", j)
+	if j := SkipSpace(b, end); j != len(b) {
+		return elems, errAfterValue(b, j)
 	}
 	return elems, nil
 }
 
-// unquote returns the string value of the raw JSON string s (quotes included).
-// It reports false if s is not a JSON string, such as a missing (nil) or non-string member.
-func unquote(s []byte, escaped bool) (string, bool) {
+// errAfterValue is the error for b[j], which is not space, after the top-level value.
+func errAfterValue(b []byte, j int) error {
+	return errAt("invalid character "+quoteChar(b[j])+" after top-level value", j)
+}
+
+// Unquote returns the string value of the raw JSON string s (quotes included); escaped says
+// whether s may hold escape sequences (when false, s is taken as it is between the quotes). It
+// reports false if s is not a JSON string, such as a missing (nil) or non-string member.
+func Unquote(s []byte, escaped bool) (string, bool) {
 	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
 		return "", false
 	}
@@ -359,11 +385,11 @@ func unquote(s []byte, escaped bool) (string, bool) {
 	return v, true
 }
 
-// keyIs reports whether the raw key equals name.
-func keyIs(key []byte, escaped bool, name string) bool {
+// KeyIs reports whether the raw object key (quotes included, as [Object] gives it) equals name.
+func KeyIs(key []byte, escaped bool, name string) bool {
 	if !escaped {
 		return len(key) == len(name)+2 && string(key[1:len(key)-1]) == name
 	}
-	v, ok := unquote(key, true)
+	v, ok := Unquote(key, true)
 	return ok && v == name
 }

@@ -1,16 +1,17 @@
-package rpc
+package wire
 
 import (
 	"encoding/json"
-	"reflect"
-	"strconv"
 	"sync"
 	"unicode/utf8"
 )
 
-// appendString appends s as a JSON string, escaped as encoding/json escapes it except that <, >
+// This file holds the appenders every message polyrpc writes goes through: strings, and any Go
+// value as encoding/json encodes it with HTML escaping off.
+
+// AppendString appends s as a JSON string, escaped as encoding/json escapes it except that <, >
 // and & are left alone. Invalid UTF-8 becomes U+FFFD, so the output is always valid UTF-8.
-func appendString(buf []byte, s string) []byte {
+func AppendString(buf []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	buf = append(buf, '"')
 	start := 0
@@ -81,10 +82,11 @@ var encoderPool = sync.Pool{New: func() any {
 	return e
 }}
 
-// appendJSON appends v encoded as encoding/json encodes it (without a trailing newline): the
-// plain JSON shapes by appendAny (anyencode.go), byte for byte the same, the rest by
-// encoding/json.
-func appendJSON(buf []byte, v any) ([]byte, error) {
+// AppendJSON appends v encoded as encoding/json encodes it with SetEscapeHTML(false), without a
+// trailing newline: MarshalJSON, MarshalText, struct tags and all. The plain JSON shapes (what
+// [DecodeAny] gives) are written by appendAny (anyencode.go), byte for byte the same, the rest
+// by encoding/json. On error it returns buf unchanged.
+func AppendJSON(buf []byte, v any) ([]byte, error) {
 	if isPlainJSON(v) {
 		return appendAny(buf, v, false)
 	}
@@ -103,35 +105,4 @@ func appendJSONSlow(buf []byte, v any) ([]byte, error) {
 		return buf, err
 	}
 	return out[:len(out)-1], nil // Encode ends the value with '\n'
-}
-
-// resultKind says how a method's result type is encoded: the plain kinds are written here,
-// everything else through encoding/json (so MarshalJSON and MarshalText run).
-func resultKind(t reflect.Type) reflect.Kind {
-	if t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) ||
-		reflect.PointerTo(t).Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType) {
-		return reflect.Invalid
-	}
-	switch k := t.Kind(); k {
-	case reflect.String, reflect.Bool,
-		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return k
-	}
-	return reflect.Invalid
-}
-
-// appendValue appends the JSON encoding of v, whose type's resultKind is k.
-func appendValue(buf []byte, v reflect.Value, k reflect.Kind) ([]byte, error) {
-	switch k {
-	case reflect.String:
-		return appendString(buf, v.String()), nil
-	case reflect.Bool:
-		return strconv.AppendBool(buf, v.Bool()), nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return strconv.AppendInt(buf, v.Int(), 10), nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return strconv.AppendUint(buf, v.Uint(), 10), nil
-	}
-	return appendJSON(buf, v.Interface())
 }

@@ -1,10 +1,12 @@
-package rpc
+package wire
 
 import (
 	"encoding/json"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/polyrpc/polyrpc/internal/wire/wiretest"
 )
 
 // Values that decoding never gives: special floats, json.Number, nil containers, other types
@@ -54,16 +56,16 @@ func TestAppendAnyValues(t *testing.T) {
 
 // Encoding allocates nothing but the buffer's growth.
 func TestAppendAnyAllocs(t *testing.T) {
-	if anyRace {
+	if raceEnabled {
 		t.Skip("sync.Pool drops items at random under the race detector")
 	}
-	v, err := decodeAny(anyBenchDoc())
+	v, err := DecodeAny(wiretest.EchoDoc())
 	if err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 0, 256<<10)
-	appendJSON(buf, v)
-	if n := testing.AllocsPerRun(20, func() { appendJSON(buf, v) }); n > 0 {
+	AppendJSON(buf, v)
+	if n := testing.AllocsPerRun(20, func() { AppendJSON(buf, v) }); n > 0 {
 		t.Errorf("%v allocations per encode", n)
 	}
 }

@@ -1,7 +1,0 @@
-//go:build race
-
-package rpc
-
-// anyRace: the race detector makes sync.Pool drop items at random, so pooled scratch space is
-// allocated again now and then.
-const anyRace = true
