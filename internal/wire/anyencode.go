@@ -14,7 +14,7 @@ import (
 
 // This file encodes the plain JSON shapes, the values an `any` holds after decoding
 // (map[string]any, []any, string, float64, bool, nil, json.Number), byte for byte as
-// encoding/json encodes them: map keys sorted, strings escaped alike, floats formatted as its
+// encoding/json encodes them with HTML escaping off, as every message is written: map keys sorted, strings escaped alike, floats formatted as its
 // floatEncoder formats them (ES6 style: 'f', or 'e' below 1e-6 and from 1e21), NaN and ±Inf
 // refused with the same *json.UnsupportedValueError. A value of any other type met inside
 // (a struct, an int, a json.RawMessage, a type with MarshalJSON…) is handed to encoding/json, as is
@@ -26,10 +26,9 @@ const cycleDepth = 1000
 
 // anyEncoder holds the scratch space of one encode.
 type anyEncoder struct {
-	escapeHTML bool        // escape <, > and & as json.Marshal does (the server does not)
-	depth      int         // containers open
-	members    []anyMember // members of the maps being written, sorted per map
-	scratch    []byte      // where maps and slices are written first
+	depth   int         // containers open
+	members []anyMember // members of the maps being written, sorted per map
+	scratch []byte      // where maps and slices are written first
 }
 
 // maxScratch is the largest scratch buffer an encoder keeps.
@@ -55,16 +54,15 @@ func isPlainJSON(v any) bool {
 	return false
 }
 
-// appendAny appends v, which isPlainJSON, encoded as encoding/json encodes it (with HTML
-// escaping when escapeHTML). On error it returns buf unchanged.
+// appendAny appends v, which isPlainJSON, encoded as encoding/json encodes it with HTML escaping
+// off. On error it returns buf unchanged.
 //
 // A map or slice is written into the encoder's pooled scratch buffer and then copied: a large
 // answer then costs one allocation of its size (with room for the envelope's end) instead of a
 // series of ever larger buffers, each copied into the next. When buf has directSpare bytes to
 // spare (a pooled buffer that held a large answer before), it is written into buf directly.
-func appendAny(buf []byte, v any, escapeHTML bool) ([]byte, error) {
+func appendAny(buf []byte, v any) ([]byte, error) {
 	e := anyEncoderPool.Get().(*anyEncoder)
-	e.escapeHTML = escapeHTML
 	var out []byte
 	var err error
 	switch v.(type) {
@@ -193,51 +191,21 @@ func (e *anyEncoder) object(buf []byte, m map[string]any) ([]byte, error) {
 }
 
 // other appends a value of any other type with encoding/json.
-func (e *anyEncoder) other(buf []byte, v any) ([]byte, error) {
-	if !e.escapeHTML {
-		return appendJSONSlow(buf, v)
-	}
-	b, err := json.Marshal(v)
-	return append(buf, b...), err
-}
+func (e *anyEncoder) other(buf []byte, v any) ([]byte, error) { return appendJSONSlow(buf, v) }
 
-// str appends s as encoding/json does: AppendString, then <, > and & escaped if escapeHTML
-// (AppendString's escapes use none of them, so every one left is a character of s).
+// str appends s as encoding/json does: as it is inside quotes when it needs no escapes, else by
+// AppendString.
 func (e *anyEncoder) str(buf []byte, s string) []byte {
 	if cap(buf)-len(buf) < len(s)+64 {
 		// double: append's growth of large slices (1.25x) copies a big result many times over
 		buf = slices.Grow(buf, max(len(s)+64, cap(buf)))
 	}
-	if !e.escapeHTML && isPlainString(s) {
+	if isPlainString(s) {
 		buf = append(buf, '"')
 		buf = append(buf, s...)
 		return append(buf, '"')
 	}
-	start := len(buf)
-	buf = AppendString(buf, s)
-	if !e.escapeHTML || !strings.ContainsAny(s, "<>&") {
-		return buf
-	}
-	// each of them grows by 5 bytes; rewrite from the end so nothing is read after it is written
-	n := len(buf)
-	for _, c := range buf[start:n] {
-		if c == '<' || c == '>' || c == '&' {
-			buf = append(buf, "     "...)
-		}
-	}
-	w := len(buf)
-	for r := n - 1; r >= start; r-- {
-		c := buf[r]
-		if c == '<' || c == '>' || c == '&' {
-			w -= 6
-			copy(buf[w:], `\u00`)
-			buf[w+4], buf[w+5] = "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf]
-		} else {
-			w--
-			buf[w] = c
-		}
-	}
-	return buf
+	return AppendString(buf, s)
 }
 
 // isPlainString reports whether s is written as it is inside quotes: it holds only printable

@@ -168,7 +168,7 @@ func BenchmarkAnyJSON64KiBFloor(b *testing.B) {
 		}},
 		{"build", func() { recipe.build(string(blob)) }}, // one copy of the strings, as the decoder's windows
 		{"encode", func() {
-			if buf, err = appendAny(buf[:0], v, false); err != nil {
+			if buf, err = appendAny(buf[:0], v); err != nil {
 				b.Fatal(err)
 			}
 		}},

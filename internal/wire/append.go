@@ -88,7 +88,7 @@ var encoderPool = sync.Pool{New: func() any {
 // by encoding/json. On error it returns buf unchanged.
 func AppendJSON(buf []byte, v any) ([]byte, error) {
 	if isPlainJSON(v) {
-		return appendAny(buf, v, false)
+		return appendAny(buf, v)
 	}
 	return appendJSONSlow(buf, v)
 }
