@@ -120,25 +120,25 @@ request/response [Transport].
 
 # JSON
 
-The envelope of every message (jsonrpc, id, method, params) is read by a small scanner of this
-package that validates the whole message once and keeps id and params as raw bytes; params are
-then decoded straight into the method's argument types, and results encoded, with encoding/json
-(plain kinds directly, on both sides). Positional params are split into arguments without being
-validated a second time.
+The envelope of every message (jsonrpc, id, method, params) is read by a small scanner of
+polyrpc's codec that validates the whole message once and keeps id and params as raw bytes;
+params are then decoded straight into the method's argument types, and results encoded, with
+encoding/json (plain kinds directly, on both sides). Positional params are split into arguments
+without being validated a second time.
 
 Arguments of type any (any interface without methods), and results whose dynamic type is one of
 the shapes such an argument holds (map[string]any, []any, string, float64, bool, nil,
-json.Number), take a fast path of this package that gives exactly what encoding/json gives: the
-same values (numbers as float64 rounded as strconv.ParseFloat rounds them, a number out of range
-refused with the same error, strings unescaped with invalid UTF-8 and unpaired surrogates
+json.Number), take a fast path of polyrpc's codec that gives exactly what encoding/json gives:
+the same values (numbers as float64 rounded as strconv.ParseFloat rounds them, a number out of
+range refused with the same error, strings unescaped with invalid UTF-8 and unpaired surrogates
 replaced by U+FFFD, the last of duplicate keys winning) and the same bytes (map keys sorted, the
 same escapes, floats formatted alike, NaN and infinities refused with the same error). Values of
 other types inside such a result (structs, json.RawMessage, types with MarshalJSON) are still
-written by encoding/json. As everywhere in polyrpc's answers, <, > and & are not HTML-escaped
-(json.Encoder's SetEscapeHTML(false)). Decoded strings share chunks of up to 4 KiB, which a
-string kept by the method keeps alive. On a 64 KiB object (BenchmarkAnyJSON64KiB) decoding and
-encoding are each about 3.5x faster than encoding/json; decoding makes 43% of its allocations
-and encoding none but the answer's buffer.
+written by encoding/json. As everywhere in the messages polyrpc writes (answers and
+notifications alike), <, > and & are not HTML-escaped (json.Encoder's SetEscapeHTML(false)).
+Decoded strings share chunks of up to 4 KiB, which a string kept by the method keeps alive. On a
+64 KiB object (BenchmarkAnyJSON64KiB) decoding and encoding are each about 3.5x faster than
+encoding/json; decoding makes 43% of its allocations and encoding none but the answer's buffer.
 
 encoding/json was chosen by benchmark (integration_test/bench, BenchmarkJSON): against
 github.com/go-json-experiment/json (v2), v1 encodes a small result about 2x faster while v2

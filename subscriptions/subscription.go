@@ -101,11 +101,11 @@ func (s *Subscription) endLocked(reason error) {
 // to know when to stop.
 func (s *Subscription) Err() <-chan error { return s.err }
 
-// Notify sends v to the subscriber, encoded as the server encodes results (encoding/json's
-// encoding, without HTML escaping). It never blocks: when the
-// connection's queue is full the subscription's policy applies. It fails if v cannot be
-// encoded, or with the subscription's end reason once it has ended. Notifications sent before
-// the subscribe answer is written are held and delivered after it.
+// Notify sends v to the subscriber, encoded byte for byte as a call's result would be
+// (encoding/json's encoding without HTML escaping). It never blocks: when the connection's
+// queue is full the subscription's policy applies. It fails if v cannot be encoded, or with
+// the subscription's end reason once it has ended. Notifications sent before the subscribe
+// answer is written are held and delivered after it.
 func (s *Subscription) Notify(v any) error {
 	data, err := wire.AppendJSON(nil, v)
 	if err != nil {

@@ -41,7 +41,7 @@ func (w *sliceWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// v1Encoder mirrors polyrpc's rpc/encode.go: a pooled encoder reused between uses.
+// v1Encoder mirrors polyrpc's internal/wire/append.go: a pooled encoder reused between uses.
 type v1Encoder struct {
 	w   sliceWriter
 	enc *json.Encoder

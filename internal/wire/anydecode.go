@@ -204,7 +204,7 @@ const strChunk = 4096
 // intern returns data[i:j], a string without escapes, as a string. Short strings are slices of
 // a window: a copy of the next strChunk bytes of the input (at most the input left), made when a
 // string lies outside the current one, so that most strings cost no allocation or copy of their
-// own. A string kept by the method keeps its window alive.
+// own. A string the caller keeps keeps its window alive.
 func (d *anyDecoder) intern(i, j int) string {
 	if j-i > strChunk/4 {
 		return string(d.data[i:j])
