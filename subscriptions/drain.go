@@ -7,11 +7,10 @@ const (
 	turnMessages  = 64 // taken from one subscription before the next one's turn
 )
 
-// taken is one notification in a burst.
+// taken is one notification in a burst, with the notices before it.
 type taken struct {
-	s    *Subscription
-	data []byte // nil for a lone lag notice
-	lost uint64
+	s *Subscription
+	entry
 }
 
 // drain writes queued notifications in bursts until the queue is empty or the connection fails.
@@ -35,15 +34,18 @@ func (c *Conn) drain() {
 		c.mu.Unlock()
 
 		buf, ends = buf[:0], ends[:0]
-		for _, t := range burst {
+		for i := range burst {
+			t := &burst[i]
+			if t.pos != nil {
+				buf = t.s.appendPositionNotice(buf, t.pos)
+				ends = append(ends, len(buf))
+			}
 			if t.lost > 0 {
-				buf = t.s.appendLagNotice(buf, t.lost)
+				buf = t.s.appendLagNotice(buf, t.lost, t.lostFrom)
 				ends = append(ends, len(buf))
 			}
 			if t.data != nil {
-				buf = append(buf, t.s.head...)
-				buf = append(buf, t.data...)
-				buf = append(buf, "}}\n"...)
+				buf = t.s.appendNotification(buf, &t.entry)
 				ends = append(ends, len(buf))
 			}
 		}
@@ -83,14 +85,15 @@ func (c *Conn) takeLocked(burst []taken) []taken {
 		}
 		for i := 0; i < turnMessages && s.queued() > 0 && len(burst) < burstMessages; i++ {
 			e := s.pop()
-			burst = append(burst, taken{s: s, data: e.data, lost: e.lost})
-			size += s.size(e.data)
+			burst = append(burst, taken{s: s, entry: e})
+			n := s.size(&e)
+			size += n
 			c.queued--
-			c.bytes -= s.size(e.data)
+			c.bytes -= n
 		}
-		if s.queued() == 0 && s.lost > 0 {
-			burst = append(burst, taken{s: s, lost: s.lost})
-			s.lost = 0
+		if s.queued() == 0 && (s.lost > 0 || s.pos != nil) {
+			burst = append(burst, taken{s: s, entry: entry{pos: s.pos, lost: s.lost, lostFrom: s.lostFrom}})
+			s.lost, s.lostFrom, s.pos = 0, 0, nil
 		}
 		if s.queued() > 0 {
 			c.ready = append(c.ready, s) // its next turn
