@@ -1,5 +1,7 @@
 package subscriptions
 
+import "sync"
+
 // Bounds of one burst: what the drain goroutine takes from the queue per Send.
 const (
 	burstMessages = 256
@@ -13,16 +15,28 @@ type taken struct {
 	entry
 }
 
+// scratch is a drain goroutine's working memory, pooled: a drain runs only while something is
+// queued, so a connection that publishes now and then would otherwise allocate it each time.
+type scratch struct {
+	burst []taken
+	buf   []byte
+	msgs  [][]byte
+	ends  []int
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
 // drain writes queued notifications in bursts until the queue is empty or the connection fails.
 // At most one runs per connection; markReadyLocked starts it.
 func (c *Conn) drain() {
 	defer c.drained.Done()
-	var (
-		burst []taken
-		buf   []byte
-		msgs  [][]byte
-		ends  []int
-	)
+	sc := scratchPool.Get().(*scratch)
+	burst, buf, msgs, ends := sc.burst, sc.buf, sc.msgs, sc.ends
+	defer func() {
+		clear(msgs[:cap(msgs)]) // drop references to the buffer before it is shared
+		*sc = scratch{burst: burst[:0], buf: buf[:0], msgs: msgs[:0], ends: ends[:0]}
+		scratchPool.Put(sc)
+	}()
 	for {
 		c.mu.Lock()
 		burst = c.takeLocked(burst[:0])
