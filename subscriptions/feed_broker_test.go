@@ -20,6 +20,7 @@ type scripted struct {
 	failPublish                error
 	history                    []Event
 	top                        Position
+	unbalanced                 string // a topic subscribed twice, or unsubscribed twice
 }
 
 func (b *scripted) Start(h Handler) error {
@@ -44,7 +45,9 @@ func (b *scripted) Subscribe(topic string) error {
 	if b.failSubscribe != nil {
 		return b.failSubscribe
 	}
-	b.subscribed[topic]++
+	if b.subscribed[topic]++; b.subscribed[topic] != 1 {
+		b.unbalanced = topic
+	}
 	b.calls = append(b.calls, "+"+topic)
 	return nil
 }
@@ -52,7 +55,9 @@ func (b *scripted) Subscribe(topic string) error {
 func (b *scripted) Unsubscribe(topic string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.subscribed[topic]--
+	if b.subscribed[topic]--; b.subscribed[topic] != 0 {
+		b.unbalanced = topic
+	}
 	b.calls = append(b.calls, "-"+topic)
 	return nil
 }
@@ -201,5 +206,30 @@ func TestFeedStamp(t *testing.T) {
 	}
 	if n, _ := calls.Load(p.Offset); *n.(*int) != 1 {
 		t.Fatalf("the live event was stamped %d times for two subscribers", *n.(*int))
+	}
+}
+
+// TestFeedBrokerCallsConcurrent: while subscriptions join and leave at once, the broker's
+// Subscribe and Unsubscribe of a topic alternate, ending unsubscribed.
+func TestFeedBrokerCallsConcurrent(t *testing.T) {
+	b := &scripted{top: Position{Epoch: "e"}}
+	f := &Feed{Broker: b}
+	var wg sync.WaitGroup
+	for range 8 {
+		c := NewConn(newSink(), Limits{})
+		defer c.Close(ErrConnClosed)
+		wg.Go(func() {
+			for range 300 {
+				s := subscribe(t, c, true)
+				f.Subscribe("t", s)
+				s.Unsubscribe()
+			}
+		})
+	}
+	wg.Wait()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.unbalanced != "" || b.subscribed["t"] != 0 {
+		t.Fatalf("Subscribe and Unsubscribe did not alternate: %d calls, %d subscribed at the end", len(b.calls), b.subscribed["t"])
 	}
 }

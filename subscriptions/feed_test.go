@@ -116,6 +116,13 @@ func TestFeedConcurrent(t *testing.T) {
 	if left != 0 {
 		t.Fatalf("%d topics left in the feed", left)
 	}
+	mb := f.broker.(*MemoryBroker)
+	mb.mu.Lock()
+	subscribed := mb.topics["t"].subscribed
+	mb.mu.Unlock()
+	if subscribed {
+		t.Fatal("the broker is still subscribed to the topic after its last subscriber left")
+	}
 	for _, c := range conns {
 		c.Close(ErrConnClosed)
 	}
