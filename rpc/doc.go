@@ -169,7 +169,9 @@ Unsubscribe is refused at registration.
 
 The package subscriptions documents the server side: notifiers, the per-connection queue
 bounded by Options.Subscriptions, the overflow policies and their lag notices
-(NS_subscriptionLag), and the fan-out Feed. On the client, [Client.Subscribe] delivers decoded
+(NS_subscriptionLag), and the fan-out Feed on its broker, whose notifications carry their
+offsets and whose subscriptions resume from a position (a trailing *subscriptions.Position
+argument; NS_subscriptionPosition notices). On the client, [Client.Subscribe] delivers decoded
 notifications to a channel through a bounded buffer ([ClientBufferLimit]); a consumer that falls
 behind ends its subscription with [ErrSubscriptionQueueOverflow] instead of stalling the
 connection, and the server's lag notices arrive on [ClientSubscription.Lagged].

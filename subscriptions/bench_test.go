@@ -60,3 +60,79 @@ func BenchmarkFeedPublish(b *testing.B) {
 		c.Close(ErrConnClosed)
 	}
 }
+
+// benchSubs returns conns connections (sinks that discard, no queue limits) with per active
+// subscriptions each.
+func benchSubs(conns, per int) ([]*Conn, []*Subscription) {
+	var cs []*Conn
+	var subs []*Subscription
+	for range conns {
+		c := NewConn(&discard{}, Limits{MaxSubscriptions: -1, MaxQueued: -1, MaxQueuedBytes: -1})
+		cs = append(cs, c)
+		for range per {
+			n, _ := c.Begin("chat")
+			s := n.CreateSubscription()
+			c.Finish(n, true)
+			subs = append(subs, s)
+		}
+	}
+	return cs, subs
+}
+
+func closeAll(conns []*Conn) {
+	for _, c := range conns {
+		c.Close(ErrConnClosed)
+	}
+}
+
+// BenchmarkFeedJoin10000 measures 10 000 subscriptions (on 100 connections) joining one topic.
+func BenchmarkFeedJoin10000(b *testing.B) {
+	b.ReportAllocs()
+	for range b.N {
+		b.StopTimer()
+		conns, subs := benchSubs(100, 100)
+		var f Feed
+		b.StartTimer()
+		for _, s := range subs {
+			f.Subscribe("room", s)
+		}
+		b.StopTimer()
+		closeAll(conns)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkFeedLeave10000 measures 10 000 subscriptions leaving a topic (unsubscribed one by one).
+func BenchmarkFeedLeave10000(b *testing.B) {
+	b.ReportAllocs()
+	for range b.N {
+		b.StopTimer()
+		conns, subs := benchSubs(100, 100)
+		var f Feed
+		for _, s := range subs {
+			f.Subscribe("room", s)
+		}
+		b.StartTimer()
+		for _, s := range subs {
+			s.Unsubscribe()
+		}
+		b.StopTimer()
+		closeAll(conns)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkFeedPublish10000 measures one Publish to 10 000 subscriptions on 100 connections.
+func BenchmarkFeedPublish10000(b *testing.B) {
+	conns, subs := benchSubs(100, 100)
+	var f Feed
+	for _, s := range subs {
+		f.Subscribe("room", s)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Publish("room", "hello, room")
+	}
+	b.StopTimer()
+	closeAll(conns)
+}

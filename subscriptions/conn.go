@@ -84,7 +84,7 @@ func (c *Conn) Finish(n *Notifier, answered bool) {
 		return
 	}
 	s.state = active
-	if s.queued() > 0 || s.lost > 0 {
+	if s.queued() > 0 || s.lost > 0 || s.pos != nil {
 		c.markReadyLocked(s)
 	}
 	c.mu.Unlock()
@@ -134,9 +134,9 @@ func (c *Conn) end(s *Subscription, reason error) bool {
 	for s.queued() > 0 {
 		e := s.pop()
 		c.queued--
-		c.bytes -= s.size(e.data)
+		c.bytes -= s.size(&e)
 	}
-	s.q, s.lost = nil, 0
+	s.q, s.lost, s.lostFrom, s.pos = nil, 0, 0, nil
 	c.wakeLocked()
 	hooks := s.onEnd
 	s.onEnd = nil
@@ -149,15 +149,15 @@ func (c *Conn) end(s *Subscription, reason error) bool {
 	return true
 }
 
-// onEnd registers f to run when s ends; it reports false (without registering) if s has ended.
-func (c *Conn) onEnd(s *Subscription, f func()) bool {
+// onEnd registers f to run when s ends; if s has ended it returns why, without registering.
+func (c *Conn) onEnd(s *Subscription, f func()) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s.state == ended {
-		return false
+		return s.reason
 	}
 	s.onEnd = append(s.onEnd, f)
-	return true
+	return nil
 }
 
 // fits reports whether one more notification of size bytes fits in the queue (c.mu held).
@@ -165,37 +165,38 @@ func (c *Conn) fits(size int) bool {
 	return c.queued < c.lim.maxQueued && c.bytes+size <= c.lim.maxBytes
 }
 
-// enqueue queues one notification of s, applying its policy when the queue is full. data must
-// not change afterwards (a Feed shares it between subscriptions).
-func (c *Conn) enqueue(s *Subscription, data []byte) error {
-	size := s.size(data)
+// enqueue queues one notification of s, applying its policy when the queue is full. Its data
+// must not change afterwards (a Feed shares it between subscriptions). An entry carrying only
+// notices that does not fit waits after the last queued entry, whatever the policy.
+func (c *Conn) enqueue(s *Subscription, e entry) error {
+	size := s.size(&e)
 	c.mu.Lock()
 	if err := c.refusedLocked(s); err != nil {
 		c.mu.Unlock()
 		return err
 	}
 	for !c.fits(size) {
-		if s.policy == DropOldest && s.queued() > 0 {
-			e := s.dropOldest()
+		if s.policy == DropOldest && s.queued() > 0 && e.data != nil {
+			old := s.dropOldest()
 			c.queued--
-			c.bytes -= s.size(e.data)
+			c.bytes -= s.size(&old)
 			continue
 		}
-		if s.policy == CloseConn && s.state == active {
+		if s.policy == CloseConn && s.state == active && e.data != nil {
 			// (A pending subscription's client has not been told its id yet, let alone had
 			// a chance to read: it is not the client's fault, so drop as DropNewest.)
 			c.mu.Unlock()
 			c.overflow()
 			return ErrOverflow
 		}
-		s.lost++ // DropNewest, or DropOldest with nothing of its own to drop
+		s.dropNewest(e) // DropNewest, or DropOldest with nothing of its own to drop
 		if s.state == active {
 			c.markReadyLocked(s)
 		}
 		c.mu.Unlock()
 		return nil
 	}
-	c.pushLocked(s, data, size)
+	c.pushLocked(s, e, size)
 	c.mu.Unlock()
 	return nil
 }
@@ -211,9 +212,9 @@ func (c *Conn) refusedLocked(s *Subscription) error {
 	return nil
 }
 
-// pushLocked queues data for s, which has room.
-func (c *Conn) pushLocked(s *Subscription, data []byte, size int) {
-	s.push(data)
+// pushLocked queues e for s, which has room.
+func (c *Conn) pushLocked(s *Subscription, e entry, size int) {
+	s.push(e)
 	c.queued++
 	c.bytes += size
 	if s.state == active {
@@ -222,8 +223,8 @@ func (c *Conn) pushLocked(s *Subscription, data []byte, size int) {
 }
 
 // enqueueWait queues one notification of s, waiting for room rather than applying the policy.
-func (c *Conn) enqueueWait(ctx context.Context, s *Subscription, data []byte) error {
-	size := s.size(data)
+func (c *Conn) enqueueWait(ctx context.Context, s *Subscription, e entry) error {
+	size := s.size(&e)
 	for {
 		c.mu.Lock()
 		if err := c.refusedLocked(s); err != nil {
@@ -231,7 +232,7 @@ func (c *Conn) enqueueWait(ctx context.Context, s *Subscription, data []byte) er
 			return err
 		}
 		if c.fits(size) || c.queued == 0 {
-			c.pushLocked(s, data, size) // under the same lock: no other producer takes the room
+			c.pushLocked(s, e, size) // under the same lock: no other producer takes the room
 			c.mu.Unlock()
 			return nil
 		}

@@ -121,6 +121,9 @@ type note struct {
 		Subscription string          `json:"subscription"`
 		Result       json.RawMessage `json:"result"`
 		Dropped      uint64          `json:"dropped"`
+		Offset       uint64          `json:"offset"`
+		Epoch        string          `json:"epoch"`
+		Recovered    *bool           `json:"recovered"`
 	} `json:"params"`
 }
 

@@ -9,7 +9,8 @@
 //     method calls [NotifierFromContext] and [Notifier.CreateSubscription], starts whatever
 //     produces the values and returns the subscription; its id is the call's answer.
 //   - [Subscription.Notify] (or [Notifier.Notify]) sends one value to one subscription, and
-//     [Feed.Publish] sends one value to every subscription of a topic, encoding it once.
+//     [Feed.Publish] sends one value to every subscription of a topic, encoding it once;
+//     [Feed.SubscribeFrom] resumes a subscription from a position in the topic's history.
 //   - [Subscription.Err] reports the end: unsubscribed, connection closed, server stopped, or
 //     queue overflow. A producer selects on it and stops.
 //
@@ -56,4 +57,32 @@
 // either, and when a connection ends its queue is freed at once and its producers learn it from
 // Err. A producer that streams a finite sequence and would rather wait than lose anything uses
 // [Subscription.NotifyWait], which waits for room in the queue (only its own goroutine waits).
+//
+// # Feeds, brokers and positions
+//
+// A [Feed] publishes through a [Broker], which keeps each topic's recent history and delivers
+// its events, in one order, to the Feed of every node that has subscribers of the topic: the
+// default [MemoryBroker] serves one process; adapters on NATS JetStream or Redis (modules of
+// their own, checked by the conformance suite in package brokertest) serve many nodes. Every
+// event has a position: an offset, increasing within its topic, in an epoch that names one
+// continuous history. A Feed's notifications carry the offset next to the result, and a
+// position notice follows the subscribe answer and marks every break in continuity:
+//
+//	<-- {"jsonrpc":"2.0","id":1,"result":"0x9f0c…"}
+//	<-- {"jsonrpc":"2.0","method":"chat_subscriptionPosition","params":{"subscription":"0x9f0c…","epoch":"5c0f…","offset":41,"recovered":true}}
+//	<-- {"jsonrpc":"2.0","method":"chat_subscription","params":{"subscription":"0x9f0c…","result":{…},"offset":42}}
+//
+// The notice says that what follows is every event after its offset; recovered is false when
+// events the subscriber had asked for, or was receiving, are lost: a position that the history
+// no longer reaches back to, another epoch (the broker lost its history), or a gap in delivery
+// (each event names the offset it follows, Event.Prev). Clients that do not know the members
+// ignore them. A subscription method resumes by taking a trailing *Position argument and
+// passing it to [Feed.SubscribeFrom]; a client sends its last position there:
+//
+//	--> {"jsonrpc":"2.0","id":2,"method":"chat_subscribe","params":["messages","lobby",{"epoch":"5c0f…","offset":42}]}
+//
+// and receives every event after offset 42 in order, then the live ones, without a gap or a
+// duplicate (recovered true); or, when that is no longer possible, recovered false and the live
+// events only, so that it knows to reload. A lag notice of a Feed subscription carries the
+// offset of the first notification it dropped, from which the client can resume too.
 package subscriptions

@@ -1,5 +1,7 @@
 package subscriptions
 
+import "sync"
+
 // Bounds of one burst: what the drain goroutine takes from the queue per Send.
 const (
 	burstMessages = 256
@@ -7,23 +9,34 @@ const (
 	turnMessages  = 64 // taken from one subscription before the next one's turn
 )
 
-// taken is one notification in a burst.
+// taken is one notification in a burst, with the notices before it.
 type taken struct {
-	s    *Subscription
-	data []byte // nil for a lone lag notice
-	lost uint64
+	s *Subscription
+	entry
 }
+
+// scratch is a drain goroutine's working memory, pooled: a drain runs only while something is
+// queued, so a connection that publishes now and then would otherwise allocate it each time.
+type scratch struct {
+	burst []taken
+	buf   []byte
+	msgs  [][]byte
+	ends  []int
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // drain writes queued notifications in bursts until the queue is empty or the connection fails.
 // At most one runs per connection; markReadyLocked starts it.
 func (c *Conn) drain() {
 	defer c.drained.Done()
-	var (
-		burst []taken
-		buf   []byte
-		msgs  [][]byte
-		ends  []int
-	)
+	sc := scratchPool.Get().(*scratch)
+	burst, buf, msgs, ends := sc.burst, sc.buf, sc.msgs, sc.ends
+	defer func() {
+		clear(msgs[:cap(msgs)]) // drop references to the buffer before it is shared
+		*sc = scratch{burst: burst[:0], buf: buf[:0], msgs: msgs[:0], ends: ends[:0]}
+		scratchPool.Put(sc)
+	}()
 	for {
 		c.mu.Lock()
 		burst = c.takeLocked(burst[:0])
@@ -35,15 +48,18 @@ func (c *Conn) drain() {
 		c.mu.Unlock()
 
 		buf, ends = buf[:0], ends[:0]
-		for _, t := range burst {
+		for i := range burst {
+			t := &burst[i]
+			if t.pos != nil {
+				buf = t.s.appendPositionNotice(buf, t.pos)
+				ends = append(ends, len(buf))
+			}
 			if t.lost > 0 {
-				buf = t.s.appendLagNotice(buf, t.lost)
+				buf = t.s.appendLagNotice(buf, t.lost, t.lostFrom)
 				ends = append(ends, len(buf))
 			}
 			if t.data != nil {
-				buf = append(buf, t.s.head...)
-				buf = append(buf, t.data...)
-				buf = append(buf, "}}\n"...) // closes what wire.AppendNotificationHead opened
+				buf = t.s.appendNotification(buf, &t.entry)
 				ends = append(ends, len(buf))
 			}
 		}
@@ -83,14 +99,15 @@ func (c *Conn) takeLocked(burst []taken) []taken {
 		}
 		for i := 0; i < turnMessages && s.queued() > 0 && len(burst) < burstMessages; i++ {
 			e := s.pop()
-			burst = append(burst, taken{s: s, data: e.data, lost: e.lost})
-			size += s.size(e.data)
+			burst = append(burst, taken{s: s, entry: e})
+			n := s.size(&e)
+			size += n
 			c.queued--
-			c.bytes -= s.size(e.data)
+			c.bytes -= n
 		}
-		if s.queued() == 0 && s.lost > 0 {
-			burst = append(burst, taken{s: s, lost: s.lost})
-			s.lost = 0
+		if s.queued() == 0 && (s.lost > 0 || s.pos != nil) {
+			burst = append(burst, taken{s: s, entry: entry{pos: s.pos, lost: s.lost, lostFrom: s.lostFrom}})
+			s.lost, s.lostFrom, s.pos = 0, 0, nil
 		}
 		if s.queued() > 0 {
 			c.ready = append(c.ready, s) // its next turn

@@ -1,10 +1,6 @@
 package subscriptions
 
-import (
-	"context"
-
-	"github.com/polyrpc/polyrpc/internal/wire"
-)
+import "context"
 
 // Notifier is handed to a subscription method through its context: it creates the call's
 // subscription and sends notifications on the calling connection.
@@ -74,9 +70,9 @@ func (n *Notifier) Notify(id ID, v any) error {
 	if s == nil {
 		return ErrSubscriptionNotFound
 	}
-	data, err := wire.AppendJSON(nil, v)
+	data, err := encode(v)
 	if err != nil {
 		return err
 	}
-	return c.enqueue(s, data)
+	return c.enqueue(s, entry{data: data})
 }

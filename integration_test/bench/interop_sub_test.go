@@ -124,6 +124,37 @@ func TestGethClientPolySubscribe(t *testing.T) {
 			}
 		})
 
+		t.Run(ep.name+"/topic-positions", func(t *testing.T) {
+			rpctest.CheckLeaks(t)
+			ctx := interopCtx(t)
+			srv := rpctest.NewServer(t, nil)
+			c := dialGethClient(ctx, t, ep.name, ep.start(t, srv))
+			// A Feed subscription: each notification carries "offset" next to its result, and
+			// a nftest_subscriptionPosition notice follows the answer; go-ethereum's client
+			// reads the results and ignores the rest. Resuming from a position of another
+			// epoch is accepted (not recovered: live values only).
+			const n = 500
+			ch, resumed := make(chan int, n), make(chan int, n)
+			sub, err := c.Subscribe(ctx, "nftest", ch, "topic", "geth")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sub2, err := c.Subscribe(ctx, "nftest", resumed, "topic", "geth", map[string]any{"epoch": "elsewhere", "offset": 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				if err := c.CallContext(ctx, nil, "nftest_publish", "geth", i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			recvTicks(ctx, t, ch, sub.Err(), n, 0)
+			recvTicks(ctx, t, resumed, sub2.Err(), n, 0)
+			sub.Unsubscribe()
+			sub2.Unsubscribe()
+			waitFor(t, "the server to drop the subscriptions", func() bool { return serverSubs(srv) == 0 })
+		})
+
 		t.Run(ep.name+"/lag-notices", func(t *testing.T) {
 			rpctest.CheckLeaks(t)
 			ctx := interopCtx(t)

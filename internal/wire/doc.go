@@ -16,7 +16,8 @@
 //     and AppendJSON writes those values itself, byte for byte as encoding/json does.
 //   - envelope.go: the request envelope ([Request], [ParseRequest], [ParseBatch]) and the
 //     envelopes of what a server sends ([AppendResultHead], [AppendError],
-//     [AppendNotificationHead], [AppendLagNotice]).
+//     [AppendNotificationHead], [AppendNotificationEnd], [AppendLagNotice],
+//     [AppendPositionNotice]).
 //
 // Every function that has an encoding/json counterpart is tested, and fuzzed, against it.
 package wire

@@ -144,7 +144,7 @@ func AppendError(buf, id []byte, code int, message string, data any) []byte {
 
 // AppendNotificationHead appends the start of a notification of subscription sub, up to its
 // result: {"jsonrpc":"2.0","method":METHOD,"params":{"subscription":SUB,"result":
-// The caller appends the result and then "}}".
+// The caller appends the result and then [AppendNotificationEnd].
 func AppendNotificationHead(buf []byte, method, sub string) []byte {
 	buf = append(buf, `{"jsonrpc":"2.0","method":`...)
 	buf = AppendString(buf, method)
@@ -153,14 +153,43 @@ func AppendNotificationHead(buf []byte, method, sub string) []byte {
 	return append(buf, `,"result":`...)
 }
 
+// AppendNotificationEnd closes a notification opened by [AppendNotificationHead] whose result
+// has been appended: with the event's "offset" member after the result when offset is not 0.
+func AppendNotificationEnd(buf []byte, offset uint64) []byte {
+	if offset != 0 {
+		buf = append(buf, `,"offset":`...)
+		buf = strconv.AppendUint(buf, offset, 10)
+	}
+	return append(buf, "}}"...)
+}
+
 // AppendLagNotice appends the notice that dropped notifications of subscription sub were lost,
-// without a newline: {"jsonrpc":"2.0","method":METHOD,"params":{"subscription":SUB,"dropped":N}}.
-func AppendLagNotice(buf []byte, method, sub string, dropped uint64) []byte {
+// the first of them at offset from (0: not known, and left out), without a newline:
+// {"jsonrpc":"2.0","method":METHOD,"params":{"subscription":SUB,"dropped":N,"offset":FROM}}.
+func AppendLagNotice(buf []byte, method, sub string, dropped, from uint64) []byte {
 	buf = append(buf, `{"jsonrpc":"2.0","method":`...)
 	buf = AppendString(buf, method)
 	buf = append(buf, `,"params":{"subscription":`...)
 	buf = AppendString(buf, sub)
 	buf = append(buf, `,"dropped":`...)
 	buf = strconv.AppendUint(buf, dropped, 10)
+	return AppendNotificationEnd(buf, from)
+}
+
+// AppendPositionNotice appends the notice that the notifications of subscription sub continue
+// after offset in epoch, and whether they continue what the subscriber had without a gap,
+// without a newline: {"jsonrpc":"2.0","method":METHOD,"params":{"subscription":SUB,
+// "epoch":EPOCH,"offset":N,"recovered":BOOL}}.
+func AppendPositionNotice(buf []byte, method, sub, epoch string, offset uint64, recovered bool) []byte {
+	buf = append(buf, `{"jsonrpc":"2.0","method":`...)
+	buf = AppendString(buf, method)
+	buf = append(buf, `,"params":{"subscription":`...)
+	buf = AppendString(buf, sub)
+	buf = append(buf, `,"epoch":`...)
+	buf = AppendString(buf, epoch)
+	buf = append(buf, `,"offset":`...)
+	buf = strconv.AppendUint(buf, offset, 10)
+	buf = append(buf, `,"recovered":`...)
+	buf = strconv.AppendBool(buf, recovered)
 	return append(buf, "}}"...)
 }

@@ -133,7 +133,7 @@ func TestAppendEnvelopes(t *testing.T) {
 			`{"jsonrpc":"2.0","method":"ns_subscription","params":{"subscription":"0x01","result":{"a":"<"}}}`},
 		{"notification head, escaped", AppendNotificationHead(nil, "a\"b", "\xff"),
 			`{"jsonrpc":"2.0","method":"a\"b","params":{"subscription":"\ufffd","result":`},
-		{"lag notice", AppendLagNotice([]byte("x"), "ns_subscriptionLag", "0x01", 18446744073709551615),
+		{"lag notice", AppendLagNotice([]byte("x"), "ns_subscriptionLag", "0x01", 18446744073709551615, 0),
 			`x{"jsonrpc":"2.0","method":"ns_subscriptionLag","params":{"subscription":"0x01","dropped":18446744073709551615}}`},
 	}
 	for _, tt := range tests {

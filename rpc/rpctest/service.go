@@ -49,7 +49,7 @@ func Register(srv *rpc.Server) error {
 		srv.Register("get", Get{}),
 		srv.Register("nftest", &Subs{},
 			rpc.WithParamNames("Ticks", "n", "start"),
-			rpc.WithParamNames("Topic", "name"),
+			rpc.WithParamNames("Topic", "name", "since"),
 			rpc.WithParamNames("Flood", "n", "size", "policy"),
 			rpc.WithParamNames("Publish", "topic", "value"),
 			rpc.WithParamNames("Subscribers", "topic"),

@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	"github.com/polyrpc/polyrpc/rpc"
+	subscriptions "github.com/polyrpc/polyrpc/subscriptions"
 )
 
 func init() {
@@ -263,11 +264,11 @@ func init() {
 			},
 		},
 		"Topic": {
-			Params:  []string{"name"},
+			Params:  []string{"name", "since"},
 			Summary: "Topic subscribes to what Publish sends to name: any JSON value.",
-			Doc:     "Topic subscribes to what Publish sends to name: any JSON value.",
+			Doc:     "Topic subscribes to what Publish sends to name: any JSON value. With since, it resumes after\nthat position.",
 			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
-				return rcvr_.(*Subs).Topic(ctx_, *args_[0].(*string))
+				return rcvr_.(*Subs).Topic(ctx_, *args_[0].(*string), *args_[1].(**subscriptions.Position))
 			},
 		},
 	}, Types: map[string]rpc.TypeMetadata{

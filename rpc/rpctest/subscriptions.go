@@ -12,7 +12,8 @@ import (
 //
 //   - nftest_subscribe ["ticks", n, start]: n notifications start, start+1, …, sent without
 //     ever losing one (they wait for room in the queue), then the subscription stays open;
-//   - nftest_subscribe ["topic", name]: whatever nftest_publish(name, value) publishes;
+//   - nftest_subscribe ["topic", name, since]: whatever nftest_publish(name, value) publishes,
+//     resuming after the optional position since;
 //   - nftest_subscribe ["flood", n, size, policy]: n notifications of size bytes ({"i":k,"pad":…})
 //     sent as fast as Notify takes them, under policy "close", "drop-oldest" or "drop-newest".
 type Subs struct {
@@ -37,13 +38,16 @@ func (s *Subs) Ticks(ctx context.Context, n, start int) (*subscriptions.Subscrip
 	return sub, nil
 }
 
-// Topic subscribes to what Publish sends to name: any JSON value.
-func (s *Subs) Topic(ctx context.Context, name string) (*subscriptions.Subscription, error) {
+// Topic subscribes to what Publish sends to name: any JSON value. With since, it resumes after
+// that position.
+func (s *Subs) Topic(ctx context.Context, name string, since *subscriptions.Position) (*subscriptions.Subscription, error) {
 	sub, err := create(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.feed.Subscribe(name, sub)
+	if err := s.feed.SubscribeFrom(ctx, name, sub, since); err != nil {
+		return nil, err
+	}
 	return sub, nil
 }
 

@@ -37,6 +37,7 @@ type Step struct {
 // "<-- " must be the next message received, byte for byte; blank lines and lines starting
 // with "//" are ignored. A placeholder $NAME in a <-- line stands for a subscription id: it
 // matches any "0x…" string the first time and that same id afterwards, in <-- and --> lines.
+// A placeholder whose name starts with E ($E, $E2) stands for an epoch: any JSON string.
 func ReadTranscript(path string) ([]Step, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -68,8 +69,15 @@ const (
 )
 
 // placeholder is a variable of a transcript: $NAME in a <-- line matches a subscription id
-// (a JSON string "0x…") and binds it the first time; later $NAME are replaced by the bound id.
+// (a JSON string "0x…"), or $E… any JSON string (an epoch), and binds it the first time; later
+// $NAME are replaced by the bound value.
 var placeholder = regexp.MustCompile(`\$[A-Z][A-Z0-9]*`)
+
+// Patterns of unbound placeholders.
+const (
+	idPattern     = `("0x[0-9a-f]{1,64}")`
+	stringPattern = `("(?:[^"\\]|\\.)*")`
+)
 
 // substitute replaces bound placeholders in msg.
 func substitute(msg []byte, vars map[string]string) []byte {
@@ -95,7 +103,11 @@ func match(got, want []byte, vars map[string]string) bool {
 		if id, ok := vars[v]; ok {
 			pat.WriteString(regexp.QuoteMeta(id))
 		} else {
-			pat.WriteString(`("0x[0-9a-f]{1,64}")`)
+			if v[1] == 'E' {
+				pat.WriteString(stringPattern)
+			} else {
+				pat.WriteString(idPattern)
+			}
 			names = append(names, v)
 		}
 		last = loc[1]

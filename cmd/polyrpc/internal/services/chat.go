@@ -1,11 +1,10 @@
 package services
 
 import (
-	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
-	"slices"
-	"sync"
+	"strconv"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -20,39 +19,52 @@ const (
 	MaxHistoryLimit   = 500  // the largest limit chat_history accepts
 	DefaultHistory    = 50   // chat_history's limit when none is given
 	DefaultRoomBuffer = 1000 // messages kept per room
-	DefaultMaxRooms   = 1000 // rooms kept; the least recently active one is forgotten first
+	DefaultMaxRooms   = 1000 // rooms without subscribers kept; the least recently active goes first
 )
 
 // Message is one chat message.
 type Message struct {
-	ID   uint64    `json:"id"` // increasing across all rooms
+	ID   uint64    `json:"id"` // its offset in the broker: increasing in its room, the same on every node
 	Room string    `json:"room"`
 	Name string    `json:"name"`
 	Text string    `json:"text"`
 	Time time.Time `json:"time"`
 }
 
-// Chat is a set of chat rooms, each keeping its latest messages. Register [Chat.API] as
-// namespace chat: chat_send, chat_history, chat_rooms and the subscription
-// chat_subscribe("messages", room).
+// published is what the broker stores of a message: the message without its id, which the
+// broker assigns. Subscribers receive it with the id put back in front ([stampID]), exactly
+// as a Message encodes.
+type published struct {
+	Room string    `json:"room"`
+	Name string    `json:"name"`
+	Text string    `json:"text"`
+	Time time.Time `json:"time"`
+}
+
+// stampID puts the message's id, its offset, in front of a published message's JSON.
+func stampID(data []byte, offset uint64) []byte {
+	if len(data) < 2 || data[0] != '{' {
+		return data
+	}
+	out := make([]byte, 0, len(data)+24)
+	out = append(out, `{"id":`...)
+	out = strconv.AppendUint(out, offset, 10)
+	if data[1] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, data[1:]...)
+}
+
+// Chat is a set of chat rooms: the topics of a broker, which keeps their latest messages and
+// delivers them to the subscribers of every node. Register [Chat.API] as namespace chat:
+// chat_send, chat_history, chat_rooms and the subscription chat_subscribe("messages", room).
 type Chat struct {
-	keep     int // messages kept per room
-	maxRooms int
-	now      func() time.Time
-
-	mu     sync.Mutex
-	rooms  map[string]*room
-	nextID uint64
-	feed   subscriptions.Feed // live subscribers per room
+	now  func() time.Time
+	feed *subscriptions.Feed
 }
 
-type room struct {
-	msgs []Message // the newest at the end; at most 2*keep, trimmed to keep
-	last time.Time // time of the last message
-}
-
-// NewChat returns a chat that keeps up to keep messages per room and up to maxRooms rooms
-// (zero or less: the defaults).
+// NewChat returns a chat on a memory broker that keeps up to keep messages per room and up to
+// maxRooms rooms without subscribers (zero or less: the defaults).
 func NewChat(keep, maxRooms int) *Chat {
 	if keep <= 0 {
 		keep = DefaultRoomBuffer
@@ -60,8 +72,17 @@ func NewChat(keep, maxRooms int) *Chat {
 	if maxRooms <= 0 {
 		maxRooms = DefaultMaxRooms
 	}
-	return &Chat{keep: keep, maxRooms: maxRooms, now: time.Now, rooms: make(map[string]*room)}
+	return NewChatOn(subscriptions.NewMemoryBroker(subscriptions.Retention{Events: keep, Topics: maxRooms}))
 }
+
+// NewChatOn returns a chat whose rooms are topics of b, which keeps what its retention says.
+// chat_rooms needs b to be a [subscriptions.TopicLister].
+func NewChatOn(b subscriptions.Broker) *Chat {
+	return &Chat{now: time.Now, feed: &subscriptions.Feed{Broker: b, Stamp: stampID}}
+}
+
+// Err returns nil while the chat's broker is reachable, and otherwise why not.
+func (c *Chat) Err() error { return c.feed.Err() }
 
 // API returns the receiver to register as namespace chat.
 func (c *Chat) API() any { return chatAPI{c} }
@@ -84,7 +105,8 @@ type chatAPI struct{ c *Chat }
 // Errors:
 //
 //	-32602 an invalid room, name or text
-func (api chatAPI) Send(room, name, text string) (Message, error) {
+//	-32000 the message could not be stored (the broker is unreachable)
+func (api chatAPI) Send(ctx context.Context, room, name, text string) (Message, error) {
 	if err := validName("room", room); err != nil {
 		return Message{}, err
 	}
@@ -94,7 +116,12 @@ func (api chatAPI) Send(room, name, text string) (Message, error) {
 	if err := validText(text); err != nil {
 		return Message{}, err
 	}
-	return api.c.send(room, name, text), nil
+	p := published{Room: room, Name: name, Text: text, Time: api.c.now().UTC()}
+	pos, err := api.c.feed.Send(ctx, room, p)
+	if err != nil {
+		return Message{}, fmt.Errorf("chat: message not sent: %w", err)
+	}
+	return Message{ID: pos.Offset, Room: p.Room, Name: p.Name, Text: p.Text, Time: p.Time}, nil
 }
 
 // History returns the room's latest messages, oldest first.
@@ -104,7 +131,8 @@ func (api chatAPI) Send(room, name, text string) (Message, error) {
 // Errors:
 //
 //	-32602 an invalid room or limit
-func (api chatAPI) History(room string, limit *int) ([]Message, error) {
+//	-32000 the broker is unreachable
+func (api chatAPI) History(ctx context.Context, room string, limit *int) ([]Message, error) {
 	if err := validName("room", room); err != nil {
 		return nil, err
 	}
@@ -115,33 +143,55 @@ func (api chatAPI) History(room string, limit *int) ([]Message, error) {
 	if n < 1 || n > MaxHistoryLimit {
 		return nil, invalidParams(fmt.Sprintf("invalid limit %d: want 1 to %d", n, MaxHistoryLimit))
 	}
-	return api.c.history(room, n), nil
+	evs, _, err := api.c.feed.History(ctx, room, nil, n)
+	if err != nil {
+		return nil, fmt.Errorf("chat: history unavailable: %w", err)
+	}
+	msgs := make([]Message, 0, len(evs))
+	for _, ev := range evs {
+		var m Message
+		if err := json.Unmarshal(ev.Data, &m); err != nil {
+			continue // not a message of this service
+		}
+		m.ID = ev.Offset
+		msgs = append(msgs, m)
+	}
+	return msgs, nil
 }
 
 // Rooms lists the rooms that have messages, by name.
-func (api chatAPI) Rooms() []RoomInfo {
-	c := api.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]RoomInfo, 0, len(c.rooms))
-	for name, r := range c.rooms {
-		out = append(out, RoomInfo{Room: name, Messages: min(len(r.msgs), c.keep), Last: r.last})
+//
+// Errors:
+//
+//	-32000 the broker is unreachable or cannot list its rooms
+func (api chatAPI) Rooms(ctx context.Context) ([]RoomInfo, error) {
+	topics, err := api.c.feed.Topics(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("chat: rooms unavailable: %w", err)
 	}
-	slices.SortFunc(out, func(a, b RoomInfo) int { return cmp.Compare(a.Room, b.Room) })
-	return out
+	out := make([]RoomInfo, 0, len(topics))
+	for _, t := range topics {
+		out = append(out, RoomInfo{Room: t.Topic, Messages: t.Events, Last: t.Last.UTC()})
+	}
+	return out, nil
 }
 
-// Messages streams every message sent to room from now on.
+// Messages streams every message sent to room from now on, or, with since (the position of
+// the last message received: its epoch and offset), every message after it and then the new
+// ones.
 //
-// A subscriber that does not keep up loses its oldest queued messages (with a lag notice)
-// rather than its connection.
+// Each notification carries the message's offset (its id) next to it, and a notice
+// chat_subscriptionPosition follows the answer: recovered false there means that messages
+// after since are lost (load chat_history instead). A subscriber that does not keep up loses
+// its oldest queued messages (with a lag notice) rather than its connection.
 //
 // Notifies: Message
 //
 // Errors:
 //
 //	-32602 an invalid room
-func (api chatAPI) Messages(ctx context.Context, room string) (*subscriptions.Subscription, error) {
+//	-32000 the broker is unreachable
+func (api chatAPI) Messages(ctx context.Context, room string, since *subscriptions.Position) (*subscriptions.Subscription, error) {
 	if err := validName("room", room); err != nil {
 		return nil, err
 	}
@@ -150,54 +200,10 @@ func (api chatAPI) Messages(ctx context.Context, room string) (*subscriptions.Su
 		return nil, subscriptions.ErrNotificationsUnsupported
 	}
 	sub := n.CreateSubscription(subscriptions.WithPolicy(subscriptions.DropOldest))
-	api.c.feed.Subscribe(room, sub)
+	if err := api.c.feed.SubscribeFrom(ctx, room, sub, since); err != nil {
+		return nil, fmt.Errorf("chat: cannot subscribe: %w", err)
+	}
 	return sub, nil
-}
-
-func (c *Chat) send(roomName, name, text string) Message {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r := c.rooms[roomName]
-	if r == nil {
-		if len(c.rooms) >= c.maxRooms {
-			c.evictLocked()
-		}
-		r = &room{}
-		c.rooms[roomName] = r
-	}
-	c.nextID++
-	m := Message{ID: c.nextID, Room: roomName, Name: name, Text: text, Time: c.now().UTC()}
-	r.msgs = append(r.msgs, m)
-	if len(r.msgs) >= 2*c.keep {
-		r.msgs = append(r.msgs[:0], r.msgs[len(r.msgs)-c.keep:]...)
-	}
-	r.last = m.Time
-	// Under the lock, so that subscribers see messages in id order; publishing never blocks.
-	c.feed.Publish(roomName, m)
-	return m
-}
-
-// evictLocked forgets the least recently active room.
-func (c *Chat) evictLocked() {
-	var oldest string
-	var t time.Time
-	for name, r := range c.rooms {
-		if oldest == "" || r.last.Before(t) {
-			oldest, t = name, r.last
-		}
-	}
-	delete(c.rooms, oldest)
-}
-
-func (c *Chat) history(roomName string, limit int) []Message {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r := c.rooms[roomName]
-	if r == nil {
-		return []Message{}
-	}
-	msgs := r.msgs[max(0, len(r.msgs)-min(limit, c.keep)):]
-	return append([]Message(nil), msgs...)
 }
 
 // validName checks a room or user name: 1 to 32 ASCII letters, digits, '-', '_' or '.'.

@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	"github.com/polyrpc/polyrpc/rpc"
+	subscriptions "github.com/polyrpc/polyrpc/subscriptions"
 )
 
 func init() {
@@ -17,29 +18,34 @@ func init() {
 			Doc:     "History returns the room's latest messages, oldest first.\n\nlimit is 1 to 500 (absent: 50). A room nobody has written to has no messages.",
 			Errors: []rpc.ErrorMetadata{
 				{Code: -32602, Message: "an invalid room or limit"},
+				{Code: -32000, Message: "the broker is unreachable"},
 			},
 			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
-				return rcvr_.(*chatAPI).History(*args_[0].(*string), *args_[1].(**int))
+				return rcvr_.(*chatAPI).History(ctx_, *args_[0].(*string), *args_[1].(**int))
 			},
 		},
 		"Messages": {
-			Params:  []string{"room"},
-			Summary: "Messages streams every message sent to room from now on.",
-			Doc:     "Messages streams every message sent to room from now on.\n\nA subscriber that does not keep up loses its oldest queued messages (with a lag notice)\nrather than its connection.",
+			Params:  []string{"room", "since"},
+			Summary: "Messages streams every message sent to room from now on, or, with since (the position of the last message received: its epoch and offset), every message after it and then the new ones.",
+			Doc:     "Messages streams every message sent to room from now on, or, with since (the position of\nthe last message received: its epoch and offset), every message after it and then the new\nones.\n\nEach notification carries the message's offset (its id) next to it, and a notice\nchat_subscriptionPosition follows the answer: recovered false there means that messages\nafter since are lost (load chat_history instead). A subscriber that does not keep up loses\nits oldest queued messages (with a lag notice) rather than its connection.",
 			Errors: []rpc.ErrorMetadata{
 				{Code: -32602, Message: "an invalid room"},
+				{Code: -32000, Message: "the broker is unreachable"},
 			},
 			Notification: reflect.TypeFor[Message](),
 			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
-				return rcvr_.(*chatAPI).Messages(ctx_, *args_[0].(*string))
+				return rcvr_.(*chatAPI).Messages(ctx_, *args_[0].(*string), *args_[1].(**subscriptions.Position))
 			},
 		},
 		"Rooms": {
 			Params:  []string{},
 			Summary: "Rooms lists the rooms that have messages, by name.",
 			Doc:     "Rooms lists the rooms that have messages, by name.",
+			Errors: []rpc.ErrorMetadata{
+				{Code: -32000, Message: "the broker is unreachable or cannot list its rooms"},
+			},
 			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
-				return rcvr_.(*chatAPI).Rooms(), nil
+				return rcvr_.(*chatAPI).Rooms(ctx_)
 			},
 		},
 		"Send": {
@@ -49,16 +55,17 @@ func init() {
 			ResultDoc: "Message is one chat message.",
 			Errors: []rpc.ErrorMetadata{
 				{Code: -32602, Message: "an invalid room, name or text"},
+				{Code: -32000, Message: "the message could not be stored (the broker is unreachable)"},
 			},
 			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
-				return rcvr_.(*chatAPI).Send(*args_[0].(*string), *args_[1].(*string), *args_[2].(*string))
+				return rcvr_.(*chatAPI).Send(ctx_, *args_[0].(*string), *args_[1].(*string), *args_[2].(*string))
 			},
 		},
 	}, Types: map[string]rpc.TypeMetadata{
 		"Message": {
 			Doc: "Message is one chat message.",
 			Fields: map[string]string{
-				"ID": "increasing across all rooms",
+				"ID": "its offset in the broker: increasing in its room, the same on every node",
 			},
 		},
 		"RoomInfo": {
