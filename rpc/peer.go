@@ -40,6 +40,20 @@ type ConnOptions struct {
 	// their contexts are done. Unlike a deadline on NewSession's context, it needs no timer
 	// of its own: the server keeps one timer for all of its sessions' deadlines.
 	Deadline time.Time
+
+	// The switches below describe the transport, not the peer; transports set them.
+
+	// ConcurrentWrites tells that the connection's writer takes concurrent WriteMessage calls
+	// (the in-process transport, whose writer is the client): the server does not serialise
+	// its writes, and each answer is written from the goroutine that made it.
+	ConcurrentWrites bool
+	// InlineTimedCalls makes [Session.Handle] run a message on the calling goroutine even when
+	// a deadline applies, returning only once its calls have returned. At the deadline the
+	// timeout answer is written from the server's timer while the call still runs, so the
+	// writer must take that write concurrently with the Handle in progress and send whichever
+	// answer comes first (HTTP, whose writer is the response). Without it, Handle runs a timed
+	// message on a worker and returns at the deadline.
+	InlineTimedCalls bool
 }
 
 type sessionKey struct{}

@@ -53,7 +53,7 @@ func (ss *Session) subConn() *subscriptions.Conn {
 	return ss.subs
 }
 
-// Subscriptions returns the number of live subscriptions on the session.
+// subscriptionCount returns the number of live subscriptions on the session.
 func (ss *Session) subscriptionCount() int {
 	ss.subsMu.Lock()
 	c := ss.subs
@@ -140,7 +140,7 @@ func (ss *Session) callSub(ctx context.Context, buf []byte, req *request, ps *pe
 // subscribe runs the subscription method that params name and returns the quoted id.
 func (ss *Session) subscribe(ctx context.Context, ns string, params []byte, ps *pendingSubs) ([]byte, *Error) {
 	if ss.opts.NoSubscriptions {
-		return nil, errNotifsUnsupp // go-ethereum's answer over HTTP
+		return nil, errNotificationsUnsupported // go-ethereum's answer over HTTP
 	}
 	if ss.srv.draining.Load() {
 		return nil, errShuttingDown
