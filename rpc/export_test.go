@@ -36,10 +36,22 @@ func (ss *Session) Dispatch(msg []byte) error {
 // Wait waits until the session's calls have returned.
 func (ss *Session) Wait() { ss.wait() }
 
-// SetInlinePolicy sets how ServeConn on srv runs messages on its reading goroutine: slow is
-// how long a message may run there before reading is handed over for the next one (0: every
-// message that follows one run inline), skips how many such hand-overs are skipped after one
-// that was of no use (0: none), budget the watchdog's period.
-func SetInlinePolicy(srv *Server, slow time.Duration, skips int, budget time.Duration) {
-	srv.cfg.inline = inlinePolicy{slow: slow, skips: skips, budget: budget}
+// InlinePolicy is how ServeConn runs messages on its reading goroutine (see reader).
+type InlinePolicy struct {
+	// Slow: how long a message may run there before reading is handed over for the next one
+	// (0: after every message run there).
+	Slow time.Duration
+	// Skips: how many such hand-overs are skipped after one that was of no use (0: none).
+	Skips int
+	// Budget: the watchdog's period.
+	Budget time.Duration
+	// OnHandover and OnTakeover, if not nil, run at each hand-over and each takeover of
+	// reading by the watchdog.
+	OnHandover, OnTakeover func()
+}
+
+// SetInlinePolicy sets the inline policy of srv's connections.
+func SetInlinePolicy(srv *Server, p InlinePolicy) {
+	srv.cfg.inline = inlinePolicy{slow: p.Slow, skips: p.Skips, budget: p.Budget,
+		onHandover: p.OnHandover, onTakeover: p.OnTakeover}
 }

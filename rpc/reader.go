@@ -58,8 +58,9 @@ type inlinePolicy struct {
 	// skips: how many slow messages run inline without a hand-over after a hand-over that was
 	// of no use, before the next probe.
 	skips int
-	// onHandover, if not nil, runs at each hand-over of reading (tests count them).
-	onHandover func()
+	// onHandover and onTakeover, if not nil, run at each hand-over of reading and at each
+	// takeover by the watchdog (tests count them).
+	onHandover, onTakeover func()
 }
 
 var defaultInline = inlinePolicy{slow: 250 * time.Microsecond, budget: 20 * time.Millisecond, skips: 7}
@@ -168,7 +169,12 @@ func (r *reader) runHandingOver(msg []byte, start time.Time) {
 
 // takeover is the watchdog's: the reading goroutine is stuck in a message, so this one reads
 // on.
-func (r *reader) takeover() { r.loop() }
+func (r *reader) takeover() {
+	if h := r.s.cfg.inline.onTakeover; h != nil {
+		h()
+	}
+	r.loop()
+}
 
 // finish records whether msg, which started at start, was slow, and releases its slot and msg.
 func (r *reader) finish(msg []byte, start time.Time) {
