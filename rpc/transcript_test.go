@@ -10,6 +10,11 @@ import (
 	"github.com/polyrpc/polyrpc/rpc/rpctest"
 )
 
+var (
+	_ rpctest.Wire = (*sessionWire)(nil)
+	_ rpctest.Wire = (*stallWire)(nil)
+)
+
 // sessionWire drives a Session directly: each message is handled synchronously.
 type sessionWire struct {
 	ss    *rpc.Session
