@@ -82,6 +82,8 @@ func (ss *Session) closeSubs() {
 // sessionSink writes a session's notifications.
 type sessionSink struct{ ss *Session }
 
+var _ subscriptions.Sink = sessionSink{}
+
 func (k sessionSink) Send(msgs [][]byte) error {
 	err := k.ss.out.sendMany(msgs)
 	if err != nil {
