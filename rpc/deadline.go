@@ -180,9 +180,9 @@ type lazyCtx struct {
 	done       chan struct{} // made on demand
 	err        error
 	funcs      []*afterFunc
-	linked     bool            // the parent's cancellation is followed
-	stopParent func() bool     // undoes the link; nil if the parent was done first
-	causeCtx   context.Context // made on demand once own; see Value
+	linked     bool             // the parent's cancellation is followed
+	stopParent func() bool      // undoes the link; nil if the parent was done first
+	causeCtx   *context.Context // made on demand once own; see Value
 }
 
 type afterFunc struct{ f func() }
@@ -213,9 +213,9 @@ func (c *lazyCtx) causeContext() context.Context {
 	if c.causeCtx == nil {
 		ctx, cancel := context.WithCancelCause(context.WithoutCancel(c.parent))
 		cancel(c.err)
-		c.causeCtx = ctx
+		c.causeCtx = &ctx // a pointer: the field is in every call's context, this is rare
 	}
-	return c.causeCtx
+	return *c.causeCtx
 }
 
 func (c *lazyCtx) Done() <-chan struct{} {

@@ -32,9 +32,6 @@ type ConnOptions struct {
 	// Namespaces, when non-nil, lists the namespaces callable on this connection (go-ethereum's
 	// --http.api). Other methods answer -32601. The rpc namespace is always callable.
 	Namespaces []string
-	// NoSubscriptions marks a request/response transport (HTTP POST) that cannot carry server
-	// push: subscribe calls answer -32601 "notifications not supported".
-	NoSubscriptions bool
 	// Deadline, when not zero, is when the session's calls must have been answered (an HTTP
 	// request's, from its write timeout): calls still running then are answered -32002 and
 	// their contexts are done. Unlike a deadline on NewSession's context, it needs no timer
@@ -43,6 +40,9 @@ type ConnOptions struct {
 
 	// The switches below describe the transport, not the peer; transports set them.
 
+	// NoSubscriptions marks a request/response transport (HTTP POST) that cannot carry server
+	// push: subscribe calls answer -32601 "notifications not supported".
+	NoSubscriptions bool
 	// ConcurrentWrites tells that the connection's writer takes concurrent WriteMessage calls
 	// (the in-process transport, whose writer is the client): the server does not serialise
 	// its writes, and each answer is written from the goroutine that made it.

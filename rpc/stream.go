@@ -72,6 +72,9 @@ const (
 // after every burst). A message of directWrite bytes or more, or one that would make the burst
 // larger than maxBurst, is written at once, after what was gathered. It does not keep msg.
 func (c *streamConn) WriteMessage(msg []byte) error {
+	if c.out.Gather(msg) {
+		return nil
+	}
 	c.out.Begin()
 	_, err := c.out.Write(msg)
 	return err

@@ -29,6 +29,9 @@ type Writer struct {
 
 	open bool
 	buf  *[]byte // from pool; nil while nothing is gathered
+	// While buf is held: a write shorter than short that keeps the gathered bytes within room
+	// is copied into buf's spare capacity (Write's inlined case). room <= Max.
+	short, room int
 }
 
 // initialSize is the capacity of a new pooled buffer.
@@ -51,11 +54,37 @@ func (w *Writer) Open() bool { return w.open }
 // Write gathers p during a burst (see Writer for the writes that are not gathered) and writes
 // it to W otherwise. It does not keep p: the caller may reuse p once Write returns.
 func (w *Writer) Write(p []byte) (int, error) {
+	if w.Gather(p) {
+		return len(p), nil
+	}
+	return w.write(p)
+}
+
+// Gather is Write's common case, small enough to be inlined: it gathers p if a burst has bytes
+// gathered already and p joins them within the bounds, and reports whether it did. A caller
+// on a hot path tries it before Write.
+func (w *Writer) Gather(p []byte) bool {
+	if b := w.buf; b != nil && len(p) < w.short {
+		if n := len(*b); n+len(p) <= w.room {
+			*b = (*b)[:n+len(p)]
+			copy((*b)[n:], p)
+			return true
+		}
+	}
+	return false
+}
+
+// write is Write's general case.
+func (w *Writer) write(p []byte) (int, error) {
 	if w.open && (w.Direct <= 0 || len(p) < w.Direct) && w.gathered()+len(p) <= w.Max {
 		if w.buf == nil {
 			w.buf = pool.Get().(*[]byte)
 		}
 		*w.buf = append(*w.buf, p...)
+		w.short, w.room = w.Direct, min(cap(*w.buf), w.Max)
+		if w.short <= 0 {
+			w.short = w.Max + 1
+		}
 		return len(p), nil
 	}
 	if err := w.writeOut(); err != nil {

@@ -120,3 +120,32 @@ func TestWriterErrors(t *testing.T) {
 		t.Errorf("Write outside a burst = %v, want %v", err, boom)
 	}
 }
+
+// TestGather: Gather takes a write only into a burst that already holds gathered bytes, within
+// the bounds; what it takes is written at Flush with the rest, in order.
+func TestGather(t *testing.T) {
+	rec := &recorder{}
+	bw := &Writer{W: rec, Max: 10, Direct: 5}
+	if bw.Gather([]byte("a")) {
+		t.Fatal("Gather took a write outside a burst")
+	}
+	bw.Begin()
+	if bw.Gather([]byte("a")) {
+		t.Fatal("Gather took the first write of a burst (no buffer held)")
+	}
+	bw.Write([]byte("a"))
+	for _, tc := range []struct {
+		p    string
+		want bool
+	}{{"bc", true}, {"direc", false}, {"defghi", false}, {"defghij", false}, {"defg", true}, {"hij", true}, {"k", false}} {
+		if got := bw.Gather([]byte(tc.p)); got != tc.want {
+			t.Errorf("Gather(%q) = %v, want %v", tc.p, got, tc.want)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(bytes.Join(rec.writes, nil)); got != "abcdefghij" || len(rec.writes) != 1 {
+		t.Errorf("writes %q, want one of %q", rec.writes, "abcdefghij")
+	}
+}
