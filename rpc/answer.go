@@ -32,26 +32,18 @@ func (ss *Session) newAnswer() *answer { return &answer{ss: ss, done: make(chan 
 // startSingle records that the message is a call with id, which the deadline must answer. If
 // the deadline has passed already, it answers now and reports false: the call must not run.
 func (a *answer) startSingle(ctx context.Context, id []byte) bool {
-	if a == nil {
-		return true
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.single = id
-	return a.startLocked(ctx)
+	return a == nil || a.start(ctx, id, nil)
 }
 
 // startBatch records that the message is batch b, parsed and with its array opened, and takes
 // b over: close recycles it. If the deadline has passed already, it answers every item now
 // and reports false: the batch must not run.
-func (a *answer) startBatch(ctx context.Context, b *batch) bool {
+func (a *answer) startBatch(ctx context.Context, b *batch) bool { return a.start(ctx, nil, b) }
+
+func (a *answer) start(ctx context.Context, id []byte, b *batch) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.batch = b
-	return a.startLocked(ctx)
-}
-
-func (a *answer) startLocked(ctx context.Context) bool {
+	a.single, a.batch = id, b
 	if !a.expired && ctx.Err() != context.DeadlineExceeded {
 		return true
 	}
@@ -111,8 +103,10 @@ func (a *answer) sendBatch(b *batch) bool {
 // expireIfDue answers what is still unanswered now if the deadline has passed (ctx is the
 // message's context), rather than when the deadline's callback runs, and reports whether it
 // has: the message must stop.
-func (a *answer) expireIfDue(ctx context.Context) bool {
-	if a == nil || ctx.Err() != context.DeadlineExceeded {
+func (a *answer) expireIfDue(ctx context.Context) bool { return a != nil && a.expireDue(ctx) }
+
+func (a *answer) expireDue(ctx context.Context) bool {
+	if ctx.Err() != context.DeadlineExceeded {
 		return false
 	}
 	a.expire()

@@ -35,8 +35,9 @@ type Session struct {
 	closeOnce sync.Once
 }
 
-// NewSession attaches a connection to the server. Answers and notifications for it go to w.
-// The session's calls are cancelled when ctx is done. It fails with [ErrServerStopped] once the
+// NewSession attaches a connection to the server. Answers and notifications for it go to w,
+// which may also be a [Flusher], a [ReasonCloser] and an io.Closer (see rpc/transport.go). The
+// session's calls are cancelled when ctx is done. It fails with [ErrServerStopped] once the
 // server is stopping.
 func (s *Server) NewSession(ctx context.Context, opts ConnOptions, w MessageWriter) (*Session, error) {
 	ss := &Session{srv: s, opts: opts, since: time.Now()}
