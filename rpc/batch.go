@@ -8,7 +8,7 @@ import (
 )
 
 // batch is a batch being answered: its parsed items and the answer array built so far. When a
-// timeout may race with it, its fields are guarded by the answer's mutex.
+// deadline may race with it, its fields are guarded by the answer's mutex (see answer).
 type batch struct {
 	items []batchItem
 	next  int    // index of the first item not yet answered
@@ -40,6 +40,15 @@ func (b *batch) recycle() {
 		b.buf = nil
 	}
 	batchPool.Put(b)
+}
+
+// add records that the next item has been run, adding its answer to the array if it needs one
+// (ok).
+func (b *batch) add(resp []byte, ok bool) {
+	if ok {
+		b.appendItem(resp)
+	}
+	b.next++
 }
 
 // appendItem adds one answer to the array.
@@ -92,28 +101,40 @@ func parseBatch(msg []byte, items []batchItem) ([]batchItem, error) {
 }
 
 // processBatch answers a batch: one array holding the answers to its calls, in request order.
-// Items run one after another on this goroutine.
+// With a deadline (a not nil), a takes the batch over once it starts, and recycles it once
+// the message is done; without one, the batch is recycled here.
 func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 	b := batchPool.Get().(*batch)
-	owned := true // false once a timeout may answer from b: then a.release recycles it
-	defer func() {
-		if owned {
-			b.recycle()
-		}
-	}()
+	if !ss.openBatch(msg, b, a) {
+		b.recycle()
+		return
+	}
+	if a == nil {
+		ss.runBatch(ctx, b, nil)
+		b.recycle()
+		return
+	}
+	if a.startBatch(ctx, b) {
+		ss.runBatch(ctx, b, a)
+	}
+}
+
+// openBatch parses msg into b and opens its answer array. It answers a batch that cannot run
+// (malformed, empty, over the item limit) and reports false for it.
+func (ss *Session) openBatch(msg []byte, b *batch, a *answer) bool {
 	items, err := parseBatch(msg, b.items[:0])
 	b.items = items
-	if err != nil {
+	switch {
+	case err != nil:
 		ss.sendError(a, nil, parseError(err))
-		return
-	}
-	if len(items) == 0 {
+		return false
+	case len(items) == 0:
 		ss.sendError(a, nil, errEmptyBatch)
-		return
-	}
-	if len(items) > ss.srv.cfg.batchItems {
+		return false
+	case len(items) > ss.srv.cfg.batchItems:
+		// One error in an array, with the id of the first valid call, as go-ethereum answers.
 		var id []byte
-		for _, it := range b.items {
+		for _, it := range items {
 			if it.err == nil && it.req.ID != nil {
 				id = it.req.ID
 				break
@@ -121,16 +142,16 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 		}
 		b.buf = append(appendError(append(b.buf[:0], '['), id, errBatchTooLarge), ']')
 		ss.send(a, b.buf)
-		return
+		return false
 	}
 	b.buf = append(b.buf[:0], '[')
-	if a != nil {
-		owned = false
-		if !a.register(ctx, func() { a.batch = b }) {
-			return // the deadline passed before the batch could start: answered -32002
-		}
-	}
-	size, limit := 0, ss.srv.cfg.batchBytes
+	return true
+}
+
+// runBatch runs the items of b one after another on this goroutine and writes the answer
+// array, unless the deadline answers the batch first (a not nil). Once the answers reach
+// Options.BatchResponseMaxBytes, the remaining calls do not run and are answered -32003.
+func (ss *Session) runBatch(ctx context.Context, b *batch, a *answer) {
 	var ps pendingSubs
 	written := false
 	defer func() {
@@ -140,58 +161,41 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 	}()
 	tmp := getBuf()
 	defer putBuf(tmp)
+	size, limit := 0, ss.srv.cfg.batchBytes
 	for i := range b.items {
-		if a != nil && ctx.Err() == context.DeadlineExceeded {
-			ss.expire(a) // answers the rest now, rather than when the deadline's callback runs
+		if a.expireIfDue(ctx) {
 			return
 		}
-		it := &b.items[i]
-		resp, ok := (*tmp)[:0], true
-		switch {
-		case it.err != nil:
-			resp = appendError(resp, it.req.ID, it.err)
-		case size >= limit:
-			if it.req.ID == nil {
-				ok = false
-			} else {
-				resp = appendError(resp, it.req.ID, errTooLarge)
-			}
-		default:
-			resp, ok = ss.call(ctx, resp, &it.req, &ps)
-		}
+		resp, ok := ss.callItem(ctx, (*tmp)[:0], &b.items[i], size >= limit, &ps)
 		*tmp = resp
 		size += len(resp)
-		if a != nil {
-			a.mu.Lock()
-		}
-		if a != nil && a.written {
-			a.mu.Unlock()
-			return
-		}
-		if ok {
-			b.appendItem(resp)
-		}
-		b.next = i + 1
-		if a != nil {
-			a.mu.Unlock()
+		if !a.addItem(b, resp, ok) {
+			return // the deadline answered the batch
 		}
 	}
+	written = ss.sendBatch(a, b)
+}
+
+// callItem runs one batch item and appends its answer to buf; full: the batch's answer is at
+// its size limit. It reports false when the item needs no answer.
+func (ss *Session) callItem(ctx context.Context, buf []byte, it *batchItem, full bool, ps *pendingSubs) ([]byte, bool) {
+	switch {
+	case it.err != nil:
+		return appendError(buf, it.req.ID, it.err), true
+	case full && it.req.ID == nil:
+		return buf, false
+	case full:
+		return appendError(buf, it.req.ID, errTooLarge), true
+	}
+	return ss.call(ctx, buf, &it.req, ps)
+}
+
+// sendBatch writes the answer array of b unless nothing in it needs an answer or the deadline
+// answered first (a not nil); it reports whether it was written.
+func (ss *Session) sendBatch(a *answer, b *batch) bool {
 	if a != nil {
-		// A timeout may be answering the batch right now: decide under its lock.
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if a.written {
-			return
-		}
+		return a.sendBatch(b)
 	}
 	out := b.finish()
-	if out == nil {
-		return
-	}
-	out = append(out, '\n')
-	if a != nil {
-		a.written = true
-		defer a.finishLocked()
-	}
-	written = ss.write(out)
+	return out != nil && ss.write(append(out, '\n'))
 }

@@ -132,7 +132,7 @@ func newClient() *Client {
 func NewClient(conn Conn) *Client {
 	c := newClient()
 	var w writer
-	w.init(conn)
+	w.init(conn, false)
 	c.send = func(_ context.Context, msg []byte) error { return w.send(msg) }
 	c.closeConn = conn.Close
 	c.readDone = make(chan struct{})
@@ -149,11 +149,16 @@ type Transport interface {
 	Close() error
 }
 
+// Receiver takes a message a server sends back over a [Transport]: an answer or a notification,
+// one line of JSON valid only during the call. A nil msg tells that the server closed the
+// connection. It is an alias, so a plain func(msg []byte) is a Receiver.
+type Receiver = func(msg []byte)
+
 // NewTransportClient returns a client over a request/response transport. connect is called once
-// with the function that takes every message the server sends back; calling it with nil tells
+// with the Receiver that takes every message the server sends back; calling it with nil tells
 // the client that the server closed the connection (calls and subscriptions then fail with
 // [ErrClosed]).
-func NewTransportClient(connect func(receive func(msg []byte)) (Transport, error)) (*Client, error) {
+func NewTransportClient(connect func(receive Receiver) (Transport, error)) (*Client, error) {
 	c := newClient()
 	t, err := connect(c.receive)
 	if err != nil {

@@ -3,46 +3,51 @@ package rpc
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // deadlines gives calls their deadline contexts with one timer for all of them, instead of
-// context.WithDeadline's timer per call: arming and stopping a timer wakes the runtime's
-// network poller, which on these machines costs a short HTTP call a sizeable share of its time.
-// The pending contexts are kept in deadline order (calls get deadlines in nearly the order
-// they start, so an insertion is nearly always at the end); the timer is armed for the first
-// one and is not moved when that one finishes early: when it fires it cancels what is due and
-// re-arms itself for the next, so with a steady stream of calls that finish in time it fires
-// once per timeout, not once per call.
+// context.WithDeadline's timer per call, so that a call that finishes in time arms, moves and
+// stops no timer. The pending contexts are kept in deadline order (calls get deadlines in
+// nearly the order they start, so an insertion is nearly always at the end); the timer is
+// armed for the first one and is not moved when that one finishes early: when it fires it
+// cancels what is due and re-arms itself for the next, so with a steady stream of calls that
+// finish in time it fires once per timeout, not once per call.
 type deadlines struct {
 	mu          sync.Mutex
-	first, last *deadlineCtx
+	first, last *lazyCtx
 	timer       *time.Timer
 	armed       time.Time // when the timer fires; zero: not armed
 }
 
 // with returns a context that is done at dl (with context.DeadlineExceeded), when parent is
-// done, or when cancel is called (context.Canceled), as context.WithDeadline's. When the
-// deadline passes first, expired (if not nil) runs on its own goroutine: what a caller would
-// otherwise arrange with context.AfterFunc, without following the parent (see deadlineCtx).
+// done, or when cancel is called (context.Canceled), as context.WithDeadline's (see lazyCtx
+// for the differences). When the deadline passes first, expired (if not nil) runs on its own
+// goroutine: what a caller would otherwise arrange with context.AfterFunc, without following
+// the parent.
 func (d *deadlines) with(parent context.Context, dl time.Time, expired func()) (context.Context, context.CancelFunc) {
-	c := &deadlineCtx{parent: parent, dl: dl, d: d, expired: expired}
+	if pdl, ok := parent.Deadline(); ok && pdl.Before(dl) {
+		dl = pdl // as context.WithDeadline: never later than the parent's
+	}
+	c := &lazyCtx{parent: parent, dl: dl, d: d, expired: expired}
 	if err := parent.Err(); err != nil {
 		c.err = err
 		return c, func() {}
 	}
 	if time.Until(dl) <= 0 {
 		c.err = context.DeadlineExceeded
+		c.own.Store(true)
 		if expired != nil {
 			go expired()
 		}
 		return c, func() {}
 	}
 	d.add(c)
-	return c, func() { c.cancel(context.Canceled) }
+	return c, func() { c.cancelOwn(context.Canceled) }
 }
 
-func (d *deadlines) add(c *deadlineCtx) {
+func (d *deadlines) add(c *lazyCtx) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	at := d.last
@@ -73,13 +78,13 @@ func (d *deadlines) add(c *deadlineCtx) {
 }
 
 // remove takes c out of the list; the timer is left as it is.
-func (d *deadlines) remove(c *deadlineCtx) {
+func (d *deadlines) remove(c *lazyCtx) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.unlinkLocked(c)
 }
 
-func (d *deadlines) unlinkLocked(c *deadlineCtx) {
+func (d *deadlines) unlinkLocked(c *lazyCtx) {
 	if !c.listed {
 		return
 	}
@@ -99,7 +104,7 @@ func (d *deadlines) unlinkLocked(c *deadlineCtx) {
 // fire is the timer's function: it expires the contexts that are due and re-arms the timer
 // for the next one.
 func (d *deadlines) fire() {
-	var due []*deadlineCtx
+	var due []*lazyCtx
 	d.mu.Lock()
 	now := time.Now()
 	for d.first != nil && !d.first.dl.After(now) {
@@ -114,7 +119,7 @@ func (d *deadlines) fire() {
 	}
 	d.mu.Unlock()
 	for _, c := range due {
-		c.cancel(context.DeadlineExceeded)
+		c.cancelOwn(context.DeadlineExceeded)
 	}
 }
 
@@ -131,61 +136,89 @@ func (d *deadlines) stop() {
 // lazyCancel returns a context that is done when cancel is called or parent is done, as
 // context.WithCancel's, and whose Value answers key with val (and asks parent for the rest): a
 // session's context, made per HTTP request. Like a call's deadline context, it follows
-// parent's cancellation only once something waits for it, which context.WithCancel does at
-// once: an allocation for the parent's list of children, and locks of the parent at creation
-// and at cancel, for a context that the calls of most requests never wait on.
+// parent's cancellation only once something waits for it (see lazyCtx), where
+// context.WithCancel adds itself to the parent's children at once, for a context that the
+// calls of most requests never wait on.
 func lazyCancel(parent context.Context, key, val any) (context.Context, context.CancelFunc) {
-	c := &deadlineCtx{parent: parent, key: key, val: val}
+	c := &lazyCtx{parent: parent, key: key, val: val}
 	if err := parent.Err(); err != nil {
 		c.err = err
 	}
-	return c, func() { c.cancel(context.Canceled) }
+	return c, func() { c.cancelOwn(context.Canceled) }
 }
 
-// deadlineCtx is a context of deadlines, or (d nil) one without a deadline of its own, made by
-// lazyCancel. It implements AfterFunc, which the context package uses for the contexts derived
-// from it (and for context.AfterFunc), so that they need no goroutine of their own.
-// context.Cause on it reports its parent's cause, not its own.
+// lazyCtx is a context that follows its parent's cancellation lazily: a call's deadline
+// context (made by deadlines.with, d not nil) or a session's context (made by lazyCancel, d
+// nil: no deadline of its own). It implements AfterFunc, which the context package uses for the
+// contexts derived from it (and for context.AfterFunc), so that they need no goroutine of their
+// own.
 //
-// It follows its parent's cancellation only once something waits for it (Done, AfterFunc):
-// linking to the parent costs allocations and a lock of the parent per call, and most methods
-// never look. Err consults the parent itself, so that a cancelled parent shows at once
-// either way.
-type deadlineCtx struct {
+// It links itself to its parent (context.AfterFunc) only once something waits for it (Done,
+// AfterFunc): linking costs allocations and locks of the parent, and most methods never look.
+// Err consults the parent itself, so that a cancelled parent shows at once either way.
+//
+// It behaves as context.WithDeadline's and context.WithCancel's contexts do (Done, Err, Cause,
+// Deadline, Value, AfterFunc; rpc/deadline_semantics_test.go compares them), except that after
+// the parent's cancellation Done closes on the goroutine of the link, shortly after the
+// parent's cancel has returned rather than before.
+type lazyCtx struct {
 	parent   context.Context
 	dl       time.Time
 	d        *deadlines // nil: no deadline of its own (lazyCancel)
 	expired  func()     // run when the deadline passes first; see with
 	key, val any        // a value of its own (lazyCancel); key nil: none
 
-	prev, next *deadlineCtx // guarded by d.mu
-	listed     bool         // guarded by d.mu
+	prev, next *lazyCtx // guarded by d.mu
+	listed     bool     // guarded by d.mu
+
+	// own is set once c is done by its own deadline or cancel func, not by its parent's
+	// cancellation: Value then answers through causeCtx, so that context.Cause reports c's
+	// error (as it does for the standard contexts) rather than the parent's cause.
+	own atomic.Bool
 
 	mu         sync.Mutex
 	done       chan struct{} // made on demand
 	err        error
 	funcs      []*afterFunc
-	linked     bool        // the parent's cancellation is followed
-	stopParent func() bool // undoes the link; nil if the parent was done first
+	linked     bool             // the parent's cancellation is followed
+	stopParent func() bool      // undoes the link; nil if the parent was done first
+	causeCtx   *context.Context // made on demand once own; see Value
 }
 
 type afterFunc struct{ f func() }
 
-func (c *deadlineCtx) Deadline() (time.Time, bool) {
+func (c *lazyCtx) Deadline() (time.Time, bool) {
 	if c.d == nil {
 		return c.parent.Deadline()
 	}
 	return c.dl, true
 }
 
-func (c *deadlineCtx) Value(key any) any {
+func (c *lazyCtx) Value(key any) any {
 	if c.key != nil && key == c.key {
 		return c.val
+	}
+	if c.own.Load() {
+		return c.causeContext().Value(key)
 	}
 	return c.parent.Value(key)
 }
 
-func (c *deadlineCtx) Done() <-chan struct{} {
+// causeContext returns a context with the parent's values whose cause is c's error, made the
+// first time: context.Cause finds the cause of a context through Value, and the standard
+// contexts are the only ones it reads a cause from.
+func (c *lazyCtx) causeContext() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.causeCtx == nil {
+		ctx, cancel := context.WithCancelCause(context.WithoutCancel(c.parent))
+		cancel(c.err)
+		c.causeCtx = &ctx // a pointer: the field is in every call's context, this is rare
+	}
+	return *c.causeCtx
+}
+
+func (c *lazyCtx) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done == nil {
@@ -199,7 +232,7 @@ func (c *deadlineCtx) Done() <-chan struct{} {
 	return c.done
 }
 
-func (c *deadlineCtx) Err() error {
+func (c *lazyCtx) Err() error {
 	c.mu.Lock()
 	err := c.err
 	c.mu.Unlock()
@@ -207,7 +240,7 @@ func (c *deadlineCtx) Err() error {
 		return err
 	}
 	if err := c.parent.Err(); err != nil {
-		c.cancel(err) // the link, if any, may not have run yet
+		c.cancel(err, false) // the link, if any, may not have run yet
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return c.err // a cancel that raced with this one may have set another error first
@@ -217,17 +250,17 @@ func (c *deadlineCtx) Err() error {
 
 // linkLocked makes c follow its parent's cancellation, once (c.mu held). The parent's
 // AfterFunc never calls back synchronously, so holding c.mu here cannot deadlock.
-func (c *deadlineCtx) linkLocked() {
+func (c *lazyCtx) linkLocked() {
 	if c.linked {
 		return
 	}
 	c.linked = true
-	c.stopParent = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err()) })
+	c.stopParent = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err(), false) })
 }
 
 // AfterFunc arranges for f to run on its own goroutine once c is done; stop undoes that if f
 // has not been started, and reports whether it did (context.AfterFunc's contract).
-func (c *deadlineCtx) AfterFunc(f func()) (stop func() bool) {
+func (c *lazyCtx) AfterFunc(f func()) (stop func() bool) {
 	a := &afterFunc{f: f}
 	c.mu.Lock()
 	if c.err != nil {
@@ -251,20 +284,29 @@ func (c *deadlineCtx) AfterFunc(f func()) (stop func() bool) {
 	}
 }
 
-func (c *deadlineCtx) cancel(err error) {
-	if err == context.DeadlineExceeded && c.d != nil {
-		// A parent cancelled before the deadline goes unseen until then when nothing waited
-		// on c: it wins, as it would have through the link.
-		if perr := c.parent.Err(); perr != nil {
-			err = perr
-		}
+// cancelOwn is c's deadline passing (context.DeadlineExceeded) or its cancel func
+// (context.Canceled). A parent cancelled before goes unseen until then when nothing waited on
+// c: it wins, as it would have through the link.
+func (c *lazyCtx) cancelOwn(err error) {
+	if perr := c.parent.Err(); perr != nil {
+		c.cancel(perr, false)
+		return
 	}
+	c.cancel(err, true)
+}
+
+// cancel makes c done with err, unless it is done already; own: by its own deadline or cancel
+// func, not by its parent.
+func (c *lazyCtx) cancel(err error, own bool) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
 		return
 	}
 	c.err = err
+	if own {
+		c.own.Store(true)
+	}
 	if c.done != nil {
 		close(c.done)
 	}

@@ -255,7 +255,7 @@ func TestDeadlineLazyParent(t *testing.T) {
 	for _, wait := range []bool{false, true} {
 		parent, cancelParent := context.WithCancel(context.Background())
 		ctx, cancel := d.with(parent, time.Now().Add(time.Hour), nil)
-		c := ctx.(*deadlineCtx)
+		c := ctx.(*lazyCtx)
 		if wait {
 			ctx.Done()
 		}
@@ -330,7 +330,7 @@ func TestLazyCancel(t *testing.T) {
 			if c.wait {
 				ctx.Done()
 			}
-			if linked := ctx.(*deadlineCtx).linked; linked != c.wait {
+			if linked := ctx.(*lazyCtx).linked; linked != c.wait {
 				t.Errorf("linked to the parent: %v, want %v", linked, c.wait)
 			}
 			checkEnd(t, ctx, c.wantErr, func() {

@@ -115,6 +115,12 @@ A transport connects in one of three ways:
   - [Server.NewSession] for transports that read messages themselves and hand each to
     [Session.Handle] (HTTP, in-process).
 
+What a transport may implement beyond [Conn] or [MessageWriter] is named by interfaces
+([Flusher], [Releaser], [HangupNotifier], [ReasonCloser]) that the transport asserts at
+compile time; [ConnOptions] carries the switches that are not capabilities
+(ConcurrentWrites, InlineTimedCalls). The server's budget for request bytes in flight, which
+every transport reserves from while it reads, is [Server.RequestBudget].
+
 The client side mirrors this: [NewClient] over a [Conn], [NewTransportClient] over a
 request/response [Transport].
 
@@ -136,16 +142,14 @@ same escapes, floats formatted alike, NaN and infinities refused with the same e
 other types inside such a result (structs, json.RawMessage, types with MarshalJSON) are still
 written by encoding/json. As everywhere in the messages polyrpc writes (answers and
 notifications alike), <, > and & are not HTML-escaped (json.Encoder's SetEscapeHTML(false)).
-Decoded strings share chunks of up to 4 KiB, which a string kept by the method keeps alive. On a
-64 KiB object (BenchmarkAnyJSON64KiB) decoding and encoding are each about 3.5x faster than
-encoding/json; decoding makes 43% of its allocations and encoding none but the answer's buffer.
+Decoded strings share chunks of up to 4 KiB, which a string kept by the method keeps alive. The
+figures are in integration_test/bench/README.md (BenchmarkAnyJSON64KiB).
 
-encoding/json was chosen by benchmark (integration_test/bench, BenchmarkJSON): against
-github.com/go-json-experiment/json (v2), v1 encodes a small result about 2x faster while v2
-decodes structs 2-3x faster and a 64 KiB echo about 1.8x faster, a net 2-4 µs per call at
-best. v2's defaults change the wire (nil slices, omitempty, byte arrays, case-sensitive names,
-error types) in ways go-ethereum's clients notice, and its v1-compatible mode gives back most of
-the gain while adding a third-party dependency to the core. Revisit when Go's own
+encoding/json was chosen by benchmark (integration_test/bench, BenchmarkJSON) over
+github.com/go-json-experiment/json (v2), whose gains were small and mixed. v2's defaults change
+the wire (nil slices, omitempty, byte arrays, case-sensitive names, error types) in ways
+go-ethereum's clients notice, and its v1-compatible mode gives back most of the gain while
+adding a third-party dependency to the core. Revisit when Go's own
 encoding/json/v2 (GOEXPERIMENT=jsonv2) becomes the default.
 
 # Subscriptions

@@ -102,14 +102,14 @@ func invalidRequest(msg string) *Error {
 
 // Wire errors that need no formatting, allocated once.
 var (
-	errEmptyBatch    = invalidRequest("empty batch")
-	errBatchTooLarge = invalidRequest("batch too large")
-	errTimeout       = &Error{Code: CodeTimeout, Message: "request timed out"}
-	errTooLarge      = &Error{Code: CodeResponseTooLarge, Message: "response too large"}
-	errPanic         = &Error{Code: CodeInternalError, Message: "method handler crashed"}
-	errShuttingDown  = &Error{Code: CodeShuttingDown, Message: "server is shutting down"}
-	errNotifsUnsupp  = &Error{Code: CodeMethodNotFound, Message: "notifications not supported"}
-	errBusy          = &Error{Code: CodeServerBusy, Message: "server busy: too many request bytes in flight, retry later"}
+	errEmptyBatch               = invalidRequest("empty batch")
+	errBatchTooLarge            = invalidRequest("batch too large")
+	errTimeout                  = &Error{Code: CodeTimeout, Message: "request timed out"}
+	errTooLarge                 = &Error{Code: CodeResponseTooLarge, Message: "response too large"}
+	errPanic                    = &Error{Code: CodeInternalError, Message: "method handler crashed"}
+	errShuttingDown             = &Error{Code: CodeShuttingDown, Message: "server is shutting down"}
+	errNotificationsUnsupported = &Error{Code: CodeMethodNotFound, Message: "notifications not supported"}
+	errBusy                     = &Error{Code: CodeServerBusy, Message: "server busy: too many request bytes in flight, retry later"}
 )
 
 // rawData lets a client-side Error keep its data member undecoded.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -85,8 +86,8 @@ func TestInlinePolicy(t *testing.T) {
 		policy inlinePolicy
 		first  string // sent, and answered, before the two Meet calls
 	}{
-		{"slow message has reading handed over for the next", inlinePolicy{slow: time.Millisecond, budget: never}, `"method":"meet_pause","params":[5]`},
-		{"watchdog takes reading over", inlinePolicy{slow: never, budget: 5 * time.Millisecond}, `"method":"meet_pause","params":[0]`},
+		{"slow message has reading handed over for the next", inlinePolicy{slow: time.Millisecond, budget: never, skips: 7}, `"method":"meet_pause","params":[5]`},
+		{"watchdog takes reading over", inlinePolicy{slow: never, budget: 5 * time.Millisecond, skips: 7}, `"method":"meet_pause","params":[0]`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -108,14 +109,16 @@ func TestInlinePolicy(t *testing.T) {
 }
 
 // TestInlineHandoverProbes: after slow messages, reading is handed over to a worker only as a
-// probe when the peer waits for each answer (a hand-over every handoverSkips+1 slow
-// messages), and pipelined calls that arrive in the stretch without hand-overs are still read
+// probe when the peer waits for each answer (a hand-over every skips+1 slow messages), and pipelined calls that arrive in the stretch without hand-overs are still read
 // while a call runs, by the watchdog.
 func TestInlineHandoverProbes(t *testing.T) {
-	srv, client, recv := serveMeet(t, inlinePolicy{slow: time.Millisecond, budget: 5 * time.Millisecond})
+	var handovers atomic.Int64
+	policy := inlinePolicy{slow: time.Millisecond, budget: 5 * time.Millisecond, skips: 7,
+		onHandover: func() { handovers.Add(1) }}
+	_, client, recv := serveMeet(t, policy)
 	// Sequential slow calls: the first one runs inline, the second one probes (a hand-over),
 	// which shows that the peer waits; the next seven run inline, and the tenth probes again.
-	const calls = 2 + handoverSkips + 1
+	calls := 2 + policy.skips + 1
 	for i := range calls {
 		if _, err := fmt.Fprintf(client, `{"jsonrpc":"2.0","id":%d,"method":"meet_pause","params":[2]}`+"\n", i); err != nil {
 			t.Fatal(err)
@@ -127,7 +130,7 @@ func TestInlineHandoverProbes(t *testing.T) {
 		// once, it could find the call's slot not yet released, and be dispatched.
 		time.Sleep(time.Millisecond)
 	}
-	if n := srv.handovers.Load(); n != 2 {
+	if n := handovers.Load(); n != 2 {
 		t.Errorf("%d hand-overs for %d sequential slow calls, want 2", n, calls)
 	}
 	// Now the hand-overs are skipped again: two pipelined Meet calls meet only if the second

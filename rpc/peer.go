@@ -32,14 +32,28 @@ type ConnOptions struct {
 	// Namespaces, when non-nil, lists the namespaces callable on this connection (go-ethereum's
 	// --http.api). Other methods answer -32601. The rpc namespace is always callable.
 	Namespaces []string
-	// NoSubscriptions marks a request/response transport (HTTP POST) that cannot carry server
-	// push: subscribe calls answer -32601 "notifications not supported".
-	NoSubscriptions bool
 	// Deadline, when not zero, is when the session's calls must have been answered (an HTTP
 	// request's, from its write timeout): calls still running then are answered -32002 and
 	// their contexts are done. Unlike a deadline on NewSession's context, it needs no timer
 	// of its own: the server keeps one timer for all of its sessions' deadlines.
 	Deadline time.Time
+
+	// The switches below describe the transport, not the peer; transports set them.
+
+	// NoSubscriptions marks a request/response transport (HTTP POST) that cannot carry server
+	// push: subscribe calls answer -32601 "notifications not supported".
+	NoSubscriptions bool
+	// ConcurrentWrites tells that the connection's writer takes concurrent WriteMessage calls
+	// (the in-process transport, whose writer is the client): the server does not serialise
+	// its writes, and each answer is written from the goroutine that made it.
+	ConcurrentWrites bool
+	// InlineTimedCalls makes [Session.Handle] run a message on the calling goroutine even when
+	// a deadline applies, returning only once its calls have returned. At the deadline the
+	// timeout answer is written from the server's timer while the call still runs, so the
+	// writer must take that write concurrently with the Handle in progress and send whichever
+	// answer comes first (HTTP, whose writer is the response). Without it, Handle runs a timed
+	// message on a worker and returns at the deadline.
+	InlineTimedCalls bool
 }
 
 type sessionKey struct{}

@@ -74,7 +74,7 @@ func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
 		ss.sendError(a, req.ID, e)
 		return
 	}
-	if a != nil && req.ID != nil && !a.register(ctx, func() { a.single = req.ID }) {
+	if req.ID != nil && !a.startSingle(ctx, req.ID) {
 		return // the deadline passed before the call could start: answered -32002
 	}
 	bp := getBuf()
@@ -150,7 +150,7 @@ func (ss *Session) lookup(req *wire.Request) (*callback, *Error) {
 		}
 	}
 	if cb == nil && ss.opts.NoSubscriptions && bytes.HasSuffix(raw, []byte("_subscribe")) {
-		return nil, errNotifsUnsupp // go-ethereum's answer to a subscription over HTTP
+		return nil, errNotificationsUnsupported // go-ethereum's answer to a subscription over HTTP
 	}
 	if cb == nil || !ss.allowed(cb.namespace) {
 		return nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("the method %s does not exist/is not available", req.MethodName())}

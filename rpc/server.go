@@ -20,10 +20,9 @@ type Server struct {
 	draining  atomic.Bool // Shutdown began: no new calls
 	stopped   bool        // Stop began: no new connections
 	inflight  callCounter
-	reqBytes  atomic.Int64 // request bytes reserved, see ReserveBytes
-	workers   workers      // goroutines that run messages
-	handovers atomic.Int64 // hand-overs of reading for a message after a slow one (tests)
-	deadlines deadlines    // the timer for calls' deadlines
+	budget    Budget    // request bytes in flight, see RequestBudget
+	workers   workers   // goroutines that run messages
+	deadlines deadlines // the timer for calls' deadlines
 	stopOnce  sync.Once
 	stopDone  chan struct{}
 }
@@ -36,6 +35,7 @@ func NewServer(opts *Options) *Server {
 		sessions: make(map[*Session]struct{}),
 		stopDone: make(chan struct{}),
 	}
+	s.budget.limit = int64(s.cfg.maxInFlight)
 	cbs, err := newCallbacks(rpcNamespace, &rpcService{s}, &registration{})
 	if err != nil {
 		panic(err) // the built-in service is known to be well formed
@@ -179,27 +179,6 @@ func allowSet(namespaces []string) map[string]bool {
 	}
 	return m
 }
-
-// ReserveBytes takes n bytes from the server-wide budget for requests in flight
-// (Options.MaxRequestBytesInFlight) and reports whether they were available. Transports reserve
-// a request's bytes before or while reading it and refuse it when the budget is spent (HTTP 503,
-// [ErrServerBusy] from [Conn.ReadMessage]); they give the bytes back with ReleaseBytes once the
-// request has been answered.
-func (s *Server) ReserveBytes(n int) bool {
-	limit := int64(s.cfg.maxInFlight)
-	for {
-		used := s.reqBytes.Load()
-		if used+int64(n) > limit && n > 0 {
-			return false
-		}
-		if s.reqBytes.CompareAndSwap(used, used+int64(n)) {
-			return true
-		}
-	}
-}
-
-// ReleaseBytes returns n bytes taken with ReserveBytes.
-func (s *Server) ReleaseBytes(n int) { s.reqBytes.Add(-int64(n)) }
 
 func (s *Server) isStopping() bool {
 	s.mu.Lock()

@@ -13,10 +13,10 @@ import (
 
 // Session is the server side of one connection. Transports that read messages themselves (see
 // [Server.ServeConn] for those that do not) create one with [Server.NewSession], feed it each
-// incoming message with Handle or Dispatch, and Close it when the connection ends.
+// incoming message with Handle, and Close it when the connection ends.
 //
-// A session runs at most Options.MaxConcurrentCalls messages at once; Handle and Dispatch wait
-// for a free slot. Every method called through it gets a context that is cancelled when the
+// A session runs at most Options.MaxConcurrentCalls messages at once; Handle waits for a free
+// slot. Every method called through it gets a context that is cancelled when the
 // session closes, when the server stops, and at the call's timeout.
 type Session struct {
 	srv    *Server
@@ -35,8 +35,9 @@ type Session struct {
 	closeOnce sync.Once
 }
 
-// NewSession attaches a connection to the server. Answers and notifications for it go to w.
-// The session's calls are cancelled when ctx is done. It fails with [ErrServerStopped] once the
+// NewSession attaches a connection to the server. Answers and notifications for it go to w,
+// which may also be a [Flusher], a [ReasonCloser] and an io.Closer (see rpc/transport.go). The
+// session's calls are cancelled when ctx is done. It fails with [ErrServerStopped] once the
 // server is stopping.
 func (s *Server) NewSession(ctx context.Context, opts ConnOptions, w MessageWriter) (*Session, error) {
 	ss := &Session{srv: s, opts: opts, since: time.Now()}
@@ -44,7 +45,7 @@ func (s *Server) NewSession(ctx context.Context, opts ConnOptions, w MessageWrit
 	if s.cfg.maxConcurrent != unlimited {
 		ss.sem = make(chan struct{}, s.cfg.maxConcurrent)
 	}
-	ss.out.init(w)
+	ss.out.init(w, opts.ConcurrentWrites)
 	if err := s.addSession(ss); err != nil {
 		ss.cancel()
 		return nil, err
@@ -63,7 +64,7 @@ func (ss *Session) closeWithReason(reason string) error {
 	ss.closeOnce.Do(func() {
 		ss.cancel()
 		ss.srv.removeSession(ss)
-		if c, ok := ss.out.w.(interface{ CloseWithReason(string) error }); ok && reason != "" {
+		if c, ok := ss.out.w.(ReasonCloser); ok && reason != "" {
 			err = c.CloseWithReason(reason)
 		} else if c, ok := ss.out.w.(io.Closer); ok {
 			err = c.Close()
@@ -73,8 +74,8 @@ func (ss *Session) closeWithReason(reason string) error {
 	return err
 }
 
-// Wait waits until the session's calls have returned.
-func (ss *Session) Wait() { <-ss.calls.zero() }
+// wait waits until the session's calls have returned.
+func (ss *Session) wait() { <-ss.calls.zero() }
 
 // allowed reports whether the session exposes namespace. The list is searched, not made into
 // a set: exposure lists are short, and an HTTP request is a session of its own.
@@ -130,22 +131,17 @@ func (ss *Session) deadline() (time.Time, bool) {
 	return dl, ok
 }
 
-// Handle processes one incoming message (a request or a batch) and returns once its answer has
-// been written, or once it has run if it needs no answer. It runs the call on the calling
-// goroutine unless a timeout applies, in which case it returns at the timeout with the timeout
-// error written and the call finishing in the background — or, when the session's writer has an
-// InlineTimeouts() bool method that returns true, it still runs the call on the calling
-// goroutine and returns when the call has returned, the timeout error having been written
-// (from a timer's goroutine) at the deadline: the writer then sends it on its own. msg is not
-// retained after Handle returns. It returns [ErrClosed] if the session is closed.
-func (ss *Session) Handle(msg []byte) error { return ss.handle(msg, false) }
-
-// HandleOwned is Handle for a message the session may keep until its call has finished, even
-// after HandleOwned has returned at a timeout: the caller must not modify or reuse msg until
-// then. It saves Handle's copy of msg when a timeout applies.
-func (ss *Session) HandleOwned(msg []byte) error { return ss.handle(msg, true) }
-
-func (ss *Session) handle(msg []byte, owned bool) error {
+// Handle processes one incoming message (a request or a batch) and returns once it has been
+// answered, or once it has run if it needs no answer. It returns [ErrClosed] if the session is
+// closed.
+//
+// Handle reads msg only until it returns: the caller may reuse msg then. The message runs on the
+// calling goroutine unless a deadline applies (Options.CallTimeout, ConnOptions.Deadline, a
+// deadline of the session's context): then it runs on a worker, with a copy of msg, and Handle
+// returns at the deadline with the timeout answer written while the call finishes in the
+// background. With [ConnOptions].InlineTimedCalls, a timed message runs on the calling goroutine
+// too, and Handle returns once its calls have returned.
+func (ss *Session) Handle(msg []byte) error {
 	if !ss.acquire() {
 		return ErrClosed
 	}
@@ -155,15 +151,13 @@ func (ss *Session) handle(msg []byte, owned bool) error {
 		ss.process(ss.ctx, msg, nil)
 		return nil
 	}
-	if ss.out.inline {
+	if ss.opts.InlineTimedCalls {
 		defer ss.release()
 		ss.processTimed(msg, dl, ss.newAnswer())
 		return nil
 	}
 	a := ss.newAnswer()
-	if !owned {
-		msg = append([]byte(nil), msg...)
-	}
+	msg = append([]byte(nil), msg...) // the call may outlive Handle
 	ss.srv.workers.run(func() {
 		defer ss.release()
 		ss.processTimed(msg, dl, a)
@@ -180,17 +174,9 @@ func (ss *Session) handle(msg []byte, owned bool) error {
 	return nil
 }
 
-// Dispatch processes msg on a new goroutine that the session owns and returns at once (after
-// waiting for a call slot). It takes ownership of msg. It returns [ErrClosed] if the session is
-// closed.
-func (ss *Session) Dispatch(msg []byte) error {
-	if !ss.dispatch(msg, nil) {
-		return ErrClosed
-	}
-	return nil
-}
-
-// dispatch is Dispatch calling done(msg) once msg has been processed, if done is not nil.
+// dispatch processes msg on a worker and returns at once, after waiting for a call slot; it
+// reports false if the session is closed. The worker calls done(msg), if done is not nil, once
+// msg has been processed; msg must not change until then.
 func (ss *Session) dispatch(msg []byte, done func([]byte)) bool {
 	if !ss.acquire() {
 		return false
@@ -217,7 +203,7 @@ func (ss *Session) run(msg []byte) {
 // processTimed runs process with a deadline; when it passes first, the unanswered calls are
 // answered -32002 and the late answers are dropped.
 func (ss *Session) processTimed(msg []byte, dl time.Time, a *answer) {
-	expired := func() { ss.expire(a) }
+	expired := a.expire
 	ctx := ss.ctx
 	var done func()
 	if sdl, ok := ctx.Deadline(); ok && sdl.Equal(dl) {
@@ -235,26 +221,17 @@ func (ss *Session) processTimed(msg []byte, dl time.Time, a *answer) {
 	}
 	ss.process(ctx, msg, a)
 	done()
-	a.finish()
-	a.release()
+	a.close()
 }
 
-// send writes a finished message (without its newline) unless a timeout answered first. It
-// reports whether msg was written.
+// send writes a finished message (without its newline) unless a deadline answered first (a
+// not nil). It reports whether msg was written.
 func (ss *Session) send(a *answer, msg []byte) bool {
 	msg = append(msg, '\n')
 	if a == nil {
 		return ss.write(msg)
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.written {
-		return false
-	}
-	a.written = true
-	ok := ss.write(msg)
-	a.finishLocked()
-	return ok
+	return a.send(msg)
 }
 
 // write sends one message; a connection that cannot be written is broken, so it is closed
@@ -266,84 +243,4 @@ func (ss *Session) write(msg []byte) bool {
 		return false
 	}
 	return true
-}
-
-// answer tracks whether a message's answer has been written, when a timeout may race with it.
-type answer struct {
-	mu       sync.Mutex
-	written  bool
-	done     chan struct{} // closed once the answer is written or known to be empty
-	finished bool
-	single   []byte // id of a single call still unanswered; nil otherwise
-	batch    *batch // the batch being answered, if any
-	expired  bool   // the deadline passed before the message said what it needs answered
-	ss       *Session
-}
-
-// register records what the timeout must answer (set runs under the lock). If the deadline
-// has already passed, it answers that at once and reports false: the message must not run.
-func (a *answer) register(ctx context.Context, set func()) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	set()
-	if !a.expired && ctx.Err() != context.DeadlineExceeded {
-		return true
-	}
-	a.expired = false
-	a.ss.expireLocked(a)
-	return false
-}
-
-func (ss *Session) newAnswer() *answer { return &answer{done: make(chan struct{}), ss: ss} }
-
-func (a *answer) finish() {
-	a.mu.Lock()
-	a.finishLocked()
-	a.mu.Unlock()
-}
-
-func (a *answer) finishLocked() {
-	if !a.finished {
-		a.finished = true
-		close(a.done)
-	}
-}
-
-// release recycles the batch the answer tracked, once the message is processed and finish has
-// run: a timeout that fires later finds the answer finished and no longer reads it.
-func (a *answer) release() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.finished && a.batch != nil {
-		a.batch.recycle()
-		a.batch = nil
-	}
-}
-
-// expire answers whatever is still unanswered with the timeout error.
-func (ss *Session) expire(a *answer) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	ss.expireLocked(a)
-}
-
-func (ss *Session) expireLocked(a *answer) {
-	if a.written || a.finished {
-		return
-	}
-	switch {
-	case a.batch != nil:
-		if msg := a.batch.expire(); msg != nil {
-			a.written = true
-			ss.write(append(msg, '\n'))
-		}
-	case a.single != nil:
-		a.written = true
-		ss.write(append(appendError(nil, a.single, errTimeout), '\n'))
-	default:
-		// Not parsed yet: whether it needs an answer is not known. register answers it.
-		a.expired = true
-		return
-	}
-	a.finishLocked()
 }

@@ -2,9 +2,9 @@ package rpc
 
 import (
 	"io"
-	"sync"
 
 	"github.com/polyrpc/polyrpc/internal/bufpool"
+	"github.com/polyrpc/polyrpc/internal/burst"
 	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
@@ -25,15 +25,17 @@ func newStreamConn(rwc io.ReadWriteCloser, maxMessage int) *streamConn {
 	if maxMessage <= 0 {
 		maxMessage = 32 << 20
 	}
-	return &streamConn{rwc: rwc, max: maxMessage}
+	c := &streamConn{rwc: rwc, max: maxMessage}
+	c.out = burst.Writer{W: rwc, Max: maxBurst, Direct: directWrite}
+	return c
 }
 
 // streamConn is the Conn of NewStreamConn and Server.ServeStream.
 type streamConn struct {
 	rwc    io.ReadWriteCloser
 	max    int
-	out    *[]byte // a burst of messages not yet written, from burstPool; nil between bursts
-	budget *Server // when set, the bytes of each message are reserved from its budget
+	out    burst.Writer // gathers the messages written until Flush
+	budget *Budget      // when set, the bytes of each message are reserved from it
 
 	buf        []byte
 	start, end int    // unread bytes are buf[start:end]
@@ -41,6 +43,13 @@ type streamConn struct {
 	hint       int    // the length of the last message that outgrew the small buffer
 	eof        error
 }
+
+var (
+	_ Conn           = (*streamConn)(nil)
+	_ Flusher        = (*streamConn)(nil)
+	_ Releaser       = (*streamConn)(nil)
+	_ HangupNotifier = (*streamConn)(nil)
+)
 
 const (
 	// smallBuffer is the size of the buffer a connection reads into between large messages:
@@ -52,60 +61,34 @@ const (
 	// after a huge one costs a bounded allocation, not one as large as the huge one.
 	maxJump = 32
 
-	// directWrite is the length from which WriteMessage writes a message itself instead of
-	// copying it into the burst: copying a large message costs more than the extra write
-	// when a burst was gathered, and a copy would grow the pooled buffer besides.
+	// directWrite is the length from which a message is written at once instead of being
+	// gathered into the burst (see burst.Writer.Direct).
 	directWrite = 32 << 10
 
 	// maxBurst bounds the bytes a stream connection gathers before writing them.
 	maxBurst = 256 << 10
 )
 
-// burstPool holds the buffers of bursts: a connection holds one only between its first
-// message of a burst and the Flush that ends it, so idle connections cost none.
-var burstPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
-
 // WriteMessage adds msg to the burst that Flush writes (the server and the client call Flush
 // after every burst). A message of directWrite bytes or more, or one that would make the burst
-// larger than maxBurst, is written at once, after what was gathered: a large message is not
-// worth copying, and the write is complete when WriteMessage returns, so the caller may reuse
-// msg.
+// larger than maxBurst, is written at once, after what was gathered. It does not keep msg.
 func (c *streamConn) WriteMessage(msg []byte) error {
-	if len(msg) < directWrite && (c.out == nil || len(*c.out)+len(msg) <= maxBurst) {
-		if c.out == nil {
-			c.out = burstPool.Get().(*[]byte)
-		}
-		*c.out = append(*c.out, msg...)
+	if c.out.Gather(msg) {
 		return nil
 	}
-	if err := c.Flush(); err != nil {
-		return err
-	}
-	_, err := c.rwc.Write(msg)
+	c.out.Begin()
+	_, err := c.out.Write(msg)
 	return err
 }
 
 // Flush writes the burst gathered so far.
-func (c *streamConn) Flush() error {
-	if c.out == nil {
-		return nil
-	}
-	var err error
-	if len(*c.out) > 0 {
-		_, err = c.rwc.Write(*c.out)
-	}
-	*c.out = (*c.out)[:0]
-	if cap(*c.out) <= 2*maxBurst {
-		burstPool.Put(c.out)
-	}
-	c.out = nil
-	return err
-}
+func (c *streamConn) Flush() error { return c.out.Flush() }
 
-// PeerGone passes on the underlying connection's PeerGone, if it has one (see ServeConn).
+// PeerGone passes on the stream's PeerGone if it is a HangupNotifier; otherwise it returns
+// nil: the stream cannot tell.
 func (c *streamConn) PeerGone() <-chan struct{} {
-	if g, ok := c.rwc.(interface{ PeerGone() <-chan struct{} }); ok {
-		return g.PeerGone()
+	if h, ok := c.rwc.(HangupNotifier); ok {
+		return h.PeerGone()
 	}
 	return nil
 }
@@ -133,7 +116,7 @@ func (c *streamConn) ReadMessage() ([]byte, error) {
 			}
 			if skip == nil && pos > reserved && c.budget != nil {
 				more := max(pos-reserved, 64<<10)
-				if c.budget.ReserveBytes(more) {
+				if c.budget.Reserve(more) {
 					reserved += more
 				} else {
 					skip = ErrServerBusy
@@ -258,7 +241,7 @@ func (c *streamConn) grown(n int) []byte { return bufpool.Get(c.growSize(n)) }
 // budgetRelease gives n bytes back to the server's budget, if the connection has one.
 func (c *streamConn) budgetRelease(n int) {
 	if c.budget != nil && n != 0 {
-		c.budget.ReleaseBytes(n)
+		c.budget.Release(n)
 	}
 }
 

@@ -146,7 +146,7 @@ func TestStreamConnWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := conn.(interface{ Flush() error }).Flush(); err != nil {
+	if err := conn.(Flusher).Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := rwc.out.String(), strings.Join(msgs, ""); got != want {
@@ -370,7 +370,7 @@ func TestStreamConnLargeBudget(t *testing.T) {
 			srv := NewServer(&Options{MaxRequestBytesInFlight: tt.budget})
 			rwc := &fzChunkConn{data: []byte(tt.in), chunks: chunks}
 			c := newStreamConn(rwc, 100000)
-			c.budget = srv
+			c.budget = srv.RequestBudget()
 			var held [][]byte
 			var got []string
 			inFlight := 0
@@ -391,7 +391,7 @@ func TestStreamConnLargeBudget(t *testing.T) {
 					held = append(held, msg)
 					inFlight += len(msg)
 				}
-				if n := srv.reqBytes.Load(); n != int64(inFlight) {
+				if n := srv.budget.used.Load(); n != int64(inFlight) {
 					t.Errorf("%s, chunks %v: after %d messages the budget holds %d bytes, want %d", tt.name, chunks, len(got), n, inFlight)
 				}
 			}
@@ -401,7 +401,7 @@ func TestStreamConnLargeBudget(t *testing.T) {
 			for _, m := range held {
 				c.Release(m)
 			}
-			if n := srv.reqBytes.Load(); n != 0 {
+			if n := srv.budget.used.Load(); n != 0 {
 				t.Errorf("%s, chunks %v: the budget holds %d bytes after every release", tt.name, chunks, n)
 			}
 			srv.Stop()

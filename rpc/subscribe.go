@@ -54,7 +54,7 @@ func (ss *Session) subConn() *subscriptions.Conn {
 	return ss.subs
 }
 
-// Subscriptions returns the number of live subscriptions on the session.
+// subscriptionCount returns the number of live subscriptions on the session.
 func (ss *Session) subscriptionCount() int {
 	ss.subsMu.Lock()
 	c := ss.subs
@@ -82,6 +82,8 @@ func (ss *Session) closeSubs() {
 
 // sessionSink writes a session's notifications.
 type sessionSink struct{ ss *Session }
+
+var _ subscriptions.Sink = sessionSink{}
 
 func (k sessionSink) Send(msgs [][]byte) error {
 	err := k.ss.out.sendMany(msgs)
@@ -139,7 +141,7 @@ func (ss *Session) callSub(ctx context.Context, buf []byte, req *wire.Request, p
 // subscribe runs the subscription method that params name and returns the quoted id.
 func (ss *Session) subscribe(ctx context.Context, ns string, params []byte, ps *pendingSubs) ([]byte, *Error) {
 	if ss.opts.NoSubscriptions {
-		return nil, errNotifsUnsupp // go-ethereum's answer over HTTP
+		return nil, errNotificationsUnsupported // go-ethereum's answer over HTTP
 	}
 	if ss.srv.draining.Load() {
 		return nil, errShuttingDown

@@ -2,11 +2,17 @@ package rpc_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/polyrpc/polyrpc/rpc"
 	"github.com/polyrpc/polyrpc/rpc/rpctest"
+)
+
+var (
+	_ rpctest.Wire = (*sessionWire)(nil)
+	_ rpctest.Wire = (*stallWire)(nil)
 )
 
 // sessionWire drives a Session directly: each message is handled synchronously.
@@ -19,43 +25,120 @@ func (w *sessionWire) Send(msg []byte) error                { return w.ss.Handle
 func (w *sessionWire) Recv(d time.Duration) ([]byte, error) { return w.inbox.Recv(d) }
 func (w *sessionWire) Close() error                         { return w.ss.Close() }
 
-func dialSession(t testing.TB) rpctest.Wire {
-	srv := rpctest.NewServer(t, nil)
-	inbox := rpctest.NewInbox()
-	ss, err := srv.NewSession(context.Background(), rpc.ConnOptions{}, inbox)
-	if err != nil {
-		t.Fatal(err)
+// dialSession returns a Dialer that feeds a Session of a server with opts through Handle.
+// reflect: every method is called through reflect.Value.Call rather than its generated invoker.
+func dialSession(opts *rpc.Options, conn rpc.ConnOptions, reflect bool) rpctest.Dialer {
+	return func(t testing.TB) rpctest.Wire {
+		srv := rpctest.NewServer(t, opts)
+		if reflect {
+			if n := rpc.StripInvokers(srv); n < 20 {
+				t.Fatalf("only %d methods of rpctest have a generated invoker", n)
+			}
+		}
+		inbox := rpctest.NewInbox()
+		ss, err := srv.NewSession(context.Background(), conn, inbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &sessionWire{ss, inbox}
 	}
-	return &sessionWire{ss, inbox}
 }
 
-// dialStream serves one end of a net.Pipe with ServeStream: the stream codec with concurrent
-// dispatch, as IPC uses it.
-func dialStream(t testing.TB) rpctest.Wire {
-	c, _ := rawPipe(t, rpctest.NewServer(t, nil))
-	return rpctest.NewStreamWire(c)
+// dialStream returns a Dialer that serves one end of a net.Pipe with ServeStream (the stream
+// codec with concurrent dispatch, as IPC uses it) on a server with opts, after setup (if not
+// nil) has tuned the server.
+func dialStream(opts *rpc.Options, setup func(*rpc.Server)) rpctest.Dialer {
+	return func(t testing.TB) rpctest.Wire {
+		srv := rpctest.NewServer(t, opts)
+		if setup != nil {
+			setup(srv)
+		}
+		c, _ := rawPipe(t, srv)
+		return rpctest.NewStreamWire(c)
+	}
 }
 
-// dialReflect is dialSession with every method called through reflect.Value.Call rather than
-// its generated invoker.
-func dialReflect(t testing.TB) rpctest.Wire {
-	srv := rpctest.NewServer(t, nil)
-	if n := rpc.StripInvokers(srv); n < 20 {
-		t.Fatalf("only %d methods of rpctest have a generated invoker", n)
-	}
-	inbox := rpctest.NewInbox()
-	ss, err := srv.NewSession(context.Background(), rpc.ConnOptions{}, inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &sessionWire{ss, inbox}
+// stallWire is a StreamWire that leaves each answer in the pipe (net.Pipe is synchronous: the
+// server's write waits for the read) until the watchdog has taken reading away from the
+// goroutine writing it, or stallFor has passed: every message run on the reading goroutine
+// then has reading taken over.
+type stallWire struct {
+	*rpctest.StreamWire
+	takeover <-chan struct{}
 }
 
+// stallFor bounds the wait for a takeover: an answer written by another goroutine than the
+// reading one (a notification, a dispatched call) gets none.
+const stallFor = 25 * time.Millisecond
+
+func (w *stallWire) Recv(d time.Duration) ([]byte, error) {
+	t := time.NewTimer(stallFor)
+	defer t.Stop()
+	select {
+	case <-w.takeover:
+	case <-t.C:
+	}
+	return w.StreamWire.Recv(d)
+}
+
+// dialStall is dialStream with a watchdog period of a millisecond and a stallWire; n counts
+// the takeovers.
+func dialStall(n *atomic.Int64) rpctest.Dialer {
+	return func(t testing.TB) rpctest.Wire {
+		takeover := make(chan struct{}, 1)
+		w := dialStream(nil, func(srv *rpc.Server) {
+			rpc.SetInlinePolicy(srv, rpc.InlinePolicy{Slow: time.Hour, Budget: time.Millisecond, OnTakeover: func() {
+				n.Add(1)
+				select {
+				case takeover <- struct{}{}:
+				default:
+				}
+			}})
+		})(t)
+		return &stallWire{w.(*rpctest.StreamWire), takeover}
+	}
+}
+
+// TestTranscripts replays every transcript in every mode of running a message: on the caller's
+// goroutine (Handle) or a connection's (ServeStream), with and without a call timeout (timed
+// calls run on a worker in Handle, inline with InlineTimedCalls and in ServeStream), with
+// reading handed over after every message, and with the watchdog taking reading over.
 func TestTranscripts(t *testing.T) {
-	t.Run("session", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata", dialSession) })
-	t.Run("session/reflect", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata", dialReflect) })
-	t.Run("stream", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata", dialStream) })
-	t.Run("push/session", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata/push", dialSession) })
-	t.Run("push/session/reflect", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata/push", dialReflect) })
-	t.Run("push/stream", func(t *testing.T) { rpctest.RunTranscripts(t, "testdata/push", dialStream) })
+	timed := &rpc.Options{CallTimeout: time.Hour}
+	var handovers, takeovers atomic.Int64
+	handOver := func(srv *rpc.Server) {
+		rpc.SetInlinePolicy(srv, rpc.InlinePolicy{Slow: 0, Skips: 0, Budget: time.Hour,
+			OnHandover: func() { handovers.Add(1) }})
+	}
+	modes := []struct {
+		name    string
+		dial    rpctest.Dialer
+		reached *atomic.Int64 // if not nil, counts the times the mode's path was taken
+	}{
+		{"session", dialSession(nil, rpc.ConnOptions{}, false), nil},
+		{"session/reflect", dialSession(nil, rpc.ConnOptions{}, true), nil},
+		{"session/timed", dialSession(timed, rpc.ConnOptions{}, false), nil},
+		{"session/timed-inline", dialSession(timed, rpc.ConnOptions{InlineTimedCalls: true}, false), nil},
+		{"stream", dialStream(nil, nil), nil},
+		{"stream/timed", dialStream(timed, nil), nil},
+		{"stream/handover", dialStream(nil, handOver), &handovers},
+		{"stream/watchdog", dialStall(&takeovers), &takeovers},
+	}
+	for _, dir := range []struct{ path, prefix string }{{"testdata", ""}, {"testdata/push", "push/"}} {
+		for _, m := range modes {
+			t.Run(dir.prefix+m.name, func(t *testing.T) {
+				if m.reached != nil {
+					before := m.reached.Load()
+					t.Cleanup(func() { // after the transcripts, which run in parallel
+						n := m.reached.Load() - before
+						if n == 0 {
+							t.Errorf("no transcript took the path of mode %s", m.name)
+						}
+						t.Logf("the path of mode %s was taken %d times", m.name, n)
+					})
+				}
+				rpctest.RunTranscripts(t, dir.path, m.dial)
+			})
+		}
+	}
 }

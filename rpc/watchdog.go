@@ -11,11 +11,11 @@ const claimed = ^uint64(0)
 
 // watchdog notices a message that runs too long on the reading goroutine (see reader) and
 // starts the read loop on another goroutine: once it has seen the same message running at two
-// of its checks, a period apart, so after between one and two periods. It is a timer armed
-// lazily, not one per message: arming, moving or stopping a timer for every message wakes the
-// runtime's network poller (a system call and a thread wake-up, most of a small call's cost on
-// one connection), whereas this timer is armed when a message starts while it is idle and
-// re-arms itself, once per period, only while messages keep running.
+// of its checks, a period apart, so after between one and two periods.
+//
+// Invariant: no timer is armed, moved or stopped per message (a timer change wakes the
+// runtime's network poller). The one timer is armed when a message starts while the watchdog
+// is idle, and re-arms itself, once per period, only while messages keep running.
 type watchdog struct {
 	cur      atomic.Uint64 // sequence number of the message running inline; 0: none; claimed
 	armed    atomic.Bool   // the timer is pending or its function is running

@@ -10,9 +10,8 @@ const workerIdle = time.Second
 
 // workers runs the server's per-message work on goroutines that are kept for a while instead
 // of being started for each message: a goroutine that has run a call has grown its stack for
-// the decoding and reflection a call needs, and a fresh one would grow it again every time
-// (about a tenth of the CPU of a small call). Idle workers exit after workerIdle, so an idle
-// server keeps none.
+// the decoding and reflection a call needs, and a fresh one would grow it again every time.
+// Idle workers exit after workerIdle, so an idle server keeps none.
 type workers struct {
 	mu     sync.Mutex
 	idle   []*worker // parked, most recently used last

@@ -2,23 +2,6 @@ package rpc
 
 import "sync"
 
-// MessageWriter takes the server's outgoing messages for one connection. Each message is one
-// complete JSON value ending in '\n'. The server never calls WriteMessage concurrently, and msg
-// is valid only until WriteMessage returns.
-//
-// If the writer has a ConcurrentWrites() bool method that returns true, the server calls
-// WriteMessage from several goroutines at once instead (each call's answer from its own
-// goroutine): the in-process transport, whose writer is the client, works so.
-//
-// If the writer also has a Flush() error method, the server calls WriteMessage for every message
-// it has ready and then Flush once, so that a burst of answers costs one system call. If it has a
-// Close() error method, the server calls it when the connection is closed.
-type MessageWriter interface {
-	WriteMessage(msg []byte) error
-}
-
-type flusher interface{ Flush() error }
-
 // writer serialises a connection's output without a goroutine of its own: the first sender
 // becomes the active writer, and senders that arrive meanwhile queue their message and wait
 // until the active writer has written (and flushed) it, so a burst shares one flush, nothing is
@@ -26,9 +9,8 @@ type flusher interface{ Flush() error }
 // their slot, which bounds what a slow reader can make the server hold.
 type writer struct {
 	w      MessageWriter
-	flush  flusher // nil if w has no Flush
-	direct bool    // w takes concurrent writes: no serialising
-	inline bool    // w sends a timeout answer by itself: timed messages run inline (Handle)
+	flush  Flusher // nil if w has no Flush
+	direct bool    // w takes concurrent writes (ConnOptions.ConcurrentWrites): no serialising
 
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -39,15 +21,11 @@ type writer struct {
 	err     error    // first write error; later sends fail with it
 }
 
-func (w *writer) init(mw MessageWriter) {
+// init makes w write to mw; direct: mw takes concurrent writes.
+func (w *writer) init(mw MessageWriter, direct bool) {
 	w.w = mw
-	w.flush, _ = mw.(flusher)
-	if c, ok := mw.(interface{ ConcurrentWrites() bool }); ok {
-		w.direct = c.ConcurrentWrites()
-	}
-	if c, ok := mw.(interface{ InlineTimeouts() bool }); ok {
-		w.inline = c.InlineTimeouts()
-	}
+	w.flush, _ = mw.(Flusher)
+	w.direct = direct
 	w.cond.L = &w.mu
 }
 

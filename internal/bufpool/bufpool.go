@@ -1,8 +1,7 @@
 // Package bufpool keeps large byte buffers between messages, so that a connection that
 // carries large messages one after another reads each into a buffer the previous one used
-// instead of a new allocation (which the runtime must zero, and the garbage collector must
-// reclaim: at 64 KiB a message, fresh read buffers were a quarter of the bytes a server
-// allocated per call, and so of its collections).
+// instead of a new allocation, which the runtime must zero and the garbage collector must
+// reclaim.
 //
 // Buffers are pooled by size class (a power of two) in sync.Pools shared by all connections,
 // so an idle connection holds none, and a pool holds nothing for long after its buffers stop

@@ -9,6 +9,14 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/polyrpc/polyrpc/rpc"
+)
+
+var (
+	_ rpc.MessageWriter = (*Inbox)(nil)
+	_ Wire              = (*StreamWire)(nil)
+	_ Wire              = (*HTTPWire)(nil)
 )
 
 // Inbox collects messages written by a server and hands them out in order. It implements
@@ -82,9 +90,12 @@ func (w *StreamWire) Send(msg []byte) error {
 	return err
 }
 
+// readDeadliner is a connection whose reads can time out (a net.Conn).
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
+
 // Recv reads one line.
 func (w *StreamWire) Recv(timeout time.Duration) ([]byte, error) {
-	if d, ok := w.Conn.(interface{ SetReadDeadline(time.Time) error }); ok {
+	if d, ok := w.Conn.(readDeadliner); ok {
 		d.SetReadDeadline(time.Now().Add(timeout))
 		defer d.SetReadDeadline(time.Time{})
 	}

@@ -48,7 +48,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request, bp *[]byte) (
 			io.Copy(io.Discard, body)
 		}
 		if err != nil {
-			h.srv.ReleaseBytes(reserved)
+			h.budget.Release(reserved)
 			reserved = 0
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
@@ -60,7 +60,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request, bp *[]byte) (
 		if int64(int(n)) != n {
 			return 0, errTooLarge
 		}
-		if !h.srv.ReserveBytes(int(n)) {
+		if !h.budget.Reserve(int(n)) {
 			return 0, errBusy
 		}
 		if cap(*bp) < int(n) {
@@ -78,7 +78,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request, bp *[]byte) (
 		}
 		n, err := body.Read(buf[len(buf):min(cap(buf), len(buf)+readChunk)])
 		if n > 0 {
-			if !h.srv.ReserveBytes(n) {
+			if !h.budget.Reserve(n) {
 				return reserved, errBusy
 			}
 			reserved += n

@@ -39,8 +39,8 @@ func TestBudget(t *testing.T) {
 				held <- body
 			}()
 			// Wait until the holder's bytes are reserved: then 51 more do not fit.
-			for deadline := time.Now().Add(800 * time.Millisecond); srv.ReserveBytes(51); time.Sleep(time.Millisecond) {
-				srv.ReleaseBytes(51)
+			for deadline := time.Now().Add(800 * time.Millisecond); srv.RequestBudget().Reserve(51); time.Sleep(time.Millisecond) {
+				srv.RequestBudget().Release(51)
 				if time.Now().After(deadline) {
 					t.Fatal("the holder never reserved its bytes")
 				}

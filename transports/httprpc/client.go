@@ -110,11 +110,13 @@ func Dial(ctx context.Context, rawURL string, opts *ClientOptions) (*rpc.Client,
 			t.max = int64(opts.MaxResponseBytes)
 		}
 	}
-	return rpc.NewTransportClient(func(receive func([]byte)) (rpc.Transport, error) {
+	return rpc.NewTransportClient(func(receive rpc.Receiver) (rpc.Transport, error) {
 		t.receive = receive
 		return t, nil
 	})
 }
+
+var _ rpc.Transport = (*transport)(nil)
 
 // transport sends each message as one POST and hands the response body to the client.
 type transport struct {

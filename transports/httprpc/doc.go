@@ -29,7 +29,7 @@ Refusals other than 503 have a short text/plain body.
 # Request-bytes budget
 
 A request's bytes are reserved from the server-wide budget (rpc.Options.MaxRequestBytesInFlight,
-see [rpc.Server.ReserveBytes]) before its body is read when its length is declared, and as it
+see [rpc.Budget]) before its body is read when its length is declared, and as it
 is read, a chunk of at most 32 KiB at a time, when it is chunked. They are released once the
 answer has been written. When the budget cannot cover a request, it is refused at once with
 503, Retry-After: 1 and the body

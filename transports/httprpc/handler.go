@@ -40,15 +40,16 @@ func isAllowedMethod(m string) bool {
 
 // handler serves JSON-RPC over HTTP POST; see NewHandler.
 type handler struct {
-	srv *rpc.Server
-	cfg config
+	srv    *rpc.Server
+	budget *rpc.Budget // srv's request budget
+	cfg    config
 }
 
 // NewHandler returns an http.Handler that serves srv's methods over HTTP POST, one session per
 // request; a nil opts gives the defaults. See the package documentation for the statuses and
 // headers it answers with.
 func NewHandler(srv *rpc.Server, opts *Options) http.Handler {
-	return &handler{srv: srv, cfg: opts.config()}
+	return &handler{srv: srv, budget: srv.RequestBudget(), cfg: opts.config()}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +60,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bp := getBuf()
 	defer putBuf(bp)
 	reserved, err := h.readBody(w, r, bp)
-	defer h.srv.ReleaseBytes(reserved) // once the answer is written
+	defer h.budget.Release(reserved) // once the answer is written
 	switch {
 	case errors.Is(err, errBusy):
 		w.Header().Set("Retry-After", "1")
@@ -70,11 +71,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		http.Error(w, "error reading request body", http.StatusBadRequest)
 	default:
-		msg := *bp
-		if cap(msg) > maxPooled {
-			*bp = nil // the session keeps msg (putBuf would not pool it anyway)
-		}
-		h.serve(w, r, msg, start)
+		h.serve(w, r, *bp, start) // Handle reads the body only until it returns
 	}
 }
 
@@ -128,11 +125,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
 		return
 	}
-	if cap(msg) > maxPooled {
-		err = ss.HandleOwned(msg) // no copy of a large body
-	} else {
-		err = ss.Handle(msg)
-	}
+	err = ss.Handle(msg)
 	sent := out.done()
 	ss.Close()
 	switch {
@@ -155,5 +148,7 @@ func (h *handler) connOptions(r *http.Request) rpc.ConnOptions {
 		},
 		Namespaces:      h.cfg.namespaces,
 		NoSubscriptions: true,
+		// The answer is the response: capture sends a timeout answer while the call runs on.
+		InlineTimedCalls: true,
 	}
 }

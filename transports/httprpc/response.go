@@ -16,9 +16,9 @@ import (
 // message, the answer to the request (a single answer or a batch array), and capture sends it as
 // the HTTP response at once, with its exact length: usually on the handler's goroutine, inside
 // Session.Handle; at a call deadline, from the session's timer while the method still holds the
-// handler's goroutine (InlineTimeouts), so that the -32002 answer is not held up by a method
-// that ignores its context. The handler touches the ResponseWriter only after Handle has
-// returned, and after done, which takes mu.
+// handler's goroutine (rpc.ConnOptions.InlineTimedCalls), so that the -32002 answer is not held
+// up by a method that ignores its context. The handler touches the ResponseWriter only after
+// Handle has returned, and after done, which takes mu.
 type capture struct {
 	w http.ResponseWriter
 	r *http.Request
@@ -27,13 +27,11 @@ type capture struct {
 	sent bool // the answer has been sent, or done was called
 }
 
+var _ rpc.MessageWriter = (*capture)(nil)
+
 var errTaken = errors.New("httprpc: response already sent")
 
 func newCapture(w http.ResponseWriter, r *http.Request) *capture { return &capture{w: w, r: r} }
-
-// InlineTimeouts tells the rpc session to run calls on the handler's goroutine even when they
-// have a deadline: capture sends the timeout answer on its own.
-func (c *capture) InlineTimeouts() bool { return true }
 
 // WriteMessage implements rpc.MessageWriter: it sends msg as the response.
 func (c *capture) WriteMessage(msg []byte) error {

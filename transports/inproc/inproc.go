@@ -11,6 +11,7 @@ package inproc
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/polyrpc/polyrpc/rpc"
 )
@@ -24,17 +25,21 @@ func Dial(srv *rpc.Server) (*rpc.Client, error) {
 // DialOptions is Dial with connection options (the namespaces exposed, for example). The peer's
 // Transport is always "inproc".
 func DialOptions(srv *rpc.Server, opts rpc.ConnOptions) (*rpc.Client, error) {
-	return rpc.NewTransportClient(func(receive func([]byte)) (rpc.Transport, error) {
+	return rpc.NewTransportClient(func(receive rpc.Receiver) (rpc.Transport, error) {
 		return Connect(srv, opts, receive)
 	})
 }
 
 // Connect opens an in-process connection to srv and returns its sending side; everything the
 // server sends on it (answers, notifications) is passed to receive, each message one line of
-// JSON ending in '\n' and valid only during the call; receive(nil) reports that the server
-// closed the connection. It is the raw form of Dial, for custom clients and tests.
-func Connect(srv *rpc.Server, opts rpc.ConnOptions, receive func(msg []byte)) (rpc.Transport, error) {
+// JSON ending in '\n' and valid only during the call, from several goroutines at once (each
+// answer from the goroutine of its call); receive(nil) reports that the server closed the
+// connection. It is the raw form of Dial, for custom clients and tests.
+func Connect(srv *rpc.Server, opts rpc.ConnOptions, receive rpc.Receiver) (rpc.Transport, error) {
 	opts.Peer.Transport = rpc.TransportInProc
+	// The client takes answers from several goroutines at once, so concurrent callers decode
+	// their answers in parallel.
+	opts.ConcurrentWrites = true
 	ss, err := srv.NewSession(context.Background(), opts, sink(receive))
 	if err != nil {
 		return nil, err
@@ -44,6 +49,12 @@ func Connect(srv *rpc.Server, opts rpc.ConnOptions, receive func(msg []byte)) (r
 
 // sink hands what the server writes to the client.
 type sink func([]byte)
+
+var (
+	_ rpc.MessageWriter = sink(nil)
+	_ io.Closer         = sink(nil)
+	_ rpc.Transport     = (*transport)(nil)
+)
 
 func (s sink) WriteMessage(msg []byte) error {
 	s(msg)
@@ -56,10 +67,6 @@ func (s sink) Close() error {
 	s(nil)
 	return nil
 }
-
-// ConcurrentWrites tells the server that the client takes answers from several goroutines at
-// once, so concurrent callers decode their answers in parallel.
-func (sink) ConcurrentWrites() bool { return true }
 
 type transport struct{ ss *rpc.Session }
 

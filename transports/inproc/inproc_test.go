@@ -12,6 +12,8 @@ import (
 	"github.com/polyrpc/polyrpc/transports/inproc"
 )
 
+var _ rpctest.Wire = (*wire)(nil)
+
 // wire is a raw in-process connection for the transcript suite.
 type wire struct {
 	t     rpc.Transport

@@ -6,7 +6,15 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/polyrpc/polyrpc/rpc"
 )
+
+var _ rpc.HangupNotifier = (*conn)(nil)
+
+// pollHup is POLLHUP of <poll.h>: the peer has closed its end (package syscall has no name for
+// it).
+const pollHup = 0x10
 
 // PeerGone returns a channel closed once the peer has closed its end of the socket altogether,
 // not just shut down its writing side: the kernel then reports POLLHUP on our end. The server
@@ -33,7 +41,7 @@ func (c *conn) PeerGone() <-chan struct{} {
 				}{fd: int32(fd)}
 				var ts syscall.Timespec
 				n, _, _ := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-				hup = n == 1 && pfd.revents&0x10 != 0 // POLLHUP
+				hup = n == 1 && pfd.revents&pollHup != 0
 			})
 			if err != nil { // closed
 				return

@@ -3,6 +3,7 @@ package ipc
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -183,13 +184,16 @@ func temporary(err error) bool {
 
 // conn is an accepted connection: each write has a deadline, and a failed write closes the
 // connection (its stream is broken, and closing unblocks the server's read loop). Close closes
-// the underlying connection once.
+// the underlying connection once. It is the stream given to rpc.Server.ServeStream, and an
+// rpc.HangupNotifier on Linux (hangup_linux.go).
 type conn struct {
 	net.Conn
 	timeout time.Duration
 	once    sync.Once
 	err     error
 }
+
+var _ io.ReadWriteCloser = (*conn)(nil)
 
 func (c *conn) Write(p []byte) (int, error) {
 	if c.timeout > 0 {

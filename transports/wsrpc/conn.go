@@ -19,10 +19,10 @@ import (
 type conn struct {
 	ws        *websocket.Conn
 	cfg       connConfig
-	budget    *rpc.Server // server side: the bytes of each message are reserved from its budget
+	budget    *rpc.Budget // server side: the bytes of each message are reserved from it
 	closeCode int         // sent by Close on a healthy connection
 	closeText string
-	batch     *batchConn // under ws, when this side gathers bursts (the server); or nil
+	burst     *burstConn // under ws, when this side gathers bursts (the server); or nil
 
 	// Keepalive state (keepalive.go); times are nanoseconds since epoch (monotonic).
 	epoch     time.Time
@@ -44,6 +44,13 @@ type conn struct {
 }
 
 var (
+	_ rpc.Conn         = (*conn)(nil)
+	_ rpc.Flusher      = (*conn)(nil)
+	_ rpc.Releaser     = (*conn)(nil)
+	_ rpc.ReasonCloser = (*conn)(nil)
+)
+
+var (
 	// errClosed is what ReadMessage returns after Close. It wraps io.ErrClosedPipe, which
 	// rpc.Server.ServeConn takes for a connection it closed itself.
 	errClosed = fmt.Errorf("wsrpc: connection closed: %w", io.ErrClosedPipe)
@@ -55,7 +62,7 @@ var (
 // message is being written, so idle connections cost no write buffer.
 var writeBufferPool = &sync.Pool{}
 
-func newConn(ws *websocket.Conn, cfg connConfig, budget *rpc.Server, closeCode int, closeText string) *conn {
+func newConn(ws *websocket.Conn, cfg connConfig, budget *rpc.Budget, closeCode int, closeText string) *conn {
 	c := &conn{
 		ws:        ws,
 		cfg:       cfg,
@@ -83,7 +90,7 @@ func newConn(ws *websocket.Conn, cfg connConfig, budget *rpc.Server, closeCode i
 func (c *conn) WriteMessage(msg []byte) error {
 	c.writing.Store(true)
 	defer c.writing.Store(false)
-	if c.batch == nil || c.batch.begin() {
+	if c.burst == nil || c.burst.begin() {
 		// One deadline for a burst (the rpc writer calls Flush at its end), not one per frame.
 		c.ws.SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout))
 	}
@@ -99,12 +106,12 @@ func (c *conn) WriteMessage(msg []byte) error {
 // Flush writes the frames of a burst gathered since the first WriteMessage: the rpc writer
 // calls it once after a burst of messages, so that they cost one system call.
 func (c *conn) Flush() error {
-	if c.batch == nil {
+	if c.burst == nil {
 		return nil
 	}
 	c.writing.Store(true)
 	defer c.writing.Store(false)
-	if err := c.batch.flush(time.Now().Add(c.cfg.writeTimeout)); err != nil {
+	if err := c.burst.flush(time.Now().Add(c.cfg.writeTimeout)); err != nil {
 		err = fmt.Errorf("wsrpc: write: %w", err)
 		c.shutdown(err)
 		return err
@@ -130,8 +137,8 @@ func (c *conn) closeWith(code int, text string) error {
 				msg := websocket.FormatCloseMessage(code, text)
 				deadline := time.Now().Add(closeFrameTimeout)
 				c.ws.WriteControl(websocket.CloseMessage, msg, deadline)
-				if c.batch != nil {
-					c.batch.flush(deadline) // in case a burst had begun
+				if c.burst != nil {
+					c.burst.flush(deadline) // in case a burst had begun
 				}
 			}
 		}

@@ -69,8 +69,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The rpc server calls Close on a healthy connection only when it stops. ServeConn's error
 	// only tells how the connection ended; there is no one left to tell.
-	c := newConn(ws, h.cfg, h.srv, websocket.CloseGoingAway, "server stopped")
-	c.batch = hj.conn
+	c := newConn(ws, h.cfg, h.srv.RequestBudget(), websocket.CloseGoingAway, "server stopped")
+	c.burst = hj.conn
 	_ = h.srv.ServeConn(c, rpc.ConnOptions{
 		Peer: rpc.PeerInfo{
 			Transport:  rpc.TransportWS,

@@ -63,7 +63,7 @@ func (c *conn) readBody(r io.Reader) ([]byte, error) {
 				return nil, c.tooBig()
 			}
 			if c.budget != nil {
-				if !c.budget.ReserveBytes(m) {
+				if !c.budget.Reserve(m) {
 					c.releaseBytes(charged)
 					return nil, c.skip(r, total)
 				}
@@ -130,7 +130,7 @@ func (c *conn) tooBig() error {
 
 func (c *conn) releaseBytes(n int) {
 	if c.budget != nil && n > 0 {
-		c.budget.ReleaseBytes(n)
+		c.budget.Release(n)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"github.com/polyrpc/polyrpc/rpc/rpctest"
 )
 
+var _ rpctest.Wire = (*wire)(nil)
+
 // TestTranscripts replays the conformance transcripts of rpc/testdata over WebSocket, each
 // transcript on its own server and connection.
 func TestTranscripts(t *testing.T) {

@@ -1,0 +1,222 @@
+package rpc
+
+import (
+	"errors"
+	"io"
+	"sync/atomic"
+	"time"
+)
+
+// reader is ServeConn's read loop and the policy that decides where each message runs:
+//
+//   - Nothing else in flight: the message runs inline, on the goroutine that read it (no
+//     hand-over to another goroutine).
+//   - Calls in flight: the message is dispatched to a worker and reading goes on.
+//   - The last inline message was slow (longer than inlinePolicy.slow): the message still runs
+//     inline, but reading is first handed over to a worker, so that pipelined slow calls run
+//     side by side. The hand-over is a probe: if the message after it arrives only once the
+//     handed-over one has been answered, the peer waits for each answer, and the next
+//     inlinePolicy.skips slow messages run inline without a hand-over before the next probe.
+//   - A message runs inline for two watchdog checks (between one and two inlinePolicy.budget
+//     periods): the watchdog starts the loop on its own goroutine, which reads on, and the
+//     goroutine running the message stops reading once the message is done.
+//
+// Invariants: at any time exactly one goroutine reads conn; a message runs inline only while it
+// holds a call slot and nothing else is in flight, so at most one message runs inline; the
+// goroutine that ends the loop sends the outcome on done, once.
+type reader struct {
+	s       *Server
+	ss      *Session
+	conn    Conn
+	release func([]byte) // conn's Releaser, if any
+	wd      *watchdog
+	done    chan error
+
+	// lastSlow: the last message run by the loop's own goroutines (not a worker running a
+	// dispatched one) ran longer than inlinePolicy.slow. Stored before the message's call slot
+	// is released, so the reader sees it when it finds no call in flight.
+	lastSlow atomic.Bool
+
+	// Used by the reading goroutine only (a hand-over of reading publishes them).
+	seq       uint64 // of the last message run inline
+	probing   bool   // reading was handed over for the last message: was it of use?
+	probeSent uint64 // Session.sent at that hand-over
+	skips     int    // slow messages still to run inline without a hand-over
+}
+
+// inlinePolicy tunes reader (tests shorten or lengthen it; see SetInlinePolicy in
+// export_test.go).
+type inlinePolicy struct {
+	// slow: how long a message may run inline before the next one is run with reading handed
+	// over. A hand-over costs far more than a quick call and far less than a slow one.
+	slow time.Duration
+	// budget: the watchdog's period. A message still running at two of its checks has
+	// reading taken away from it, so a quick call behind a stuck one is answered within two
+	// periods. Each check is a timer, so the period is long, and the slow rule (which needs
+	// no timer) does the everyday work.
+	budget time.Duration
+	// skips: how many slow messages run inline without a hand-over after a hand-over that was
+	// of no use, before the next probe.
+	skips int
+	// onHandover and onTakeover, if not nil, run at each hand-over of reading and at each
+	// takeover by the watchdog (tests count them).
+	onHandover, onTakeover func()
+}
+
+var defaultInline = inlinePolicy{slow: 250 * time.Microsecond, budget: 20 * time.Millisecond, skips: 7}
+
+// newReader returns the read loop of ss over conn; run it with loop.
+func newReader(s *Server, ss *Session, conn Conn) *reader {
+	r := &reader{s: s, ss: ss, conn: conn, done: make(chan error, 1)}
+	if rel, ok := conn.(Releaser); ok {
+		r.release = rel.Release
+	}
+	r.wd = newWatchdog(s.cfg.inline.budget, r.takeover)
+	return r
+}
+
+// loop reads messages and runs them until the connection ends or reading moves to another
+// goroutine.
+func (r *reader) loop() {
+	for {
+		msg, err := r.conn.ReadMessage()
+		switch {
+		case err == nil:
+			if !r.serve(msg) {
+				return
+			}
+		case errors.Is(err, ErrMessageTooLarge), errors.Is(err, ErrServerBusy):
+			if !r.refuse(err) {
+				r.done <- nil // closed meanwhile
+				return
+			}
+		case errors.Is(err, io.EOF):
+			r.drain()
+			r.done <- nil
+			return
+		default:
+			r.ss.cancel()
+			if r.ss.ctx.Err() != nil && errors.Is(err, io.ErrClosedPipe) {
+				err = nil // closed by the server
+			}
+			r.done <- err
+			return
+		}
+	}
+}
+
+// serve runs msg inline or dispatches it (see reader). It reports false when this goroutine
+// must stop reading: reading moved to another goroutine, or the session closed.
+func (r *reader) serve(msg []byte) bool {
+	ss := r.ss
+	if r.probing {
+		// The message after a hand-over came before the handed-over one was answered: the
+		// hand-over is worth its cost; after: it is not. (Nothing else was in flight at the
+		// hand-over, and nothing has been read since.)
+		r.probing = false
+		r.skips = 0
+		if ss.sent.Load() != r.probeSent {
+			r.skips = r.s.cfg.inline.skips
+		}
+	}
+	if ss.calls.n.Load() == 0 && ss.acquire() {
+		if r.lastSlow.Load() {
+			if r.skips == 0 {
+				r.probing, r.probeSent = true, ss.sent.Load()
+				r.runHandingOver(msg, time.Now())
+				return false
+			}
+			r.skips--
+		}
+		return r.runInline(msg, time.Now())
+	}
+	if !ss.dispatch(msg, r.release) {
+		if r.release != nil {
+			r.release(msg)
+		}
+		r.done <- nil // closed meanwhile
+		return false
+	}
+	return true
+}
+
+// runInline runs msg on this goroutine, holding a call slot that it has taken, and releases
+// msg. It reports false if the watchdog took reading over meanwhile.
+func (r *reader) runInline(msg []byte, start time.Time) bool {
+	if r.seq++; r.seq == claimed {
+		r.seq = 1
+	}
+	seq := r.seq
+	r.wd.begin(seq)
+	r.ss.run(msg)
+	// Settle the hand-over while holding the slot: until it is released no other goroutine
+	// can run a message inline and so begin another.
+	mine := r.wd.end(seq)
+	r.finish(msg, start)
+	return mine
+}
+
+// runHandingOver runs msg on this goroutine, holding a call slot that it has taken, after
+// starting the read loop on a worker; this goroutine reads no more.
+func (r *reader) runHandingOver(msg []byte, start time.Time) {
+	if h := r.s.cfg.inline.onHandover; h != nil {
+		h()
+	}
+	r.s.workers.run(r.loop)
+	r.ss.run(msg)
+	r.finish(msg, start)
+}
+
+// takeover is the watchdog's: the reading goroutine is stuck in a message, so this one reads
+// on.
+func (r *reader) takeover() {
+	if h := r.s.cfg.inline.onTakeover; h != nil {
+		h()
+	}
+	r.loop()
+}
+
+// finish records whether msg, which started at start, was slow, and releases its slot and msg.
+func (r *reader) finish(msg []byte, start time.Time) {
+	r.lastSlow.Store(time.Since(start) > r.s.cfg.inline.slow)
+	r.ss.release()
+	if r.release != nil {
+		r.release(msg)
+	}
+}
+
+// refuse answers a message the transport skipped (err: ErrMessageTooLarge or ErrServerBusy)
+// with id null. The answer is written off the read loop, holding a call slot like any
+// request, so that a peer that is still writing does not block reading. It reports false if
+// the session is closed.
+func (r *reader) refuse(err error) bool {
+	e := errBusy
+	if errors.Is(err, ErrMessageTooLarge) {
+		e = r.s.errTooLarge()
+	}
+	ss := r.ss
+	if !ss.acquire() {
+		return false
+	}
+	go func() {
+		defer ss.release()
+		ss.sendError(nil, nil, e)
+	}()
+	return true
+}
+
+// drain is the end of input (io.EOF): the peer ended its side, so the calls already received
+// are answered, unless the transport tells that the peer is gone altogether (nobody is left to
+// read the answers): then they are cancelled.
+func (r *reader) drain() {
+	var gone <-chan struct{}
+	if h, ok := r.conn.(HangupNotifier); ok {
+		gone = h.PeerGone()
+	}
+	select {
+	case <-r.ss.calls.zero():
+	case <-gone:
+		r.ss.cancel()
+		r.ss.wait()
+	}
+}
