@@ -147,7 +147,7 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if found == 0 {
-		t.Error("no //go:generate line runs polyrpc-gen (rpc/rpctest should)")
+		t.Error("no //go:generate line runs polyrpc-gen (internal/testservice should)")
 	}
 }
 
