@@ -46,8 +46,10 @@ func runMain(m *testing.M) int {
 	binPath = filepath.Join(dir, "polyrpc")
 	// The binary is built without -race whatever the test binary is built with: the race
 	// detector would slow the server and inflate the memory the flood tests measure.
-	// (go test puts its own toolchain first in PATH.)
-	build := exec.Command("go", "build", "-o", binPath, "github.com/polyrpc/polyrpc/cmd/polyrpc")
+	// (go test puts its own toolchain first in PATH.) It is built in its own module's directory,
+	// which works with the repository's go.work and without it (GOWORK=off).
+	build := exec.Command("go", "build", "-o", binPath, ".")
+	build.Dir = filepath.Join("..", "cmd", "polyrpc")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "integration_test: building cmd/polyrpc:", err)
