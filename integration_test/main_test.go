@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/polyrpc/polyrpc/internal/leakcheck"
 )
 
 // binPath is the polyrpc binary built by TestMain.
@@ -31,7 +33,9 @@ const (
 	stopTimeout  = 15 * time.Second // from SIGTERM to exit (the binary allows calls 5 s to finish)
 )
 
-func TestMain(m *testing.M) { os.Exit(runMain(m)) }
+// TestMain builds the binary, runs the tests and fails the run when a test leaves a goroutine
+// behind.
+func TestMain(m *testing.M) { leakcheck.Main(func() int { return runMain(m) }) }
 
 func runMain(m *testing.M) int {
 	if runtime.GOOS == "windows" {
