@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/polyrpc/polyrpc/internal/leakcheck"
 )
 
 // binPath is the polyrpc binary built by TestMain.
@@ -31,7 +33,9 @@ const (
 	stopTimeout  = 15 * time.Second // from SIGTERM to exit (the binary allows calls 5 s to finish)
 )
 
-func TestMain(m *testing.M) { os.Exit(runMain(m)) }
+// TestMain builds the binary, runs the tests and fails the run when a test leaves a goroutine
+// behind.
+func TestMain(m *testing.M) { leakcheck.Main(func() int { return runMain(m) }) }
 
 func runMain(m *testing.M) int {
 	if runtime.GOOS == "windows" {
@@ -46,8 +50,10 @@ func runMain(m *testing.M) int {
 	binPath = filepath.Join(dir, "polyrpc")
 	// The binary is built without -race whatever the test binary is built with: the race
 	// detector would slow the server and inflate the memory the flood tests measure.
-	// (go test puts its own toolchain first in PATH.)
-	build := exec.Command("go", "build", "-o", binPath, "github.com/polyrpc/polyrpc/cmd/polyrpc")
+	// (go test puts its own toolchain first in PATH.) It is built in its own module's directory,
+	// which works with the repository's go.work and without it (GOWORK=off).
+	build := exec.Command("go", "build", "-o", binPath, ".")
+	build.Dir = filepath.Join("..", "cmd", "polyrpc")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "integration_test: building cmd/polyrpc:", err)

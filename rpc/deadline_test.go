@@ -5,8 +5,17 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
+
+// The tests of timers run in a synctest bubble: its clock advances only when every goroutine
+// in it is blocked, so a deadline fires exactly when it is due, however loaded the machine.
+
+// runInBubble runs fn as the subtest name, in a synctest bubble of its own.
+func runInBubble(t *testing.T, name string, fn func(t *testing.T)) {
+	t.Run(name, func(t *testing.T) { synctest.Test(t, fn) })
+}
 
 func waitDone(t *testing.T, ctx context.Context) {
 	t.Helper()
@@ -51,7 +60,7 @@ func TestDeadlineContexts(t *testing.T) {
 		{"already past", -time.Second, func(_, _ context.CancelFunc) {}, context.DeadlineExceeded},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+		runInBubble(t, c.name, func(t *testing.T) {
 			var d deadlines
 			defer d.stop()
 			parent, cancelParent := context.WithCancel(context.WithValue(context.Background(), sessionKey{}, "v"))
@@ -76,8 +85,10 @@ func TestDeadlineContexts(t *testing.T) {
 }
 
 // TestDeadlinesOrder: contexts created out of deadline order each expire at their deadline, not
-// before it.
-func TestDeadlinesOrder(t *testing.T) {
+// before it nor after it.
+func TestDeadlinesOrder(t *testing.T) { synctest.Test(t, testDeadlinesOrder) }
+
+func testDeadlinesOrder(t *testing.T) {
 	var d deadlines
 	defer d.stop()
 	now := time.Now()
@@ -91,7 +102,7 @@ func TestDeadlinesOrder(t *testing.T) {
 		wg.Add(1)
 		context.AfterFunc(ctx, func() {
 			defer wg.Done()
-			if time.Now().Before(dl) || ctx.Err() != context.DeadlineExceeded {
+			if !time.Now().Equal(dl) || ctx.Err() != context.DeadlineExceeded {
 				mu.Lock()
 				early = append(early, ms)
 				mu.Unlock()
@@ -100,7 +111,7 @@ func TestDeadlinesOrder(t *testing.T) {
 	}
 	wg.Wait()
 	if len(early) > 0 {
-		t.Errorf("contexts of %v ms ended early or not at their deadline", early)
+		t.Errorf("contexts of %v ms did not end at their deadline with DeadlineExceeded", early)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -132,7 +143,9 @@ func TestDeadlinesOneTimer(t *testing.T) {
 }
 
 // TestDeadlineAfterFuncStop: a stopped AfterFunc does not run; stop reports whether it stopped it.
-func TestDeadlineAfterFuncStop(t *testing.T) {
+func TestDeadlineAfterFuncStop(t *testing.T) { synctest.Test(t, testDeadlineAfterFuncStop) }
+
+func testDeadlineAfterFuncStop(t *testing.T) {
 	var d deadlines
 	defer d.stop()
 	ctx, cancel := d.with(context.Background(), time.Now().Add(time.Hour), nil)
@@ -152,17 +165,18 @@ func TestDeadlineAfterFuncStop(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("AfterFunc not run")
 	}
-	select {
-	case <-ran:
+	synctest.Wait() // every goroutine of the bubble has ended or is blocked
+	if len(ran) != 0 {
 		t.Error("a stopped AfterFunc ran")
-	case <-time.After(20 * time.Millisecond):
 	}
 }
 
 // TestDeadlinesConcurrent: many goroutines create contexts, half with short deadlines and half
 // cancelled long before theirs, while the timer fires; every context ends with the right error
 // and nothing stays listed.
-func TestDeadlinesConcurrent(t *testing.T) {
+func TestDeadlinesConcurrent(t *testing.T) { synctest.Test(t, testDeadlinesConcurrent) }
+
+func testDeadlinesConcurrent(t *testing.T) {
 	var d deadlines
 	defer d.stop()
 	var wg sync.WaitGroup
@@ -219,7 +233,7 @@ func TestDeadlineExpiredHook(t *testing.T) {
 		{"parent cancelled first", 30 * time.Millisecond, func(_, cancelParent context.CancelFunc) { cancelParent() }, false},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+		runInBubble(t, c.name, func(t *testing.T) {
 			var d deadlines
 			defer d.stop()
 			parent, cancelParent := context.WithCancel(context.Background())
@@ -237,6 +251,7 @@ func TestDeadlineExpiredHook(t *testing.T) {
 				}
 			}
 			time.Sleep(80 * time.Millisecond) // past the deadline of every case
+			synctest.Wait()
 			if n := len(ran); n != 0 {
 				t.Errorf("the hook ran %d more times", n)
 			}
@@ -305,7 +320,7 @@ func TestLazyCancel(t *testing.T) {
 		{"parent's deadline", 20 * time.Millisecond, func(_, _ context.CancelFunc) {}, true, context.DeadlineExceeded},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+		runInBubble(t, c.name, func(t *testing.T) {
 			base := context.WithValue(context.Background(), otherKey{}, "parent's")
 			var parent context.Context
 			var cancelParent context.CancelFunc

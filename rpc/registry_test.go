@@ -82,10 +82,12 @@ type ctNoMethods struct{}
 // ctOnlyUnsuitable has exported methods, none of a suitable shape.
 type ctOnlyUnsuitable struct{}
 
-func (ctOnlyUnsuitable) Variadic(a ...int) int          { return len(a) }
-func (ctOnlyUnsuitable) Chan(c chan int)                {}
-func (ctOnlyUnsuitable) Pair() (int, int)               { return 1, 2 }
-func (ctOnlyUnsuitable) ErrorFirst() (error, int)       { return nil, 0 } //nolint:staticcheck // the shape under test
+func (ctOnlyUnsuitable) Variadic(a ...int) int { return len(a) }
+func (ctOnlyUnsuitable) Chan(c chan int)       {}
+func (ctOnlyUnsuitable) Pair() (int, int)      { return 1, 2 }
+
+//lint:ignore ST1008 the shape under test
+func (ctOnlyUnsuitable) ErrorFirst() (error, int)       { return nil, 0 }
 func (ctOnlyUnsuitable) Triple() (int, int, error)      { return 0, 0, nil }
 func (ctOnlyUnsuitable) FuncResult() func()             { return nil }
 func (ctOnlyUnsuitable) ComplexArg(c complex128)        {}
@@ -204,7 +206,9 @@ func (ctShapes) ID() string            { return "iD" }
 func (ctShapes) URLPath() string       { return "uRLPath" }
 
 // Not exposed.
-func (ctShapes) ErrFirst() (error, string)          { return nil, "" } //nolint:staticcheck // the shape under test
+//
+//lint:ignore ST1008 the shape under test
+func (ctShapes) ErrFirst() (error, string)          { return nil, "" }
 func (ctShapes) TwoValues() (int, string)           { return 0, "" }
 func (ctShapes) TwoErrors() (error, error)          { return nil, nil }
 func (ctShapes) ThreeResults() (int, string, error) { return 0, "", nil }

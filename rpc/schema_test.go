@@ -11,17 +11,19 @@ import (
 
 type (
 	stPlain struct {
-		A     int                `json:"a"`
-		B     string             `json:"b,omitempty"`
-		C     *bool              `json:"c"`
-		N     int64              `json:"n,string"`
-		Skip  int                `json:"-"`
-		Dash  int                `json:"-,"`
-		Z     time.Time          `json:"z,omitzero"`
-		M     map[string]uint8   `json:"m"`
-		K     map[int]string     `json:"k"`
-		Raw   json.RawMessage    `json:"raw"`
-		inner int                //nolint:unused // unexported: not encoded
+		A    int    `json:"a"`
+		B    string `json:"b,omitempty"`
+		C    *bool  `json:"c"`
+		N    int64  `json:"n,string"`
+		Skip int    `json:"-"`
+		//lint:ignore SA5008 encoding/json names this field "-": the case under test
+		Dash int              `json:"-,"`
+		Z    time.Time        `json:"z,omitzero"`
+		M    map[string]uint8 `json:"m"`
+		K    map[int]string   `json:"k"`
+		Raw  json.RawMessage  `json:"raw"`
+		//lint:ignore U1000 unexported, so not encoded: the case under test
+		inner int
 		Bytes []byte             `json:"bytes"`
 		Arr   [2]float32         `json:"arr"`
 		Any   any                `json:"any"`

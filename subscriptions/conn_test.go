@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -153,7 +154,11 @@ func TestNewID(t *testing.T) {
 	}
 }
 
-func TestHeldUntilAnswered(t *testing.T) {
+// TestHeldUntilAnswered runs in a synctest bubble: synctest.Wait returns once the drain
+// goroutine has done all it would do, so "nothing written" is checked without a sleep.
+func TestHeldUntilAnswered(t *testing.T) { synctest.Test(t, testHeldUntilAnswered) }
+
+func testHeldUntilAnswered(t *testing.T) {
 	k := newSink()
 	c := NewConn(k, Limits{})
 	defer c.Close(ErrConnClosed)
@@ -164,7 +169,7 @@ func TestHeldUntilAnswered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(20 * time.Millisecond)
+	synctest.Wait()
 	if sends, _ := k.state(); sends != 0 {
 		t.Fatalf("%d notifications written before the subscribe answer", sends)
 	}
@@ -390,7 +395,11 @@ func TestQueuedBytesBound(t *testing.T) {
 	c.Close(ErrConnClosed)
 }
 
-func TestNotifyWait(t *testing.T) {
+// TestNotifyWait runs in a synctest bubble: synctest.Wait returns once the producer is blocked
+// for good, so "it waits" is checked without a sleep.
+func TestNotifyWait(t *testing.T) { synctest.Test(t, testNotifyWait) }
+
+func testNotifyWait(t *testing.T) {
 	k := newSink()
 	k.stall()
 	c := NewConn(k, Limits{MaxQueued: 4})
@@ -407,7 +416,7 @@ func TestNotifyWait(t *testing.T) {
 		}
 		done <- nil
 	}()
-	time.Sleep(20 * time.Millisecond)
+	synctest.Wait()
 	select {
 	case err := <-done:
 		t.Fatalf("NotifyWait did not wait for room: %v", err)
@@ -426,10 +435,10 @@ func TestNotifyWait(t *testing.T) {
 			break
 		}
 		s.Notify(0)
-		time.Sleep(time.Millisecond)
+		synctest.Wait()
 	}
 	go func() { done <- s.NotifyWait(context.Background(), 1) }()
-	time.Sleep(10 * time.Millisecond)
+	synctest.Wait()
 	select {
 	case err := <-done:
 		t.Fatalf("NotifyWait did not wait on a full queue: %v", err)

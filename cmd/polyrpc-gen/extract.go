@@ -16,9 +16,8 @@ import (
 // typeMeta is the metadata of one service type.
 type typeMeta struct {
 	name    string
-	methods []methodMeta      // sorted by name
-	types   []typeDocMeta     // sorted by name
-	imports map[string]string // name → path: the packages the invokers' argument types name
+	methods []methodMeta  // sorted by name
+	types   []typeDocMeta // sorted by name
 }
 
 // methodMeta mirrors rpc.MethodMetadata.

@@ -112,7 +112,7 @@ func TestParseDoc(t *testing.T) {
 	}
 }
 
-// TestGeneratedFilesUpToDate regenerates every file that a //go:generate line of the module
+// TestGeneratedFilesUpToDate regenerates every file that a //go:generate line of the repository
 // writes with polyrpc-gen and fails when a committed file differs: run go generate.
 func TestGeneratedFilesUpToDate(t *testing.T) {
 	const prefix = "//go:generate go run github.com/polyrpc/polyrpc/cmd/polyrpc-gen "
@@ -147,7 +147,7 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if found == 0 {
-		t.Error("no //go:generate line runs polyrpc-gen (rpc/rpctest should)")
+		t.Error("no //go:generate line runs polyrpc-gen (internal/testservice should)")
 	}
 }
 

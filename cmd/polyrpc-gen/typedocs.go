@@ -68,6 +68,7 @@ func (src *source) typeDocs(exprs []ast.Expr, seen map[string]bool) []typeDocMet
 func notificationType(text string) (ast.Expr, error) {
 	e, err := parser.ParseExpr(text)
 	if err != nil {
+		//lint:ignore ST1005 the message starts with the doc comment's "Notifies:" keyword
 		return nil, fmt.Errorf("Notifies: %s: not a type: %v", text, err)
 	}
 	ok := true
@@ -80,6 +81,7 @@ func notificationType(text string) (ast.Expr, error) {
 		return false
 	})
 	if !ok {
+		//lint:ignore ST1005 the message starts with the doc comment's "Notifies:" keyword
 		return nil, fmt.Errorf("Notifies: %s: name a type of this package or a predeclared one", text)
 	}
 	return e, nil

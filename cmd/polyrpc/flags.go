@@ -37,7 +37,7 @@ type serveConfig struct {
 
 // devConfig holds flags for development and tests, not for production.
 type devConfig struct {
-	testService bool // register the reference test service (rpc/rpctest)
+	testService bool // register the reference test service (internal/testservice)
 	noBuiltins  bool // leave out the built-in services (admin, chat)
 	debug       bool // serve /debug/pprof/ and /debug/stats on the HTTP port
 }

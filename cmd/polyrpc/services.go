@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/polyrpc/polyrpc/cmd/polyrpc/internal/services"
+	"github.com/polyrpc/polyrpc/internal/testservice"
 	"github.com/polyrpc/polyrpc/rpc"
-	"github.com/polyrpc/polyrpc/rpc/rpctest"
 )
 
 // version is polyrpc's version; release builds set it with -ldflags "-X main.version=v1.2.3".
@@ -31,7 +31,7 @@ type builtins struct {
 }
 
 // registerServices registers the built-in services (admin, chat) unless noBuiltins, and with
-// testService the reference test service (rpc/rpctest).
+// testService the reference test service (internal/testservice).
 func registerServices(srv *rpc.Server, noBuiltins, testService bool) (*builtins, error) {
 	b := &builtins{
 		admin: services.NewAdmin(versionString(), func() []services.Conn { return liveConns(srv) }),
@@ -46,7 +46,7 @@ func registerServices(srv *rpc.Server, noBuiltins, testService bool) (*builtins,
 		}
 	}
 	if testService {
-		if err := rpctest.Register(srv); err != nil {
+		if err := testservice.Register(srv); err != nil {
 			return nil, err
 		}
 	}

@@ -23,9 +23,9 @@ import (
 )
 
 // The interop tests put each library's client against the other's servers, over the three
-// network transports, with polyrpc's reference service (rpc/rpctest) on both sides: go-ethereum
-// registers the same *rpctest.Service as namespace "test", so both servers answer the same
-// methods with the same Go code.
+// network transports, with polyrpc's reference service (internal/testservice, as rpctest.Service)
+// on both sides: go-ethereum registers the same *rpctest.Service as namespace "test", so both
+// servers answer the same methods with the same Go code.
 
 // socketPath returns a fresh unix socket path short enough for sockaddr_un (t.TempDir's paths
 // carry the test name and can pass the 107-byte limit).
