@@ -150,13 +150,11 @@ func TestBurstConn(t *testing.T) {
 			if tc.burst {
 				hj.conn.begin()
 			}
-			var want []byte
 			for _, m := range tc.msgs {
 				ws.SetWriteDeadline(time.Now().Add(time.Minute))
 				if err := ws.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
 					t.Fatal(err)
 				}
-				want = append(want, m...)
 			}
 			if err := hj.conn.flush(time.Now().Add(time.Second)); err != nil {
 				t.Fatal(err)
