@@ -76,6 +76,14 @@ func (c *streamConn) WriteMessage(msg []byte) error {
 	if c.out.Gather(msg) {
 		return nil
 	}
+	if len(msg) >= directWrite {
+		// Not worth gathering: what was gathered goes first, then msg, straight to the stream.
+		if err := c.out.Flush(); err != nil {
+			return err
+		}
+		_, err := c.rwc.Write(msg)
+		return err
+	}
 	c.out.Begin()
 	_, err := c.out.Write(msg)
 	return err

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"strconv"
 	"sync"
 	"unicode/utf8"
 )
@@ -89,6 +90,22 @@ var encoderPool = sync.Pool{New: func() any {
 func AppendJSON(buf []byte, v any) ([]byte, error) {
 	if isPlainJSON(v) {
 		return appendAny(buf, v)
+	}
+	// Integers, which encoding/json writes as strconv does: the usual notification value after
+	// the plain shapes, and costly through encoding/json's type cache.
+	switch n := v.(type) {
+	case int:
+		return strconv.AppendInt(buf, int64(n), 10), nil
+	case int64:
+		return strconv.AppendInt(buf, n, 10), nil
+	case int32:
+		return strconv.AppendInt(buf, int64(n), 10), nil
+	case uint64:
+		return strconv.AppendUint(buf, n, 10), nil
+	case uint:
+		return strconv.AppendUint(buf, uint64(n), 10), nil
+	case uint32:
+		return strconv.AppendUint(buf, uint64(n), 10), nil
 	}
 	return appendJSONSlow(buf, v)
 }

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -64,4 +65,23 @@ func FuzzAppendString(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		fzCheckAppendString(t, s)
 	})
+}
+
+// TestAppendJSONIntegers checks AppendJSON's integer cases against encoding/json, and that a
+// named integer type still goes through encoding/json (its methods, if any, apply).
+func TestAppendJSONIntegers(t *testing.T) {
+	type named int
+	for _, v := range []any{
+		0, -1, math.MaxInt, math.MinInt, int64(math.MinInt64), int32(math.MaxInt32),
+		uint64(math.MaxUint64), uint(7), uint32(math.MaxUint32), named(-5),
+	} {
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := AppendJSON([]byte("x"), v)
+		if err != nil || string(got) != "x"+string(want) {
+			t.Errorf("AppendJSON(%T %v) = %q, %v; want %q", v, v, got, err, "x"+string(want))
+		}
+	}
 }
