@@ -176,6 +176,7 @@ func TestBrowserConsole(t *testing.T) {
 	if cl, bl := chatLog(carol), chatLog(bob); cl != bl {
 		t.Errorf("after the reconnect carol's page shows\n%s\nand bob's\n%s", cl, bl)
 	}
+	t.Logf("screenshot of the chat page after the network cut: %s", carol.screenshot("chat-resumed"))
 
 	// A second subscription from the same form, to follow through a restart.
 	ex.do("subscribe again", chromedp.Click(chromedp.CSS(`[data-testid="call"]`)))

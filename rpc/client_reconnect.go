@@ -66,8 +66,8 @@ type ConnEvent struct {
 // NewReconnectingClient returns a client over the connection that dial opens, and opens a
 // new one whenever it fails: after a wait that doubles with each failed attempt, with jitter
 // (see [ReconnectOptions]), until it succeeds or the client is closed. dial is called with ctx
-// first (an error there is returned), then with a context bounded by opts.DialTimeout. A nil
-// opts gives the defaults. The transports' dialers build it: see wsrpc.DialOptions.Reconnect,
+// first (an error there is returned), then with a context bounded by opts.DialTimeout and
+// ended by Close; it must return once its context ends. A nil opts gives the defaults. The transports' dialers build it: see wsrpc.DialOptions.Reconnect,
 // ipc.DialWith and transports.Options.Reconnect.
 //
 // While the connection is down:

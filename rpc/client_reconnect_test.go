@@ -135,8 +135,8 @@ func (e *rcEnv) publish(t *testing.T, topic string, values ...any) {
 	}
 }
 
-// recvN receives n values from ch, failing on a gap, an end or a timeout.
-func recvN[T any](t *testing.T, sub *rpc.ClientSubscription, ch <-chan T, n int) []T {
+// rcRecv receives n values from ch, failing on a gap, an end or a timeout.
+func rcRecv[T any](t *testing.T, sub *rpc.ClientSubscription, ch <-chan T, n int) []T {
 	t.Helper()
 	var got []T
 	timeout := time.After(rcWait)
@@ -179,7 +179,7 @@ func TestReconnectResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.publish(t, "resume", 1, 2, 3)
-	if got := recvN(t, sub, ch, 3); !equalInts(got, []int{1, 2, 3}) {
+	if got := rcRecv(t, sub, ch, 3); !equalInts(got, []int{1, 2, 3}) {
 		t.Fatalf("got %v", got)
 	}
 	before, ok := sub.Position()
@@ -213,7 +213,7 @@ func TestReconnectResumes(t *testing.T) {
 
 	e.d.setDown(false)
 	e.waitEvent(t, true)
-	if got := recvN(t, sub, ch, 3); !equalInts(got, []int{4, 5, 6}) {
+	if got := rcRecv(t, sub, ch, 3); !equalInts(got, []int{4, 5, 6}) {
 		t.Fatalf("after the reconnect got %v, want 4 5 6", got)
 	}
 	select {
@@ -225,7 +225,7 @@ func TestReconnectResumes(t *testing.T) {
 		t.Fatal("the call made while down never returned")
 	}
 	e.publish(t, "resume", 7)
-	if got := recvN(t, sub, ch, 1); got[0] != 7 {
+	if got := rcRecv(t, sub, ch, 1); got[0] != 7 {
 		t.Fatalf("live after the reconnect: %v", got)
 	}
 	after, _ := sub.Position()
@@ -282,14 +282,14 @@ func TestReconnectStalePosition(t *testing.T) {
 		t.Fatal("no gap for a stale position")
 	}
 	e.publish(t, "lost", 1)
-	if got := recvN(t, sub, ch, 1); got[0] != 1 {
+	if got := rcRecv(t, sub, ch, 1); got[0] != 1 {
 		t.Fatalf("got %v", got)
 	}
 	// The resubscribe after the cut replaces the stale position with the last one received.
 	e.d.cut(false)
 	e.waitEvent(t, true)
 	e.publish(t, "lost", 2)
-	if got := recvN(t, sub, ch, 1); got[0] != 2 {
+	if got := rcRecv(t, sub, ch, 1); got[0] != 2 {
 		t.Fatalf("got %v", got)
 	}
 }
@@ -359,7 +359,7 @@ func TestReconnectWithoutPositions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := recvN(t, sub, ch, 3); !equalInts(got, []int{1, 2, 3}) {
+	if got := rcRecv(t, sub, ch, 3); !equalInts(got, []int{1, 2, 3}) {
 		t.Fatalf("got %v", got)
 	}
 	if _, ok := sub.Position(); ok {
@@ -375,7 +375,7 @@ func TestReconnectWithoutPositions(t *testing.T) {
 		t.Fatal("no gap reported after the reconnect")
 	}
 	// The server runs the subscription anew.
-	if got := recvN(t, sub, ch, 3); !equalInts(got, []int{1, 2, 3}) {
+	if got := rcRecv(t, sub, ch, 3); !equalInts(got, []int{1, 2, 3}) {
 		t.Fatalf("after the reconnect got %v", got)
 	}
 }
