@@ -58,7 +58,10 @@ type clientNote struct {
 // Position returns the position, in the server's stream, of the last value sent on the
 // subscription's channel, or of the start of the stream or of a gap reported on Gaps when that
 // came later. ok is false while the server has sent no position (a subscription that is not
-// backed by a [subscriptions.Feed]).
+// backed by a [subscriptions.Feed]). It moves once a send has completed, so it never runs
+// ahead of what the channel took (with a buffered channel, values in the buffer count as
+// taken), and right after a receive it may still be the previous value's; after Unsubscribe it
+// is final.
 //
 // Passed as the last argument of a later Subscribe of a resumable subscription (a method with
 // a trailing *subscriptions.Position parameter), it resumes after that value; a reconnecting

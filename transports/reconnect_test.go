@@ -262,6 +262,7 @@ func TestReconnectFeed(t *testing.T) {
 			if err := <-result; err != nil {
 				t.Fatal(err)
 			}
+			sub.Unsubscribe() // Position is final then
 			if pos, ok := sub.Position(); !ok || pos != last {
 				t.Fatalf("Position() = %+v, %v; the last value was published at %+v", pos, ok, last)
 			}
