@@ -88,9 +88,10 @@ type ConnEvent struct {
 // its history no longer reaches back that far, the subscription's Gaps channel reports a
 // [GapError] and the live notifications follow. A subscription without positions is subscribed
 // again with its arguments as they were and continues with what the server sends a new
-// subscriber; a GapError reports that notifications may have been lost meanwhile. A
-// subscription the server refuses to subscribe again ends with the refusal on its Err
-// channel.
+// subscriber; a GapError reports that notifications may have been lost meanwhile (so does a
+// Feed subscription whose first position notice, which follows the subscribe answer, had not
+// arrived when the connection failed). A subscription the server refuses to subscribe again
+// ends with the refusal on its Err channel.
 //
 // Close stops reconnecting and waits for the client's goroutines: one that reads the
 // connection, and one that watches it and reconnects.
