@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -12,9 +13,11 @@ import (
 
 // TestBrowserConsole drives the browser console (package web) in headless Chromium against the
 // binary: the method list from rpc.discover, a call through a generated form, an error, a
-// subscription with its notifications and Unsubscribe, chat between two pages (history on join,
-// live messages), and the reconnection after the server restarts on the same port. It saves
-// screenshots in $POLYRPC_ARTIFACTS (or a temporary directory) and logs their paths.
+// subscription with its notifications and Unsubscribe, chat between pages (history on join,
+// live messages), a chat page whose network drops (through a proxy) and that resumes with
+// nothing missed, and the reconnection after the server restarts on the same port (the chat
+// pages reload the history). It saves screenshots in $POLYRPC_ARTIFACTS (or a temporary
+// directory) and logs their paths.
 func TestBrowserConsole(t *testing.T) {
 	exe := findChromium(t)
 	s := startServer(t)
@@ -104,7 +107,7 @@ func TestBrowserConsole(t *testing.T) {
 	// Chat: bob speaks before alice joins (history), then live.
 	bob := b.tab("bob", false)
 	alice := b.tab("alice", false)
-	join := func(tb *tab, name string) {
+	join := func(tb *tab, name, base string) {
 		tb.do("open the chat page", chromedp.Navigate(base+"chat.html"))
 		tb.waitJS("connected", `document.querySelector("#status")?.dataset.state === "open"`)
 		tb.setValue("#chat-room", room)
@@ -126,10 +129,10 @@ func TestBrowserConsole(t *testing.T) {
 			li.querySelector('[data-testid="chat-author"]').textContent === %q &&
 			li.querySelector('[data-testid="chat-body"]').textContent === %q)`, author, text))
 	}
-	join(bob, "bob")
+	join(bob, "bob", base)
 	say(bob, "hello before alice")
 	sees(bob, "bob", "hello before alice")
-	join(alice, "alice")
+	join(alice, "alice", base)
 	sees(alice, "bob", "hello before alice") // from chat_history
 	say(bob, "hello alice")
 	sees(alice, "bob", "hello alice") // live, through chat_subscribe
@@ -155,24 +158,56 @@ func TestBrowserConsole(t *testing.T) {
 		t.Errorf("notifications counted after Unsubscribe: %s, then %s", count, after)
 	}
 
+	// The network drops under carol's page while the server runs on: what bob says meanwhile
+	// reaches her when she is back (resumed from her position), each message once, and the
+	// page says that nothing was missed.
+	proxy := startCutProxy(t, mustHost(t, s.HTTP))
+	carol := b.tab("carol", false)
+	join(carol, "carol", "http://"+proxy.addr()+"/")
+	sees(carol, "bob", "after unsubscribe")
+	proxy.cut(true)
+	carol.waitJS("disconnected", `document.querySelector("#status")?.dataset.state === "reconnecting"`)
+	say(bob, "while carol was away")
+	say(bob, "still away")
+	proxy.resume()
+	carol.waitJS("reconnected, nothing missed", `document.querySelector("#chat-notice")?.textContent === "Reconnected, nothing missed."`)
+	sees(carol, "bob", "still away")
+	sees(bob, "bob", "still away")
+	if cl, bl := chatLog(carol), chatLog(bob); cl != bl {
+		t.Errorf("after the reconnect carol's page shows\n%s\nand bob's\n%s", cl, bl)
+	}
+	t.Logf("screenshot of the chat page after the network cut: %s", carol.screenshot("chat-resumed"))
+
 	// A second subscription from the same form, to follow through a restart.
 	ex.do("subscribe again", chromedp.Click(chromedp.CSS(`[data-testid="call"]`)))
 	ex.waitJS("a second subscription", `document.querySelectorAll('[data-testid="subscription"]').length === 2 &&
 		document.querySelector('[data-testid="subscription"]').dataset.state === "active"`)
 
 	// The server restarts on the same port: the pages reconnect, alice's page joins again and
-	// the explorer subscribes again.
+	// the explorer subscribes again. The new server's history is not the old one (another
+	// epoch): the chat pages reload it, and carol, who comes back only after a message was
+	// sent to the new server, sees it from there.
 	_, port, err := net.SplitHostPort(mustHost(t, s.HTTP))
 	if err != nil {
 		t.Fatal(err)
 	}
+	proxy.cut(true)
+	carol.waitJS("disconnected again", `document.querySelector("#status")?.dataset.state === "reconnecting"`)
 	s.stop(t)
 	alice.waitJS("disconnected", `document.querySelector("#status")?.dataset.state === "reconnecting"`)
 	ex.waitJS("subscription suspended", `document.querySelector('[data-testid="subscription"]').dataset.state === "suspended"`)
-	startServer(t, "--http.port", port)
+	s2 := startServer(t, "--http.port", port)
+	if err := dialClient(t, s2.HTTP, nil).Call(context.Background(), nil, "chat_send", room, "dave", "while the pages were away"); err != nil {
+		t.Fatal(err)
+	}
+	proxy.resume()
 	alice.waitJS("reconnected", `document.querySelector("#status")?.dataset.state === "open"`)
 	ex.waitJS("explorer reconnected", `document.querySelector("#status")?.dataset.state === "open"`)
-	alice.waitJS("rejoined", `document.querySelector("#chat-notice")?.textContent === "Reconnected."`)
+	const reloaded = `document.querySelector("#chat-notice")?.textContent === "Reconnected, reloaded history."`
+	alice.waitJS("rejoined, history reloaded", reloaded)
+	carol.waitJS("rejoined, history reloaded", reloaded)
+	sees(carol, "dave", "while the pages were away")
+	sees(alice, "dave", "while the pages were away")
 	say(alice, "back again")
 	sees(alice, "alice", "back again")
 	ex.waitJS("the resubscribed subscription gets new messages", `(() => {
@@ -180,6 +215,13 @@ func TestBrowserConsole(t *testing.T) {
 		return card.dataset.state === "active" && [...card.querySelectorAll('[data-testid="notification"]')]
 			.some((p) => JSON.parse(p.textContent).text === "back again");
 	})()`)
+}
+
+// chatLog is the chat page's messages, one "author: text" a line, in the page's order.
+func chatLog(tb *tab) string {
+	return eval[string](tb, "read the messages", `[...document.querySelectorAll('[data-testid="chat-message"]')]
+		.map((li) => li.querySelector('[data-testid="chat-author"]').textContent + ": " +
+			li.querySelector('[data-testid="chat-body"]').textContent).join("\n")`)
 }
 
 func mustHost(t *testing.T, raw string) string {

@@ -22,6 +22,7 @@ type Client struct {
 	closeConn func() error
 	roundTrip bool          // Transport clients: Send returns after the answers were received
 	readDone  chan struct{} // Conn clients: closed when the read loop ends
+	rc        *reconnector  // reconnecting clients (client_reconnect.go); nil otherwise
 
 	ids atomic.Uint64
 
@@ -51,7 +52,13 @@ type pendingCall struct {
 	seen  []bool
 	left  int
 
-	sub *ClientSubscription // for a subscribe call
+	sub   *ClientSubscription // for a subscribe call
+	resub bool                // the subscribe call resumes sub after a reconnect
+
+	// cc is, on a reconnecting client, the connection the call is sent on. Set before the call
+	// is registered, it confines the call to that connection (an unsubscribe, a resubscribe);
+	// otherwise register sets it to the connection once one is up.
+	cc *clientConn
 }
 
 // answer decodes the answer r for id into the call's result (or the batch element's).
@@ -173,15 +180,16 @@ func (c *Client) readLoop(conn Conn) {
 	for {
 		msg, err := conn.ReadMessage()
 		if err != nil {
-			c.fail(fmt.Errorf("rpc: connection lost: %w", err))
+			c.fail(fmt.Errorf("%w: %w", ErrConnectionLost, err))
 			return
 		}
 		c.receive(msg)
 	}
 }
 
-// Close closes the connection. Calls in flight and later calls fail with [ErrClosed].
-// Close is idempotent.
+// Close closes the connection. Calls in flight and later calls fail with [ErrClosed]. A
+// reconnecting client (see [NewReconnectingClient]) stops reconnecting. Close returns once every
+// goroutine the client started has returned, and is idempotent.
 func (c *Client) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
@@ -240,16 +248,24 @@ func (c *Client) callPending(ctx context.Context, pc *pendingCall, method string
 	if err != nil {
 		return err
 	}
-	if err := c.register(pc, id, 1); err != nil {
+	if err := c.register(ctx, pc, id, 1); err != nil {
 		return err
 	}
 	return c.roundtrip(ctx, pc, buf, id, 1)
 }
 
-// register records pc as waiting for the n ids from base.
-func (c *Client) register(pc *pendingCall, base uint64, n int) error {
+// register records pc as waiting for the n ids from base. A reconnecting client first waits,
+// up to ctx's end, for a connection (see reconnector.connLocked).
+func (c *Client) register(ctx context.Context, pc *pendingCall, base uint64, n int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.rc != nil {
+		cc, err := c.rc.connLocked(ctx, pc.cc)
+		if err != nil {
+			return err
+		}
+		pc.cc = cc
+	}
 	if c.err != nil {
 		return c.err
 	}
@@ -269,7 +285,11 @@ func (c *Client) forget(base uint64, n int) {
 
 // roundtrip sends msg and waits for pc to be answered.
 func (c *Client) roundtrip(ctx context.Context, pc *pendingCall, msg []byte, base uint64, n int) error {
-	if err := c.send(ctx, msg); err != nil {
+	send := c.send
+	if pc.cc != nil {
+		send = pc.cc.send
+	}
+	if err := send(ctx, msg); err != nil {
 		c.forget(base, n)
 		return err
 	}
@@ -344,7 +364,7 @@ func (c *Client) BatchCall(ctx context.Context, elems []BatchElem) error {
 	buf = append(buf, ']', '\n')
 	*bp = buf
 	pc := &pendingCall{done: make(chan struct{}), batch: elems, base: base, seen: make([]bool, n), left: n}
-	if err := c.register(pc, base, n); err != nil {
+	if err := c.register(ctx, pc, base, n); err != nil {
 		return err
 	}
 	return c.roundtrip(ctx, pc, buf, base, n)

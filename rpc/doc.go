@@ -122,7 +122,8 @@ compile time; [ConnOptions] carries the switches that are not capabilities
 every transport reserves from while it reads, is [Server.RequestBudget].
 
 The client side mirrors this: [NewClient] over a [Conn], [NewTransportClient] over a
-request/response [Transport].
+request/response [Transport], and [NewReconnectingClient] over a function that dials a [Conn],
+which it calls again, with backoff, whenever the connection fails.
 
 # JSON
 
@@ -178,7 +179,10 @@ offsets and whose subscriptions resume from a position (a trailing *subscription
 argument; NS_subscriptionPosition notices). On the client, [Client.Subscribe] delivers decoded
 notifications to a channel through a bounded buffer ([ClientBufferLimit]); a consumer that falls
 behind ends its subscription with [ErrSubscriptionQueueOverflow] instead of stalling the
-connection, and the server's lag notices arrive on [ClientSubscription.Lagged].
+connection, and the server's lag notices arrive on [ClientSubscription.Lagged]. The client
+tracks positions ([ClientSubscription.Position]) and reports notifications lost while a
+subscription goes on on [ClientSubscription.Gaps]; a reconnecting client resumes each
+subscription from its last position.
 
 # Metadata and discovery
 

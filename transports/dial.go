@@ -31,6 +31,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// Origin is the Origin header of the WebSocket handshake; empty sends none.
 	Origin string
+	// Reconnect, when set, makes a WebSocket or IPC client reconnect whenever its connection
+	// fails, resuming its subscriptions (see rpc.NewReconnectingClient); HTTP, which connects
+	// for each call, ignores it.
+	Reconnect *rpc.ReconnectOptions
 }
 
 // Dial connects to endpoint and returns a client for it. ctx bounds the connection attempt
@@ -43,11 +47,11 @@ func Dial(ctx context.Context, endpoint string, opts *Options) (*rpc.Client, err
 	scheme, _, hasScheme := strings.Cut(endpoint, "://")
 	switch {
 	case !hasScheme || scheme == "unix":
-		return ipc.Dial(ctx, endpoint)
+		return ipc.DialWith(ctx, endpoint, &ipc.DialOptions{Reconnect: opts.Reconnect})
 	case scheme == "http" || scheme == "https":
 		return httprpc.Dial(ctx, endpoint, &httprpc.ClientOptions{HTTPClient: opts.HTTPClient, Header: opts.Header})
 	case scheme == "ws" || scheme == "wss":
-		return wsrpc.Dial(ctx, endpoint, &wsrpc.DialOptions{Header: opts.Header, Origin: opts.Origin})
+		return wsrpc.Dial(ctx, endpoint, &wsrpc.DialOptions{Header: opts.Header, Origin: opts.Origin, Reconnect: opts.Reconnect})
 	}
 	return nil, fmt.Errorf("transports: no transport for %q: use http://, https://, ws://, wss://, unix:// or a socket path", endpoint)
 }

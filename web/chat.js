@@ -43,9 +43,15 @@ async function join(name, user) {
     sub.addEventListener("data", (e) => add(e.detail));
     sub.addEventListener("lag", (e) => notice(`${e.detail} message(s) were dropped because this page fell behind.`, "warn"));
     sub.addEventListener("suspended", () => notice("Connection lost; rejoining when the server is back…", "warn"));
-    sub.addEventListener("resubscribed", () => {
-      notice("Reconnected.");
-      loadHistory();
+    // Back from a reconnect: the subscription resumed from the last message received, and
+    // either nothing was missed or the server no longer had it all (then the history reloads).
+    sub.addEventListener("resubscribed", (e) => {
+      if (e.detail.recovered) notice("Reconnected, nothing missed.");
+      else reload("Reconnected, reloaded history.");
+    });
+    // Messages lost while connected (the server's broker lost them): reload as well.
+    sub.addEventListener("position", (e) => {
+      if (!e.detail.recovered && !e.detail.resumed) reload("Some messages were missed; reloaded history.");
     });
     sub.addEventListener("end", (e) => {
       if (e.detail.reason !== "unsubscribed") {
@@ -74,6 +80,12 @@ function remembered(name) {
     // not remembered
   }
   return name;
+}
+
+// reload reads the room's history again (add skips what the page has) and then says text.
+function reload(text) {
+  notice("Reloading the history…", "warn");
+  loadHistory().then(() => notice(text), (err) => notice(`Could not reload the history: ${err.message}`, "error"));
 }
 
 async function loadHistory() {

@@ -16,6 +16,15 @@
 // subscriptions again; a subscription the server refuses then ends with a "lost" event.
 // The client dispatches "status" events ({state, attempt, delay, error}) and "notification"
 // events for notifications that belong to no subscription.
+//
+// Positions: a subscription backed by a polyrpc Feed (chat_subscribe, for one) gets position
+// notices (NS_subscriptionPosition) and an offset with each notification; sub.position is the
+// last one ({epoch, offset}). After a reconnect such a subscription is subscribed again from
+// that position: the last argument is replaced when it is null or a position, else the
+// position is added after the arguments. The server then sends what was missed, and the
+// "resubscribed" event says {id, recovered: true}; when it could not (its history no longer
+// reaches back that far), recovered is false and only new notifications follow, so reload.
+// A subscription without positions is resubscribed as it was, with recovered false.
 
 /** An error answered by the server: code, message and optional data. */
 export class RPCError extends Error {
@@ -252,7 +261,9 @@ export class Client extends EventTarget {
 
   _notification(m) {
     const id = m.params && m.params.subscription;
-    const kind = m.method.endsWith("_subscription") ? "data" : m.method.endsWith("_subscriptionLag") ? "lag" : "";
+    const kind = m.method.endsWith("_subscription") ? "data"
+      : m.method.endsWith("_subscriptionLag") ? "lag"
+      : m.method.endsWith("_subscriptionPosition") ? "position" : "";
     if (kind && id !== undefined) {
       const sub = this._subs.get(id);
       if (sub) sub._deliver(kind, m.params);
@@ -271,6 +282,15 @@ export class Client extends EventTarget {
   }
 }
 
+// withPosition returns args with pos in place of a last argument that is null or a position,
+// or after them.
+function withPosition(args, pos) {
+  const last = args[args.length - 1];
+  const isPos = last === null || (typeof last === "object" && !Array.isArray(last) &&
+    typeof last.epoch === "string" && typeof last.offset === "number");
+  return isPos ? [...args.slice(0, -1), pos] : [...args, pos];
+}
+
 function request(method, params, id) {
   const msg = { jsonrpc: "2.0", method };
   if (params !== undefined && params !== null) msg.params = params;
@@ -280,8 +300,10 @@ function request(method, params, id) {
 
 /**
  * A live subscription. Events: "data" (detail: the result), "lag" (detail: number dropped),
- * "suspended" (the connection dropped), "resubscribed" (detail: {id}, after reconnecting),
- * "end" (detail: {reason: "unsubscribed"|"lost"|"closed", error}).
+ * "position" (detail: {epoch, offset, recovered, resumed}: a position notice; recovered false
+ * means notifications were lost), "suspended" (the connection dropped), "resubscribed" (detail:
+ * {id, recovered}, after reconnecting: recovered tells whether nothing was missed), "end"
+ * (detail: {reason: "unsubscribed"|"lost"|"closed", error}).
  * It is also an async iterator of its results, which finishes when the subscription ends.
  */
 export class Subscription extends EventTarget {
@@ -295,6 +317,8 @@ export class Subscription extends EventTarget {
     this.active = false;
     this.suspended = false;
     this.dropped = 0; // notifications the server reported dropped (lag notices)
+    this.position = null; // {epoch, offset} of the last notification or position notice
+    this._resuming = false; // subscribed again from position: the next notice tells if recovered
     this._queue = [];
     this._readers = [];
   }
@@ -305,9 +329,10 @@ export class Subscription extends EventTarget {
     this.client._register(this);
   }
 
-  // _call sends NS_subscribe and resolves to the id the server answers.
-  async _call() {
-    const id = await this.client.call(`${this.namespace}_subscribe`, [this.name, ...this.args]);
+  // _call sends NS_subscribe (with args, by default the subscription's) and resolves to the id
+  // the server answers.
+  async _call(args = this.args) {
+    const id = await this.client.call(`${this.namespace}_subscribe`, [this.name, ...args]);
     if (typeof id !== "string" && typeof id !== "number") {
       throw new TransportError(`${this.namespace}_subscribe answered ${JSON.stringify(id)}, not an id`, "protocol");
     }
@@ -316,10 +341,13 @@ export class Subscription extends EventTarget {
 
   // _restart subscribes again on a new connection. If that connection drops too, the
   // subscription stays suspended and the next connection tries again.
+  // A subscription with a position resumes from it (see the top of the file); its
+  // "resubscribed" event waits for the position notice that says whether it recovered.
   async _restart() {
+    const pos = this.position;
     let id;
     try {
-      id = await this._call();
+      id = await this._call(pos ? withPosition(this.args, pos) : this.args);
     } catch (err) {
       if (!(err instanceof TransportError && err.kind === "disconnected")) this._end("lost", err);
       return;
@@ -331,8 +359,9 @@ export class Subscription extends EventTarget {
     this.client._subs.delete(this.id);
     this.id = id;
     this.suspended = false;
-    this.client._register(this);
-    this.dispatchEvent(new CustomEvent("resubscribed", { detail: { id } }));
+    this._resuming = pos !== null;
+    this.client._register(this); // hands over the notice if it came first
+    if (!pos) this.dispatchEvent(new CustomEvent("resubscribed", { detail: { id, recovered: false } }));
   }
 
   // The connection dropped: the server forgot the subscription; it waits for a reconnection.
@@ -343,11 +372,23 @@ export class Subscription extends EventTarget {
 
   _deliver(kind, params) {
     if (!this.active) return;
+    if (kind === "position") {
+      const recovered = params.recovered === true;
+      const resumed = this._resuming;
+      this._resuming = false;
+      this.position = { epoch: String(params.epoch), offset: Number(params.offset) };
+      this.dispatchEvent(new CustomEvent("position", { detail: { ...this.position, recovered, resumed } }));
+      if (resumed) this.dispatchEvent(new CustomEvent("resubscribed", { detail: { id: this.id, recovered } }));
+      return;
+    }
     if (kind === "lag") {
       const n = Number(params.dropped) || 0;
       this.dropped += n;
       this.dispatchEvent(new CustomEvent("lag", { detail: n }));
       return;
+    }
+    if (typeof params.offset === "number") {
+      this.position = { epoch: this.position ? this.position.epoch : "", offset: params.offset };
     }
     this.dispatchEvent(new CustomEvent("data", { detail: params.result }));
     const reader = this._readers.shift();

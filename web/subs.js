@@ -41,7 +41,9 @@ export function addSubscription(list, sub) {
   sub.addEventListener("resubscribed", (e) => {
     idEl.textContent = String(e.detail.id);
     setState("active");
-    note("info", "resubscribed after reconnecting; notifications sent meanwhile were missed");
+    note("info", e.detail.recovered
+      ? "resubscribed after reconnecting; nothing missed"
+      : "resubscribed after reconnecting; notifications sent meanwhile may have been missed");
   });
   sub.addEventListener("end", (e) => {
     button.disabled = true;

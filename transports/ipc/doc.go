@@ -12,6 +12,9 @@ byte stream), so go-ethereum's IPC clients can use it.
 
 	client, err := ipc.Dial(ctx, "/run/myapp/rpc.ipc")
 
+[DialWith] with DialOptions.Reconnect returns a client that dials the path again whenever the
+connection fails and resumes its subscriptions (see [rpc.NewReconnectingClient]).
+
 # Wire format
 
 A connection carries a byte stream of JSON values, read by the shared framer of

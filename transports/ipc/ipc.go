@@ -40,11 +40,36 @@ func Listen(path string) (net.Listener, error) { return listen(path) }
 // most 2 s). The client multiplexes concurrent calls on the one connection; close it to close
 // the connection.
 func Dial(ctx context.Context, path string) (*rpc.Client, error) {
-	c, err := dial(ctx, strings.TrimPrefix(path, "unix://"))
+	return DialWith(ctx, path, nil)
+}
+
+// DialOptions configures [DialWith]. A nil *DialOptions gives the defaults.
+type DialOptions struct {
+	// Reconnect, when set, makes the client dial path again whenever the connection fails,
+	// and resume its subscriptions: see rpc.NewReconnectingClient. Nil: the client fails once
+	// its connection does.
+	Reconnect *rpc.ReconnectOptions
+}
+
+// DialWith is [Dial] with options: DialWith(ctx, path, &ipc.DialOptions{Reconnect:
+// &rpc.ReconnectOptions{}}) returns a client that reconnects.
+func DialWith(ctx context.Context, path string, opts *DialOptions) (*rpc.Client, error) {
+	path = strings.TrimPrefix(path, "unix://")
+	open := func(ctx context.Context) (rpc.Conn, error) {
+		c, err := dial(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		return rpc.NewStreamConn(c, 0), nil
+	}
+	if opts != nil && opts.Reconnect != nil {
+		return rpc.NewReconnectingClient(ctx, open, opts.Reconnect)
+	}
+	conn, err := open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return rpc.NewClient(rpc.NewStreamConn(c, 0)), nil
+	return rpc.NewClient(conn), nil
 }
 
 // Endpoint serves an [rpc.Server] on an IPC listener: it accepts connections and serves each

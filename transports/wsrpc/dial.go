@@ -21,11 +21,28 @@ import (
 // handshake the server refuses returns a [*HandshakeError] with the HTTP status.
 //
 // The client answers the server's pings and pings an idle server itself (see
-// DialOptions.PingInterval); a server that stops answering fails the client's calls.
+// DialOptions.PingInterval); a server that stops answering fails the client's calls, or with
+// DialOptions.Reconnect set, makes the client reconnect.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*rpc.Client, error) {
 	if opts == nil {
 		opts = &DialOptions{}
 	}
+	dial, err := dialer(rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Reconnect != nil {
+		return rpc.NewReconnectingClient(ctx, dial, opts.Reconnect)
+	}
+	conn, err := dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return rpc.NewClient(conn), nil
+}
+
+// dialer checks rawURL and returns the function that opens a connection to it with opts.
+func dialer(rawURL string, opts *DialOptions) (func(context.Context) (rpc.Conn, error), error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		var ue *url.Error
@@ -61,15 +78,17 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*rpc.Client, e
 		WriteBufferPool:   writeBufferPool,
 		EnableCompression: opts.Compression,
 	}
-	ws, resp, err := d.DialContext(ctx, u.String(), header)
-	if err != nil {
-		if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
-			return nil, &HandshakeError{URL: u.String(), StatusCode: resp.StatusCode, Status: resp.Status}
+	target, cfg := u.String(), opts.connConfig()
+	return func(ctx context.Context) (rpc.Conn, error) {
+		ws, resp, err := d.DialContext(ctx, target, header)
+		if err != nil {
+			if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
+				return nil, &HandshakeError{URL: target, StatusCode: resp.StatusCode, Status: resp.Status}
+			}
+			return nil, fmt.Errorf("wsrpc: dial %s: %w", target, err)
 		}
-		return nil, fmt.Errorf("wsrpc: dial %s: %w", u, err)
-	}
-	c := newConn(ws, opts.connConfig(), nil, websocket.CloseNormalClosure, "")
-	return rpc.NewClient(c), nil
+		return newConn(ws, cfg, nil, websocket.CloseNormalClosure, ""), nil
+	}, nil
 }
 
 // HandshakeError is returned by [Dial] when the server answers the opening handshake with an

@@ -9,6 +9,9 @@ returns an [rpc.Client] over a WebSocket connection.
 
 	client, err := wsrpc.Dial(ctx, "ws://127.0.0.1:8546/ws", nil)
 
+With DialOptions.Reconnect set, the client dials again whenever the connection fails and
+resumes its subscriptions (see [rpc.NewReconnectingClient]).
+
 One address can serve HTTP POST and WebSocket, as go-ethereum's node does: route the requests
 for which [IsUpgrade] is true to the WebSocket handler and the others to the HTTP handler. The
 WebSocket handler alone answers a plain HTTP request with 426 Upgrade Required.

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"net/http"
 	"time"
+
+	"github.com/polyrpc/polyrpc/rpc"
 )
 
 // Defaults and fixed timings. The defaults are go-ethereum's where it has one.
@@ -113,6 +115,11 @@ type DialOptions struct {
 
 	// TLSClientConfig is the TLS configuration for wss:// URLs. Default: the system's roots.
 	TLSClientConfig *tls.Config
+
+	// Reconnect, when set, makes the client redial the URL (with these options) whenever the
+	// connection fails, and resume its subscriptions: see rpc.NewReconnectingClient. Nil: the
+	// client fails once its connection does.
+	Reconnect *rpc.ReconnectOptions
 }
 
 // connConfig is what a connection needs of either Options or DialOptions, defaults applied.
