@@ -5,10 +5,17 @@ import (
 	"net/http"
 )
 
-// readyHandler answers /readyz: 200 {"status":"ready"} while the node can serve, 503
-// {"status":"not ready","error":…} while ready (nil: always ready) reports an error, such as
+// readiness is the body of /readyz.
+type readiness struct {
+	Status string `json:"status"`
+	Node   string `json:"node,omitempty"` // --node.name
+	Error  string `json:"error,omitempty"`
+}
+
+// readyHandler answers /readyz: 200 {"status":"ready","node":NAME} while the node can serve,
+// 503 {"status":"not ready","node":NAME,"error":…} while ready (nil: always ready) reports an error, such as
 // an unreachable broker or a server shutting down.
-func readyHandler(ready func() error) http.HandlerFunc {
+func readyHandler(node string, ready func() error) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		var err error
 		if ready != nil {
@@ -18,9 +25,9 @@ func readyHandler(ready func() error) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		if err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			json.NewEncoder(w).Encode(map[string]string{"status": "not ready", "error": err.Error()})
+			json.NewEncoder(w).Encode(readiness{Status: "not ready", Node: node, Error: err.Error()})
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]string{"status": "ready"})
+		json.NewEncoder(w).Encode(readiness{Status: "ready", Node: node})
 	}
 }

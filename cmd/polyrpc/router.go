@@ -86,7 +86,7 @@ func newRouter(srv *rpc.Server, cfg *serveConfig, serveHTTP, serveWS bool) http.
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	r.Get("/readyz", readyHandler(cfg.ready))
+	r.Get("/readyz", readyHandler(cfg.nodeName, cfg.ready))
 	mountOpenRPC(r, srv, cfg, serveHTTP)
 	if cfg.dev.debug {
 		r.Mount("/debug", middleware.Profiler())
