@@ -26,11 +26,11 @@ const (
 
 // figures are what one setup measured.
 type figures struct {
-	setup              string
-	p50, p99, p999     time.Duration // publish to delivery, every subscriber
+	setup               string
+	p50, p99, p999      time.Duration // publish to delivery, every subscriber
 	resumeP50, resume99 time.Duration // SIGKILL to the first resumed notification
-	resumed            int
-	pubFailures        int
+	resumed             int
+	pubFailures         int
 }
 
 func TestScaleOut(t *testing.T) {
