@@ -158,6 +158,7 @@ func (b *Broker) Start(h subscriptions.Handler) error {
 		return errors.New("natsbroker: started twice")
 	}
 	b.h = h
+	h.Status(b.Err()) // not connected yet
 	nc, err := nats.Connect(b.opts.URL,
 		nats.Name(b.opts.Name),
 		nats.RetryOnFailedConnect(true),

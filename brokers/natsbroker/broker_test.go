@@ -145,6 +145,7 @@ func TestServerRestart(t *testing.T) {
 		t.Run(fmt.Sprintf("memory=%v", memory), func(t *testing.T) {
 			dir := t.TempDir()
 			s := runServer(t, dir, 0)
+			port := s.Addr().(*net.TCPAddr).Port
 			url := s.ClientURL()
 			b := newBroker(t, url, Options{MemoryStorage: memory})
 			h := newHandler()
@@ -174,7 +175,7 @@ func TestServerRestart(t *testing.T) {
 				t.Error("Err is nil while the server is down")
 			}
 
-			s = runServer(t, dir, s.Addr().(*net.TCPAddr).Port)
+			runServer(t, dir, port)
 			h.waitFor(t, "status report of the recovery", func(_ []subscriptions.Event, st []error) bool {
 				err, ok := lastStatus(st)
 				return ok && err == nil

@@ -129,6 +129,7 @@ func (b *Broker) Start(h subscriptions.Handler) error {
 		return errors.New("redisbroker: started twice")
 	}
 	b.h = h
+	h.Status(b.Err()) // not connected yet
 	ready := make(chan struct{})
 	b.wg.Go(func() { b.listen(ready) })
 	select { // usually connected when Start returns; otherwise the listener keeps trying

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -205,7 +206,7 @@ func TestServerRestart(t *testing.T) {
 // from the stream when it is back, in order, before the new ones.
 func TestLostMessages(t *testing.T) {
 	srv := startRedis(t, 0)
-	b := newBroker(t, srv.url(), Options{})
+	b := newBroker(t, srv.url(), Options{Name: "victim"})
 	h := newHandler()
 	if err := b.Start(h); err != nil {
 		t.Fatal(err)
@@ -222,8 +223,23 @@ func TestLostMessages(t *testing.T) {
 
 	publish(t, other, "room", 0)
 	h.waitFor(t, "first delivery", func(evs []subscriptions.Event, _ []error) bool { return len(evs) == 1 })
-	if err := admin.Do(context.Background(), "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+	list, err := admin.Do(context.Background(), "CLIENT", "LIST", "TYPE", "pubsub").Text()
+	if err != nil {
 		t.Fatal(err)
+	}
+	killed := 0
+	for _, line := range strings.Split(list, "\n") {
+		if !strings.Contains(line, " name=victim ") {
+			continue
+		}
+		id, _, _ := strings.Cut(strings.TrimPrefix(line, "id="), " ")
+		if err := admin.Do(context.Background(), "CLIENT", "KILL", "ID", id).Err(); err != nil {
+			t.Fatal(err)
+		}
+		killed++
+	}
+	if killed != 1 {
+		t.Fatalf("%d pub/sub connections of the node killed, want 1:\n%s", killed, list)
 	}
 	for i := 1; i <= 20; i++ {
 		publish(t, other, "room", i)

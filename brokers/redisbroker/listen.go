@@ -27,29 +27,39 @@ const catchUpBatch = 512
 // listen connects, subscribes and receives until Close, reconnecting after a failure. ready
 // is closed after the first attempt.
 func (b *Broker) listen(ready chan struct{}) {
-	first := true
+	defer func() {
+		if ready != nil {
+			close(ready)
+		}
+	}()
 	for b.ctx.Err() == nil {
 		ps, err := b.connect()
-		if first {
+		if err != nil {
+			// The server cannot be reached (a dropped connection alone, with the server
+			// still up, reconnects at once and tells nobody).
+			b.setErr(fmt.Errorf("%w: %v", ErrUnavailable, err))
+		} else {
+			b.setErr(nil)
+		}
+		if ready != nil {
 			close(ready)
-			first = false
+			ready = nil
 		}
 		if err != nil {
-			b.setErr(fmt.Errorf("%w: %v", ErrUnavailable, err))
 			select {
 			case <-b.ctx.Done():
+			case <-b.kick:
 			case <-time.After(b.opts.ReconnectWait):
 			}
 			continue
 		}
-		b.setErr(nil)
 		err = b.receive(ps)
 		b.mu.Lock()
 		b.ps = nil
 		b.mu.Unlock()
 		ps.Close()
-		if b.ctx.Err() == nil {
-			b.setErr(fmt.Errorf("%w: %v", ErrUnavailable, err))
+		if b.opts.Logger != nil && b.ctx.Err() == nil {
+			b.opts.Logger.Debug("pub/sub connection lost", "broker", "redis", "err", err)
 		}
 	}
 }

@@ -36,7 +36,7 @@ if not epoch then
   redis.call('DEL', KEYS[2])
 end
 local off = redis.call('HINCRBY', KEYS[1], 's', 1)
-local id = off .. '-0'
+local id = string.format('%d-0', off)
 if tonumber(ARGV[3]) > 0 then
   redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], id, 'd', ARGV[1], 't', ARGV[6])
 else
@@ -46,7 +46,7 @@ if tonumber(ARGV[4]) > 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
 end
-redis.call('PUBLISH', ARGV[5], off .. ':' .. epoch .. ':' .. ARGV[1])
+redis.call('PUBLISH', ARGV[5], string.format('%d', off) .. ':' .. epoch .. ':' .. ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[6], ARGV[8])
 local keep = tonumber(ARGV[7])
 if keep > 0 then

@@ -3,6 +3,7 @@ package scaleout
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -42,6 +43,7 @@ type subscriber struct {
 	resumes   int
 	more      chan struct{}
 	resumable bool // reconnect when the connection drops
+	closed    bool // close was called: no more connections
 
 	wg sync.WaitGroup
 }
@@ -112,6 +114,11 @@ func (s *subscriber) subscribe(since *position) error {
 	}
 	conn.SetReadDeadline(time.Time{})
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close()
+		return errClosed
+	}
 	s.conn, s.node = conn, info.Name
 	s.mu.Unlock()
 	s.wg.Go(func() { s.read(conn) })
@@ -149,6 +156,9 @@ func (s *subscriber) read(conn *websocket.Conn) {
 			s.resumes++
 			s.resumed = time.Time{}
 			s.mu.Unlock()
+			return
+		}
+		if err == errClosed {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -210,7 +220,7 @@ func (s *subscriber) problem(format string, args ...any) {
 // close ends the subscriber without resuming.
 func (s *subscriber) close() {
 	s.mu.Lock()
-	s.resumable = false
+	s.resumable, s.closed = false, true
 	conn := s.conn
 	s.mu.Unlock()
 	if conn != nil {
@@ -218,6 +228,8 @@ func (s *subscriber) close() {
 	}
 	s.wg.Wait()
 }
+
+var errClosed = errors.New("subscriber closed")
 
 // startSubscribers connects n subscribers through url.
 func startSubscribers(t testing.TB, url string, n int) []*subscriber {

@@ -129,7 +129,7 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, msg []byte, r
 	defer ss.Close()
 	err = ss.Handle(msg)
 	release()
-	if err != nil || !out.subscribed() {
+	if err != nil || ss.Subscriptions() == 0 {
 		return // no subscription: the answer was all
 	}
 	keep := time.NewTicker(h.cfg.sseKeepAlive)
@@ -161,7 +161,6 @@ type sseWriter struct {
 
 	mu      sync.Mutex
 	epoch   string // from the last position notice
-	answer  []byte // the first message, the call's answer
 	failed  bool
 	closed  chan struct{}
 	closeMu sync.Once
@@ -183,9 +182,6 @@ func (s *sseWriter) WriteMessage(msg []byte) error {
 		return errSSEClosed
 	}
 	msg = bytes.TrimRight(msg, "\n")
-	if s.answer == nil {
-		s.answer = bytes.Clone(msg)
-	}
 	b := s.buf[:0]
 	if id := s.eventID(msg); id != "" {
 		b = append(b, "id: "...)
@@ -249,16 +245,6 @@ func (s *sseWriter) comment(text string) error {
 		return err
 	}
 	return nil
-}
-
-// subscribed reports whether the answer written was a subscription id: a string result.
-func (s *sseWriter) subscribed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var a struct {
-		Result json.RawMessage `json:"result"`
-	}
-	return json.Unmarshal(s.answer, &a) == nil && len(a.Result) > 0 && a.Result[0] == '"'
 }
 
 // Notification shapes (internal/wire): a position notice carries the epoch, a notification of

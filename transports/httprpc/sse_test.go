@@ -118,7 +118,7 @@ func postSSE(t *testing.T, url, body, lastID string) *http.Request {
 
 func call(t *testing.T, url, method string, params ...any) {
 	t.Helper()
-	c, err := httprpc.Dial(url, nil)
+	c, err := httprpc.Dial(context.Background(), url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
