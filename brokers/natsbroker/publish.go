@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -58,8 +59,14 @@ func (b *Broker) Publish(ctx context.Context, name string, data []byte) (subscri
 			return subscriptions.Position{Epoch: b.currentEpoch(), Offset: ack.Sequence}, nil
 		}
 		t.known = false
-		if !wrongLast(err) || attempt+1 >= maxCASAttempts {
+		conflict, actual := wrongLast(err)
+		if !conflict || attempt+1 >= maxCASAttempts {
 			return subscriptions.Position{}, b.failed(name, err)
+		}
+		if actual > t.last {
+			// The server says which sequence is last now: retry after it at once. (Not when
+			// it went back: the stream may have been recreated, its epoch must be read.)
+			t.last, t.known = actual, true
 		}
 	}
 }
@@ -90,11 +97,17 @@ func (b *Broker) lastOf(ctx context.Context, t *topic, was uint64) (last, floor 
 	return last, floorOf(info), nil
 }
 
-// wrongLast reports a conflict on the expected last subject sequence.
-func wrongLast(err error) bool {
+// wrongLast reports a conflict on the expected last subject sequence and, when the server
+// said it ("wrong last sequence: N"), the subject's actual last sequence.
+func wrongLast(err error) (bool, uint64) {
 	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) &&
-		(apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+	if !errors.As(err, &apiErr) ||
+		apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence && apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequenceConstant {
+		return false, 0
+	}
+	_, n, _ := strings.Cut(apiErr.Description, "wrong last sequence: ")
+	actual, _ := strconv.ParseUint(strings.TrimSpace(n), 10, 64)
+	return true, actual
 }
 
 // failed wraps a failed request's error, asking the supervisor to check the stream when it

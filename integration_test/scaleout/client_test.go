@@ -289,37 +289,55 @@ type publisher struct {
 	mu     sync.Mutex
 	acked  []uint64 // ids of the messages chat_send confirmed
 	failed int
+	took   time.Duration // from the first request to the last answer
 	errs   []string
 }
 
 func newPublisher(url string) *publisher {
-	return &publisher{url: url, client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}}
+	return &publisher{url: url, client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: publishers}}}
 }
 
-// run sends n messages at rate per second (keys from k0), and returns when all are answered.
+// publishers is how many requests a publisher has in flight at most: its rate must not
+// depend on the round trip of one request.
+const publishers = 8
+
+// run sends n messages at rate per second (keys from k0), from several goroutines, and
+// returns when all are answered.
 func (p *publisher) run(ctx context.Context, k0, n, rate int) {
+	keys := make(chan int, n)
+	var wg sync.WaitGroup
+	for range publishers {
+		wg.Go(func() {
+			for k := range keys {
+				var m chatMessage
+				text := fmt.Sprintf("k=%d t=%d", k, time.Now().UnixNano())
+				err := rpcCall(ctx, p.client, p.url, "chat_send", &m, room, "bench", text)
+				p.mu.Lock()
+				if err != nil {
+					p.failed++
+					if len(p.errs) < 5 {
+						p.errs = append(p.errs, err.Error())
+					}
+				} else {
+					p.acked = append(p.acked, m.ID)
+				}
+				p.mu.Unlock()
+			}
+		})
+	}
 	start := time.Now()
 	for k := range n {
 		if ctx.Err() != nil {
-			return
+			break
 		}
 		if d := time.Until(start.Add(time.Duration(k) * time.Second / time.Duration(rate))); d > 0 {
 			time.Sleep(d)
 		}
-		var m chatMessage
-		text := fmt.Sprintf("k=%d t=%d", k0+k, time.Now().UnixNano())
-		err := rpcCall(ctx, p.client, p.url, "chat_send", &m, room, "bench", text)
-		p.mu.Lock()
-		if err != nil {
-			p.failed++
-			if len(p.errs) < 5 {
-				p.errs = append(p.errs, err.Error())
-			}
-		} else {
-			p.acked = append(p.acked, m.ID)
-		}
-		p.mu.Unlock()
+		keys <- k0 + k
 	}
+	close(keys)
+	wg.Wait()
+	p.took = time.Since(start)
 }
 
 func (p *publisher) maxAcked() uint64 {

@@ -238,7 +238,7 @@ func (l *lb) http() string { return "http://127.0.0.1:" + strconv.Itoa(l.port) }
 func (l *lb) ws() string   { return "ws://127.0.0.1:" + strconv.Itoa(l.port) }
 
 const haproxyConfig = `global
-  maxconn 10000
+  maxconn 4000
 defaults
   mode http
   timeout connect 1s
