@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/polyrpc/polyrpc/subscriptions"
 	"github.com/polyrpc/polyrpc/subscriptions/brokertest"
@@ -56,15 +58,35 @@ func TestConformance(t *testing.T) {
 	s := runServer(t, t.TempDir(), 0)
 	for _, storage := range []string{"file", "memory"} {
 		t.Run(storage, func(t *testing.T) {
-			brokertest.Run(t, func(t *testing.T) subscriptions.Broker {
+			stream := "BT_" + storage
+			brokertest.RunWith(t, func(t *testing.T) subscriptions.Broker {
 				return newBroker(t, s.ClientURL(), Options{
-					Stream:        "BT_" + storage,
+					Stream:        stream,
 					Subject:       "bt." + storage,
 					MemoryStorage: storage == "memory",
 					Retention:     subscriptions.Retention{Events: brokertest.Retained},
 				})
-			})
+			}, brokertest.Options{Lose: func(t testing.TB) { deleteStream(t, s.ClientURL(), stream) }})
 		})
+	}
+}
+
+// deleteStream deletes a stream, as an operator would: its history is lost.
+func deleteStream(t testing.TB, url, stream string) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := js.DeleteStream(ctx, stream); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -34,16 +34,22 @@ func newBroker(t testing.TB, url string, o Options) *Broker {
 
 func TestConformanceMiniredis(t *testing.T) {
 	m := miniredis.RunT(t)
-	brokertest.Run(t, func(t *testing.T) subscriptions.Broker {
+	brokertest.RunWith(t, func(t *testing.T) subscriptions.Broker {
 		return newBroker(t, "redis://"+m.Addr(), Options{Retention: subscriptions.Retention{Events: brokertest.Retained}})
-	})
+	}, brokertest.Options{Lose: func(testing.TB) { m.FlushAll() }})
 }
 
 func TestConformanceRedisServer(t *testing.T) {
 	srv := startRedis(t, 0)
-	brokertest.Run(t, func(t *testing.T) subscriptions.Broker {
+	brokertest.RunWith(t, func(t *testing.T) subscriptions.Broker {
 		return newBroker(t, srv.url(), Options{Retention: subscriptions.Retention{Events: brokertest.Retained}})
-	})
+	}, brokertest.Options{Lose: func(t testing.TB) {
+		c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(srv.port), Protocol: 2, DisableIdentity: true})
+		defer c.Close()
+		if err := c.FlushAll(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}})
 }
 
 // redisServer is a redis-server process of a test, without persistence.

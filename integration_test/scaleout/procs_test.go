@@ -111,16 +111,6 @@ func (p *proc) kill() {
 	<-p.done
 }
 
-// stop sends SIGTERM and waits up to 15 s, then kills.
-func (p *proc) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		p.kill()
-	}
-}
-
 // waitTCP waits until addr accepts connections.
 func waitTCP(t testing.TB, addr string, p *proc) {
 	t.Helper()
