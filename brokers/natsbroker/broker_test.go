@@ -262,3 +262,23 @@ func TestNodesShareTopics(t *testing.T) {
 		}
 	}
 }
+
+// TestTopics: chat_rooms' source lists the topics with their events, names decoded.
+func TestTopics(t *testing.T) {
+	s := runServer(t, t.TempDir(), 0)
+	b := newBroker(t, s.ClientURL(), Options{})
+	if err := b.Start(newHandler()); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "room.one", 1)
+	publish(t, b, "room.one", 2)
+	last := publish(t, b, "two", 1)
+	topics, err := b.Topics(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(topics) != 2 || topics[0].Topic != "room.one" || topics[0].Events != 2 || topics[1].Topic != "two" ||
+		topics[1].Top != last || topics[1].Last.IsZero() {
+		t.Fatalf("topics %+v", topics)
+	}
+}
