@@ -54,6 +54,10 @@ func (ss *Session) subConn() *subscriptions.Conn {
 	return ss.subs
 }
 
+// Subscriptions returns the number of the session's live subscriptions: a transport that
+// keeps a response open for a subscription (HTTP's event streams) ends it at zero.
+func (ss *Session) Subscriptions() int { return ss.subscriptionCount() }
+
 // subscriptionCount returns the number of live subscriptions on the session.
 func (ss *Session) subscriptionCount() int {
 	ss.subsMu.Lock()

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigFile(t *testing.T) {
@@ -59,6 +60,14 @@ testservice = true
 		{name: "bad format value", file: "[log]\nformat = \"xml\"\n", err: `invalid log.format in `},
 		{name: "bad flag value beats good file", file: "[log]\nverbosity = 3\n", flags: []string{"--verbosity", "9"}, err: "invalid --verbosity 9"},
 		{name: "syntax error", file: "a = 1\n[http\n", err: "line 3: expected"},
+		{
+			name: "broker, node and retention",
+			file: "[broker]\nurl = \"nats://127.0.0.1:4222\"\n[node]\nname = \"n1\"\n[chat]\nretain = 50\nrooms = 7\nmaxage = \"2h\"\n",
+			check: func(c *serveConfig) bool {
+				return c.broker.url == "nats://127.0.0.1:4222" && c.nodeName == "n1" && c.broker.retain == 50 && c.broker.rooms == 7 && c.broker.maxAge == 2*time.Hour
+			},
+		},
+		{name: "bad broker", file: "[broker]\nurl = \"kafka://x:1\"\n", err: `invalid broker.url in `},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "polyrpc.toml")
@@ -117,6 +126,12 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--ipcpath", ""}, "invalid --ipcpath"},
 		{[]string{"--http=false", "--ws=false", "--ipcdisable"}, "nothing to serve"},
+		{[]string{"--broker", "nats://"}, "invalid --broker"},
+		{[]string{"--broker", "redis"}, "invalid --broker"},
+		{[]string{"--node.name", "a b"}, "invalid --node.name"},
+		{[]string{"--chat.retain", "0"}, "invalid --chat.retain 0"},
+		{[]string{"--chat.rooms", "-1"}, "invalid --chat.rooms -1"},
+		{[]string{"--chat.maxage", "-1s"}, "invalid --chat.maxage"},
 	} {
 		if _, err := parseServeFlags(tt.args, io.Discard); err == nil || !strings.Contains(err.Error(), tt.err) {
 			t.Errorf("%q: got %v, want %q", tt.args, err, tt.err)

@@ -28,7 +28,13 @@ type serveConfig struct {
 	ipcDisable bool
 	verbosity  int
 	logFormat  string
+	broker     brokerConfig
+	nodeName   string // "": not named (admin_nodeInfo says polyrpc)
 	dev        devConfig
+
+	// ready reports whether the node can serve (its broker is reachable): /readyz. nil:
+	// always ready.
+	ready func() error
 
 	configPath string
 	// fromFile names each flag that the config file set by its key and file, for messages.
@@ -82,6 +88,11 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.BoolVar(&c.ipcDisable, "ipcdisable", false, "do not serve IPC")
 	fs.IntVar(&c.verbosity, "verbosity", 3, "log level: 0 silent, 1 error, 2 warn, 3 info, 4 debug")
 	fs.StringVar(&c.logFormat, "log.format", "text", "log format: text or json")
+	fs.StringVar(&c.broker.url, "broker", "memory", "where chat rooms live: memory (this process only), nats://HOST:PORT (NATS JetStream) or redis://HOST:PORT, shared by every node on it")
+	fs.StringVar(&c.nodeName, "node.name", "", "this node's name, shown by admin_nodeInfo and in the logs (letters, digits, '.', '_', '-')")
+	fs.IntVar(&c.broker.retain, "chat.retain", 1000, "messages kept per chat room (the broker's retention)")
+	fs.IntVar(&c.broker.rooms, "chat.rooms", 1000, "chat rooms kept: past it the least recently active room is forgotten (NATS: at most retain×rooms messages in all)")
+	fs.DurationVar(&c.broker.maxAge, "chat.maxage", 0, "messages older than this are forgotten (e.g. 24h; 0: no age limit)")
 	fs.BoolVar(&c.dev.testService, "dev.testservice", false, "register the reference test service (namespaces test, notify, get); for tests")
 	fs.BoolVar(&c.dev.noBuiltins, "dev.nobuiltins", false, "leave out the built-in services admin and chat (for the conformance transcripts, whose rpc_modules lists the test service only)")
 	fs.BoolVar(&c.dev.debug, "dev.debug", false, "serve /debug/pprof/ and /debug/stats over HTTP; for tests and diagnosis")
@@ -156,7 +167,24 @@ func (c *serveConfig) validate() error {
 	if !c.http && !c.ws && c.ipcDisable {
 		return fmt.Errorf("nothing to serve: --http=false, --ws=false and --ipcdisable")
 	}
-	return nil
+	if !validNodeName(c.nodeName) {
+		return fmt.Errorf("invalid %s %q: want up to 64 letters, digits, '.', '_' or '-'", c.name("node.name"), c.nodeName)
+	}
+	return c.validateBroker()
+}
+
+// validNodeName reports whether s is a node name (empty: none).
+func validNodeName(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '_' || b == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // shared reports whether HTTP and WebSocket share one listener.

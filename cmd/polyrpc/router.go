@@ -18,13 +18,18 @@ import (
 
 // newRouter composes the HTTP surface with chi:
 //
-//   - POST / (and OPTIONS for CORS): JSON-RPC over HTTP;
+//   - POST / (and OPTIONS for CORS): JSON-RPC over HTTP; with Accept: text/event-stream, a
+//     subscription as Server-Sent Events, and GET /events?method=…&params=… the same for
+//     EventSource;
 //   - WebSocket upgrades on / and /ws;
 //   - GET / from a browser (Accept: text/html): the browser console (package web), and GET of
 //     its assets (/app.js, /style.css, …); a GET / that does not ask for HTML (curl, load
 //     balancer probes) keeps go-ethereum's answer, 200 with an empty body;
 //   - GET /openrpc.json: the OpenRPC document of the methods offered over HTTP;
 //   - GET /health: liveness, {"status":"ok"};
+//   - GET /readyz: readiness, 200 {"status":"ready"}, or 503 {"status":"not ready","error":…}
+//     while the chat's broker is unreachable or the server is shutting down (for load
+//     balancers' health checks);
 //   - with --dev.debug, /debug/pprof/ and /debug/stats.
 //
 // The console is served where WebSocket is, since the page talks to the host that served it.
@@ -56,6 +61,14 @@ func newRouter(srv *rpc.Server, cfg *serveConfig, serveHTTP, serveWS bool) http.
 		}
 	})
 	r.Handle("/", root)
+	if rpcH != nil {
+		// EventSource's endpoint: GET /events?method=…&params=… is an event stream whatever
+		// its Accept header says.
+		r.Get("/events", func(w http.ResponseWriter, req *http.Request) {
+			req.Header.Set("Accept", "text/event-stream")
+			rpcH.ServeHTTP(w, req)
+		})
+	}
 	if wsH != nil {
 		r.Handle("/ws", wsH)
 	}
@@ -73,6 +86,7 @@ func newRouter(srv *rpc.Server, cfg *serveConfig, serveHTTP, serveWS bool) http.
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
+	r.Get("/readyz", readyHandler(cfg.nodeName, cfg.ready))
 	mountOpenRPC(r, srv, cfg, serveHTTP)
 	if cfg.dev.debug {
 		r.Mount("/debug", middleware.Profiler())

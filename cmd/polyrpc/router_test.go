@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -52,6 +53,9 @@ func TestRouter(t *testing.T) {
 		{"POST", "/", "", `{"jsonrpc":"2.0","id":1,"method":"chat_history","params":["lobby"]}`, 200, "application/json", `"result":[]`},
 		{"POST", "/nowhere", "", `{}`, 404, "", ""},
 		{"GET", "/openrpc.json", "", "", 200, "application/json", `"chat_send"`},
+		{"GET", "/readyz", "", "", 200, "application/json", `{"status":"ready"}`},
+		{"POST", "/", "text/event-stream", `{"jsonrpc":"2.0","id":1,"method":"test_add","params":[1,2]}`, 200, "text/event-stream", `data: {"jsonrpc":"2.0","id":1,"result":3}`},
+		{"GET", "/events?method=test_add&params=%5B1%2C2%5D", "", "", 200, "text/event-stream", `data: {"jsonrpc":"2.0","id":1,"result":3}`},
 	} {
 		t.Run(tt.method+" "+tt.path+" "+tt.accept, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(context.Background(), tt.method, hs.URL+tt.path, strings.NewReader(tt.body))
@@ -121,5 +125,23 @@ func TestPublicNamespaces(t *testing.T) {
 			t.Errorf("%+v: %s", tt, got)
 		}
 		srv.Stop()
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	for _, tt := range []struct {
+		ready  func() error
+		status int
+		body   string
+	}{
+		{nil, 200, `{"status":"ready","node":"n1"}`},
+		{func() error { return nil }, 200, `{"status":"ready","node":"n1"}`},
+		{func() error { return errors.New("broker down") }, 503, `{"status":"not ready","node":"n1","error":"broker down"}`},
+	} {
+		rec := httptest.NewRecorder()
+		readyHandler("n1", tt.ready)(rec, httptest.NewRequest("GET", "/readyz", nil))
+		if rec.Code != tt.status || strings.TrimSpace(rec.Body.String()) != tt.body || rec.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("%d %q, want %d %s", rec.Code, rec.Body.String(), tt.status, tt.body)
+		}
 	}
 }

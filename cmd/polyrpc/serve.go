@@ -11,8 +11,10 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/polyrpc/polyrpc/cmd/polyrpc/internal/services"
 	"github.com/polyrpc/polyrpc/rpc"
 	"github.com/polyrpc/polyrpc/transports/httprpc"
 	"github.com/polyrpc/polyrpc/transports/ipc"
@@ -25,12 +27,36 @@ const shutdownTimeout = 5 * time.Second
 // endpoint to out as "NAME endpoint: ADDRESS" once it accepts connections.
 func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
 	log := newLogger(cfg, os.Stderr)
+	if cfg.nodeName != "" {
+		log = log.With("node", cfg.nodeName)
+	}
 	log.Debug("soft memory limit", "bytes", applyMemoryLimit())
-	srv := rpc.NewServer(&rpc.Options{Logger: log})
-	b, err := registerServices(srv, cfg.dev.noBuiltins, cfg.dev.testService)
+	broker, err := newBroker(cfg, log)
 	if err != nil {
 		return err
 	}
+	if c, ok := broker.(closer); ok {
+		defer c.Close()
+	}
+	chat := services.NewChatOn(broker)
+	if err := chat.Err(); err != nil && !cfg.dev.noBuiltins {
+		// Started, but not reachable yet: it keeps trying, and /readyz says so meanwhile.
+		log.Warn("broker not reachable yet", "broker", cfg.broker.url, "err", err)
+	}
+	var stopping atomic.Bool
+	cfg.ready = func() error {
+		if stopping.Load() {
+			return errors.New("shutting down")
+		}
+		return chat.Err()
+	}
+	srv := rpc.NewServer(&rpc.Options{Logger: log})
+	b, err := registerServicesOn(srv, chat, cfg.dev.noBuiltins, cfg.dev.testService)
+	if err != nil {
+		return err
+	}
+	b.admin.SetName(cfg.nodeName)
+	log.Info("chat broker", "broker", cfg.broker.url, "retain", cfg.broker.retain, "rooms", cfg.broker.rooms, "maxAge", cfg.broker.maxAge)
 	if cfg.httpAPI == nil {
 		cfg.httpAPI = publicNamespaces(srv)
 	}
@@ -84,6 +110,7 @@ func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
 	}
 	if err == nil {
 		<-ctx.Done()
+		stopping.Store(true)
 		log.Info("shutting down")
 	}
 

@@ -30,12 +30,17 @@ type builtins struct {
 	chat  *services.Chat
 }
 
-// registerServices registers the built-in services (admin, chat) unless noBuiltins, and with
-// testService the reference test service (internal/testservice).
+// registerServices registers the built-in services (admin, chat on a memory broker) unless
+// noBuiltins, and with testService the reference test service (internal/testservice).
 func registerServices(srv *rpc.Server, noBuiltins, testService bool) (*builtins, error) {
+	return registerServicesOn(srv, services.NewChat(0, 0), noBuiltins, testService)
+}
+
+// registerServicesOn is registerServices with the given chat.
+func registerServicesOn(srv *rpc.Server, chat *services.Chat, noBuiltins, testService bool) (*builtins, error) {
 	b := &builtins{
 		admin: services.NewAdmin(versionString(), func() []services.Conn { return liveConns(srv) }),
-		chat:  services.NewChat(0, 0),
+		chat:  chat,
 	}
 	if !noBuiltins {
 		if err := srv.Register("admin", b.admin.API()); err != nil {

@@ -29,10 +29,30 @@ const timeout = 10 * time.Second
 // uses topic names of its own (letters, digits and '-', unique to each run), so brokers may
 // share a server.
 func Run(t *testing.T, newBroker func(t *testing.T) subscriptions.Broker) {
-	for _, tc := range []struct {
+	RunWith(t, newBroker, Options{})
+}
+
+// Options are the optional parts of the suite.
+type Options struct {
+	// Lose, if set, makes the server of the brokers newBroker returns lose every topic's
+	// history (a restart without its data, a deleted stream), as the broker of the test
+	// (started, subscribed) watches. The suite then checks that the events published
+	// afterwards carry a new epoch, delivered and in History, so that positions of the old one
+	// do not resume.
+	Lose func(t testing.TB)
+}
+
+// RunWith is Run with the optional parts that o enables.
+func RunWith(t *testing.T, newBroker func(t *testing.T) subscriptions.Broker, o Options) {
+	type test struct {
 		name string
 		run  func(testing.TB, subscriptions.Broker, *recorder)
-	}{
+	}
+	var extra []test
+	if o.Lose != nil {
+		extra = append(extra, test{"Epochs", func(t testing.TB, b subscriptions.Broker, rec *recorder) { testEpochs(t, b, rec, o.Lose) }})
+	}
+	for _, tc := range append([]test{
 		{"Positions", testPositions},
 		{"History", testHistory},
 		{"Delivery", testDelivery},
@@ -40,7 +60,7 @@ func Run(t *testing.T, newBroker func(t *testing.T) subscriptions.Broker) {
 		{"ConcurrentTopics", testConcurrentTopics},
 		{"Retention", testRetention},
 		{"Cancelled", testCancelled},
-	} {
+	}, extra...) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBroker(t)
 			rec := newRecorder()
@@ -356,5 +376,42 @@ func testCancelled(t testing.TB, b subscriptions.Broker, _ *recorder) {
 	}
 	if _, _, err := b.History(c, topic, nil, 1); err == nil {
 		t.Error("History with a cancelled context succeeded")
+	}
+}
+
+// testEpochs: after the server lost its history, events (published, delivered, read) carry
+// a new epoch.
+func testEpochs(t testing.TB, b subscriptions.Broker, rec *recorder, lose func(testing.TB)) {
+	topic := newTopic("epoch")
+	if err := b.Subscribe(topic); err != nil {
+		t.Fatal(err)
+	}
+	ps := publish(t, b, topic, 3)
+	rec.wait(t, topic, 3)
+	lose(t)
+	// The broker may fail calls until it notices and recovers: retry for a while.
+	var p subscriptions.Position
+	deadline := time.Now().Add(timeout)
+	for {
+		var err error
+		if p, err = b.Publish(ctx(t), topic, value(topic, 3)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Publish after the loss of the history still fails after %v: %v", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	checkPosition(t, p)
+	if p.Epoch == ps[0].Epoch {
+		t.Fatalf("the epoch %s survived the loss of the history", p.Epoch)
+	}
+	evs, top := history(t, b, topic, &ps[2], 10)
+	if top != p || len(evs) > 1 || len(evs) == 1 && (evs[0].Offset != p.Offset || evs[0].Epoch != p.Epoch) {
+		t.Errorf("History since the old position: %d events, top %+v; want at most the new event and top %+v", len(evs), top, p)
+	}
+	evs = rec.wait(t, topic, 4)
+	if last := evs[3]; last.Epoch != p.Epoch || last.Offset != p.Offset || !bytes.Equal(last.Data, value(topic, 3)) {
+		t.Errorf("delivered %s/%d after the loss, published %s/%d", last.Epoch, last.Offset, p.Epoch, p.Offset)
 	}
 }

@@ -77,11 +77,31 @@ When the request's Accept-Encoding lists gzip and the answer is not empty, the a
 gzip-compressed (Content-Encoding: gzip, with the compressed Content-Length). Non-empty
 answers carry Vary: Accept-Encoding.
 
+# Server-Sent Events
+
+A POST whose Accept header lists text/event-stream is answered 200 with Content-Type
+text/event-stream, and its call runs in a session that can subscribe: the call's answer is
+the first event, and each notification of the subscription it creates one more event, its
+data the notification's JSON (one line) and, for a notification with a position (a Feed's),
+its id EPOCH:OFFSET; the position notices carry the same kind of id. A comment ": keep-alive"
+follows every Options.SSEKeepAlive (default 15 s) of silence. The response ends when the
+client goes, when the server stops (or closes the session: a client that does not read), and,
+at the next keep-alive, once the session has no subscription left; a call that creates no
+subscription (another method, an error) is one event and the end. The server's write
+timeout does not apply to an event stream.
+
+A GET with Accept: text/event-stream is the same call, taken from the query: method, params
+(JSON, by position or by name) and id (JSON, default 1); browsers' EventSource, which can
+only GET, uses it. A request with Last-Event-ID EPOCH:OFFSET (EventSource sends the last id it
+received when it reconnects) resumes: the position {"epoch":EPOCH,"offset":OFFSET} becomes the
+call's last positional parameter (replacing one already there), which a subscription method
+taking a trailing *subscriptions.Position uses to resume after it.
+
 # Namespaces and peers
 
 Options.Namespaces limits the callable namespaces (go-ethereum's --http.api); other methods
-answer -32601. Subscriptions are not available over HTTP (-32601 "notifications not
-supported"). Methods see the caller with [rpc.PeerInfoFromContext]: Transport "http",
+answer -32601. Subscriptions are not available over plain HTTP (-32601 "notifications not
+supported"), only as event streams. Methods see the caller with [rpc.PeerInfoFromContext]: Transport "http",
 RemoteAddr, Host, Origin and UserAgent from the request.
 
 # Client

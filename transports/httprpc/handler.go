@@ -57,10 +57,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.screen(w, r) {
 		return
 	}
+	if r.Method == http.MethodGet && wantsEventStream(r) {
+		msg, err := eventsRequest(r)
+		if err != nil {
+			http.Error(w, "event stream: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		h.serveSSE(w, r, msg, func() {})
+		return
+	}
 	bp := getBuf()
 	defer putBuf(bp)
 	reserved, err := h.readBody(w, r, bp)
-	defer h.budget.Release(reserved) // once the answer is written
+	defer func() { h.budget.Release(reserved) }() // once the answer is written
 	switch {
 	case errors.Is(err, errBusy):
 		w.Header().Set("Retry-After", "1")
@@ -70,6 +79,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.StatusRequestEntityTooLarge)
 	case err != nil:
 		http.Error(w, "error reading request body", http.StatusBadRequest)
+	case wantsEventStream(r):
+		h.serveSSE(w, r, *bp, func() {
+			h.budget.Release(reserved)
+			reserved = 0
+		})
 	default:
 		h.serve(w, r, *bp, start) // Handle reads the body only until it returns
 	}
@@ -88,6 +102,9 @@ func (h *handler) screen(w http.ResponseWriter, r *http.Request) bool {
 	switch r.Method {
 	case http.MethodPost:
 	case http.MethodGet:
+		if wantsEventStream(r) {
+			return false // an event stream: its call is in the query
+		}
 		if r.ContentLength == 0 && r.URL.RawQuery == "" {
 			// Health probe: 200 with an empty body, as go-ethereum.
 			w.Header().Set("Content-Length", "0")

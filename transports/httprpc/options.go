@@ -38,15 +38,20 @@ type Options struct {
 	// --http.api); other methods answer -32601. The rpc namespace is always callable.
 	// nil: every namespace.
 	Namespaces []string
+
+	// SSEKeepAlive is the interval of the comments that keep an idle event stream (Server-Sent
+	// Events) open through proxies. Default DefaultSSEKeepAlive (15 s).
+	SSEKeepAlive time.Duration
 }
 
 // config is Options with the defaults applied.
 type config struct {
-	maxBody    int64 // < 0: no limit
-	writeLimit time.Duration
-	vhosts     map[string]bool // nil: any host
-	cors       *cors           // nil: CORS disabled
-	namespaces []string
+	maxBody      int64 // < 0: no limit
+	writeLimit   time.Duration
+	vhosts       map[string]bool // nil: any host
+	cors         *cors           // nil: CORS disabled
+	namespaces   []string
+	sseKeepAlive time.Duration
 }
 
 func (o *Options) config() config {
@@ -60,6 +65,9 @@ func (o *Options) config() config {
 	}
 	if c.maxBody == 0 {
 		c.maxBody = defaultMaxBodyBytes
+	}
+	if c.sseKeepAlive = o.SSEKeepAlive; c.sseKeepAlive <= 0 {
+		c.sseKeepAlive = DefaultSSEKeepAlive
 	}
 	if c.writeLimit == 0 {
 		c.writeLimit = DefaultTimeouts.Write

@@ -33,6 +33,7 @@ type Admin struct {
 
 	mu        sync.Mutex
 	endpoints []Endpoint
+	name      string
 }
 
 // NewAdmin returns the admin service of a node of the given version; conns lists the live
@@ -42,6 +43,13 @@ func NewAdmin(version string, conns func() []Conn) *Admin {
 		conns = func() []Conn { return nil }
 	}
 	return &Admin{version: version, started: time.Now(), conns: conns, now: time.Now}
+}
+
+// SetName sets the node's name, which admin_nodeInfo reports ("polyrpc" until set).
+func (a *Admin) SetName(name string) {
+	a.mu.Lock()
+	a.name = name
+	a.mu.Unlock()
 }
 
 // AddEndpoint records an endpoint the node serves on.
@@ -85,13 +93,14 @@ func (api adminAPI) NodeInfo() NodeInfo {
 	a := api.a
 	a.mu.Lock()
 	eps := slices.Clone(a.endpoints)
+	name := cmp.Or(a.name, "polyrpc")
 	a.mu.Unlock()
 	if eps == nil {
 		eps = []Endpoint{}
 	}
 	up := a.now().Sub(a.started)
 	info := NodeInfo{
-		Name:          "polyrpc",
+		Name:          name,
 		Version:       a.version,
 		Endpoints:     eps,
 		Started:       a.started.UTC().Truncate(time.Second),

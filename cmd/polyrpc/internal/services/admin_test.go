@@ -35,7 +35,14 @@ func TestAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]TransportStats{"ws": {Connections: 2, Subscriptions: 3}, "ipc": {Connections: 1}}
-	if info.Version != "v1.2.3" || len(info.Endpoints) != 1 || info.Endpoints[0].Address != "/tmp/x.ipc" ||
+	if info.Name != "polyrpc" {
+		t.Errorf("an unnamed node is called %q, want polyrpc", info.Name)
+	}
+	a.SetName("n1")
+	if err := c.Call(ctx, &info, "admin_nodeInfo"); err != nil {
+		t.Fatal(err)
+	}
+	if info.Name != "n1" || info.Version != "v1.2.3" || len(info.Endpoints) != 1 || info.Endpoints[0].Address != "/tmp/x.ipc" ||
 		len(info.Transports) != 2 || info.Transports["ws"] != want["ws"] || info.Transports["ipc"] != want["ipc"] {
 		t.Errorf("nodeInfo %+v", info)
 	}
