@@ -8,11 +8,11 @@ import (
 // Budget bounds the bytes of notifications queued across many connections: every [Conn]
 // created with it charges its queue to it as well as to its own [Limits], so that the sum of
 // the queues stays bounded however many connections there are (package rpc gives each server
-// one, sized by Limits.MaxTotalQueuedBytes). When a notification does not fit in the budget,
-// its subscription's [Policy] applies as when its own queue is full: a lag notice under
-// DropOldest and DropNewest, the connection closed under CloseConn, and NotifyWait waits. A
-// Budget counts what it made happen; see [Budget.Stats]. Its methods are safe for concurrent
-// use.
+// one, sized by its Options.MaxQueuedNotificationBytes). When a notification does not fit in
+// the budget, its subscription's [Policy] applies as when its own queue is full: a lag notice
+// under DropOldest and DropNewest, the connection closed under CloseConn, and NotifyWait
+// waits. A Budget counts what it made happen; see [Budget.Stats]. Its methods are safe for
+// concurrent use.
 type Budget struct {
 	limit int64
 	used  atomic.Int64

@@ -194,8 +194,8 @@ func (c *Conn) enqueue(s *Subscription, e entry) error {
 		return err
 	}
 	for !c.admit(size) {
-		// The queue has room of its own: the shared budget (not nil then) is spent, and
-		// counts what its policy does.
+		// When the queue has room of its own, what is spent is the shared budget (not nil
+		// then), which counts what the policy does.
 		byBudget := c.fits(size)
 		if s.policy == DropOldest && s.queued() > 0 && e.data != nil {
 			old := s.dropOldest()
