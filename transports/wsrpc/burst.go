@@ -73,7 +73,6 @@ func (b *burstConn) flush(deadline time.Time) error {
 // deadline last asked for (b.mu held).
 type deadlined struct{ b *burstConn }
 
-//
 // A deadline set on the socket is a timer for the runtime to move, which a connection
 // writing a burst every few milliseconds would do at every burst: the deadline already set is
 // kept while it is no later than the one asked for and leaves the write at least half the time
