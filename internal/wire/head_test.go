@@ -57,8 +57,12 @@ func FuzzHeadID(f *testing.F) {
 				t.Fatalf("HeadID(%q) = %q: not from the head", msg, id)
 			}
 		}
-		r, err := ParseRequest(msg)
-		if err != nil || len(msg) > HeadBytes || cut < 0 || cut > len(msg) {
+		i := SkipSpace(msg, 0)
+		if i == len(msg) || msg[i] != '{' || len(msg) > HeadBytes || cut < 0 || cut > len(msg) {
+			return
+		}
+		r, err := ParseRequest(msg) // (an object: ParseRequest's premise)
+		if err != nil {
 			return
 		}
 		if isID := len(r.ID) > 0 && r.ID[0] != 'n' && r.ID[0] != 't' && r.ID[0] != 'f' && r.ID[0] != '{' && r.ID[0] != '['; isID != (id != nil) || (isID && !bytes.Equal(id, r.ID)) {
