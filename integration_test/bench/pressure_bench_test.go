@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -31,6 +32,7 @@ import (
 //
 //   - TestNetworkRatios's scenario "pressure" (pressureRatios): polyrpc and go-ethereum, each
 //     in a fresh child process per run, rounds alternating P G, G P.
+//   - BenchmarkPushPressure: one run per server, the same figures as benchmark metrics.
 //   - TestPressureVerify: a few streams for a moment against both, in this process, in every
 //     go test.
 //
@@ -479,6 +481,42 @@ func TestPressureVerify(t *testing.T) {
 			if len(r.subscribe) == 0 || r.notifs == 0 {
 				t.Errorf("%d fresh subscriptions answered, %d notifications streamed", len(r.subscribe), r.notifs)
 			}
+		})
+	}
+}
+
+// pressureCache keeps BenchmarkPushPressure's run per server kind: one run per process,
+// whatever b.N.
+var pressureCache sync.Map
+
+// BenchmarkPushPressure runs the pressure scenario once per server (polyrpc, geth), each in a
+// child process, and reports the calls' p99 latency (the worst transport's), the subscribe
+// answers' p99, the notifications per second and the server's RSS growth. It ignores b.N. Under
+// -short or -benchtime 1x (CI) it runs 40 streams for a second.
+func BenchmarkPushPressure(b *testing.B) {
+	l := pressureLoad{streams: pressureStreams, duration: 10 * time.Second}
+	if f := flag.Lookup("test.benchtime"); testing.Short() || (f != nil && f.Value.String() == "1x") {
+		l = pressureLoad{streams: 40, duration: time.Second}
+	}
+	for _, kind := range []string{"polyrpc", "geth"} {
+		b.Run(kind, func(b *testing.B) {
+			v, ok := pressureCache.Load(kind)
+			if !ok {
+				c := startChild(b, kind, []string{"push"})
+				r, err := runPressure(&c.target, c, l)
+				c.stop()
+				if err != nil {
+					b.Fatal(err)
+				}
+				v = r
+				pressureCache.Store(kind, r)
+			}
+			r := v.(pressureRun)
+			worst := max(quantile(r.ping["http"], 0.99), quantile(r.ping["ws"], 0.99), quantile(r.ping["ipc"], 0.99))
+			b.ReportMetric(ms(worst), "call-p99-ms")
+			b.ReportMetric(ms(quantile(r.subscribe, 0.99)), "subscribe-p99-ms")
+			b.ReportMetric(float64(r.notifs)/r.window.Seconds(), "notifs/s")
+			b.ReportMetric(float64(r.rssPeak-r.rssBase)/(1<<20), "rss-growth-MiB")
 		})
 	}
 }
