@@ -198,7 +198,7 @@ func (r *reader) refuse(err error) bool {
 		e = r.s.errTooLarge()
 	}
 	var id []byte
-	if re, ok := err.(*RefusedError); ok {
+	if re := (*RefusedError)(nil); errors.As(err, &re) {
 		id = wire.HeadID(re.Head)
 	}
 	ss := r.ss

@@ -96,6 +96,7 @@ type RefusedError struct {
 	Head []byte
 }
 
+// Error returns Err's text.
 func (e *RefusedError) Error() string { return e.Err.Error() }
 
 // Unwrap returns Err, so that errors.Is(err, ErrServerBusy) holds for a RefusedError.
