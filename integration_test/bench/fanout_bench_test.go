@@ -124,17 +124,8 @@ func dialFanout(t *netTarget, transport string, readBuf int) (fanoutConn, error)
 // call sends one request on c and returns its answer's result, skipping notifications.
 func call(c fanoutConn, id int, method, params string) ([]byte, error) {
 	req := fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":%q,"params":%s}`+"\n", id, method, params)
-	if err := c.send(req); err != nil {
-		return nil, err
-	}
-	if err := c.flush(); err != nil {
-		return nil, err
-	}
-	for {
-		m, err := c.recv()
-		if err != nil {
-			return nil, err
-		}
+	m, err := exchange(c, req)
+	for ; err == nil; m, err = c.recv() {
 		var a struct {
 			ID     int
 			Result json.RawMessage
@@ -148,6 +139,7 @@ func call(c fanoutConn, id int, method, params string) ([]byte, error) {
 		}
 		return a.Result, nil
 	}
+	return nil, err
 }
 
 // runFanout subscribes l.subs connections to the topic, then publishes for l.duration.
@@ -313,13 +305,7 @@ func publishSteadily(pub fanoutConn, base time.Time, l fanoutLoad) error {
 	for n := 1; n <= int(l.duration/l.every); n++ {
 		<-tick.C
 		req = publishReq(req[:0], n, time.Since(base))
-		if err := pub.send(req); err != nil {
-			return err
-		}
-		if err := pub.flush(); err != nil {
-			return err
-		}
-		m, err := pub.recv()
+		m, err := exchange(pub, req)
 		if err != nil {
 			return err
 		}

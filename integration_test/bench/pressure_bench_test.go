@@ -139,16 +139,21 @@ type subscriber interface {
 	recv() ([]byte, error)
 }
 
+// exchange sends req on c and returns the next message.
+func exchange(c subscriber, req []byte) ([]byte, error) {
+	if err := c.send(req); err != nil {
+		return nil, err
+	}
+	if err := c.flush(); err != nil {
+		return nil, err
+	}
+	return c.recv()
+}
+
 // subscribeTicks sends the ticks subscription request and waits for its answer (a subscription
 // id), which must come before any notification.
 func subscribeTicks(c subscriber) error {
-	if err := c.send(ticksSubscribe); err != nil {
-		return err
-	}
-	if err := c.flush(); err != nil {
-		return err
-	}
-	ans, err := c.recv()
+	ans, err := exchange(c, ticksSubscribe)
 	if err != nil {
 		return err
 	}
