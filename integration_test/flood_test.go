@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,8 @@ import (
 // (rpc.Options.MaxRequestBytesInFlight): go-ethereum's peak resident memory is about 2.2 GiB
 // under the HTTP flood and 4.5 GiB under the WebSocket flood; polyrpc must stay under
 // maxFloodRSS in both, refuse what it cannot take (HTTP 503 with Retry-After, -32005 on
-// WebSocket), and keep answering a small call from another client meanwhile.
+// WebSocket, each refusal carrying the request's id), and keep answering a small call from
+// another client meanwhile.
 
 const (
 	maxFloodRSS = 1 * giB
@@ -43,11 +45,16 @@ func padding(n int) string {
 // floodCase is one kind of large request.
 type floodCase struct {
 	name string
-	// request builds the request for a padding string.
+	// request builds the request for a padding string, with id floodID.
 	request func(pad string) []byte
-	// check validates a successful answer.
-	check func(answer []byte, pad string) error
+	// check validates a successful answer to the request with id (as JSON).
+	check func(answer []byte, pad, id string) error
 }
+
+// floodID is the id of the flood requests. It is the first member of each, at a fixed offset
+// and with a fixed width, so that each connection of a WebSocket flood can send the frame
+// with an id of its own (sendFrames): floodID+i for connection i.
+const floodID = 1000
 
 // The answers are compared byte for byte: decoding a 30 MiB answer with encoding/json in the
 // race-instrumented test process would take long enough to stall the flood.
@@ -56,10 +63,10 @@ var floodCases = []floodCase{
 		// The padding comes back: every request also makes an answer of the same size.
 		name: "echo",
 		request: func(pad string) []byte {
-			return []byte(`{"jsonrpc":"2.0","id":1,"method":"test_echo","params":["` + pad + `",7]}`)
+			return []byte(`{"id":` + strconv.Itoa(floodID) + `,"jsonrpc":"2.0","method":"test_echo","params":["` + pad + `",7]}`)
 		},
-		check: func(answer []byte, pad string) error {
-			const head, tail = `{"jsonrpc":"2.0","id":1,"result":{"String":"`, `","Int":7,"Args":null}}`
+		check: func(answer []byte, pad, id string) error {
+			head, tail := `{"jsonrpc":"2.0","id":`+id+`,"result":{"String":"`, `","Int":7,"Args":null}}`
 			a := bytes.TrimSpace(answer)
 			if len(a) != len(head)+len(pad)+len(tail) || !bytes.HasPrefix(a, []byte(head)) ||
 				!bytes.HasSuffix(a, []byte(tail)) || string(a[len(head):len(a)-len(tail)]) != pad {
@@ -73,10 +80,10 @@ var floodCases = []floodCase{
 		// request is held for test_block's 300 ms and answered in a few bytes.
 		name: "held",
 		request: func(pad string) []byte {
-			return []byte(`{"jsonrpc":"2.0","id":1,"method":"test_block","params":[300],"padding":"` + pad + `"}`)
+			return []byte(`{"id":` + strconv.Itoa(floodID) + `,"jsonrpc":"2.0","method":"test_block","params":[300],"padding":"` + pad + `"}`)
 		},
-		check: func(answer []byte, _ string) error {
-			if want := `{"jsonrpc":"2.0","id":1,"result":"done"}`; string(bytes.TrimSpace(answer)) != want {
+		check: func(answer []byte, _, id string) error {
+			if want := `{"jsonrpc":"2.0","id":` + id + `,"result":"done"}`; string(bytes.TrimSpace(answer)) != want {
 				return fmt.Errorf("answer %.200s, want %s", answer, want)
 			}
 			return nil
@@ -97,17 +104,20 @@ func readAnswer(resp *http.Response) ([]byte, error) {
 	return io.ReadAll(resp.Body)
 }
 
-// isBusy tells whether an answer is the -32005 "server busy" error.
-func isBusy(answer []byte) bool {
+// isBusy tells whether an answer is the -32005 "server busy" error; busyID is its id (JSON),
+// which must be the request's.
+func isBusy(answer []byte) (busy bool, busyID string) {
 	if len(answer) > 4*kiB {
-		return false
+		return false, ""
 	}
 	var a struct {
 		ID    json.RawMessage
 		Error *struct{ Code int }
 	}
-	return json.Unmarshal(answer, &a) == nil && a.Error != nil && a.Error.Code == -32005 &&
-		(a.ID == nil || string(a.ID) == "null")
+	if json.Unmarshal(answer, &a) != nil || a.Error == nil || a.Error.Code != -32005 {
+		return false, ""
+	}
+	return true, string(a.ID)
 }
 
 // floodResult counts the outcomes of a flood.
@@ -123,27 +133,42 @@ func (r *floodResult) fail(format string, args ...any) {
 	r.errs = append(r.errs, fmt.Sprintf(format, args...))
 }
 
-// sendFrames sends frame on every wire at once and collects the answers: -32005 counts as busy,
+// sendFrames sends frame, a request whose id is floodID, on every wire at once, with id
+// floodID+i on wire i, and collects the answers: -32005 with the request's id counts as busy,
 // anything else must pass check.
-func sendFrames(wires []*wsWire, frame []byte, check func(answer []byte) error) *floodResult {
+func sendFrames(wires []*wsWire, frame []byte, check func(answer []byte, id string) error) *floodResult {
 	res := new(floodResult)
+	at := bytes.Index(frame[:min(len(frame), 4*kiB)], []byte(`"id":`+strconv.Itoa(floodID)))
+	if at < 0 || len(wires) > floodID*9 {
+		panic("sendFrames: a frame without a request id floodID near its start")
+	}
+	at += len(`"id":`)
 	var wg sync.WaitGroup
 	begin := make(chan struct{})
 	for i, w := range wires {
 		wg.Go(func() {
+			id := strconv.Itoa(floodID + i) // as wide as floodID: the rest of the frame is shared
+			head := append(frame[:at:at], id...)
 			<-begin
-			if err := w.writeRaw(frame, floodTimeout); err != nil {
+			err := w.writeRaw(head, floodTimeout)
+			if err == nil {
+				err = w.writeRaw(frame[at+len(id):], floodTimeout)
+			}
+			if err != nil {
 				res.fail("connection %d: writing the frame: %v", i, err)
 				return
 			}
 			answer, err := w.Recv(floodTimeout)
+			busy, busyID := isBusy(answer)
 			switch {
 			case err != nil:
 				res.fail("connection %d: %v", i, err)
-			case isBusy(answer):
+			case busy && busyID != id:
+				res.fail("connection %d: refused -32005 with id %s, want its request's id %s", i, busyID, id)
+			case busy:
 				res.busy.Add(1)
 			default:
-				if err := check(answer); err != nil {
+				if err := check(answer, id); err != nil {
 					res.fail("connection %d: %v", i, err)
 					return
 				}
@@ -317,14 +342,14 @@ func TestFloodHTTP(t *testing.T) {
 					case err != nil:
 						res.fail("request %d: reading the answer: %v", i, err)
 					case resp.StatusCode == http.StatusOK:
-						if err := fc.check(answer, pad); err != nil {
+						if err := fc.check(answer, pad, strconv.Itoa(floodID)); err != nil {
 							res.fail("request %d: %v", i, err)
 							return
 						}
 						res.ok.Add(1)
 					case resp.StatusCode == http.StatusServiceUnavailable:
-						if resp.Header.Get("Retry-After") == "" || !isBusy(answer) {
-							res.fail("request %d: 503 without Retry-After or -32005: %v %.200s", i, resp.Header, answer)
+						if busy, id := isBusy(answer); resp.Header.Get("Retry-After") == "" || !busy || id != strconv.Itoa(floodID) {
+							res.fail("request %d: 503 without Retry-After or -32005 with the request's id: %v %.200s", i, resp.Header, answer)
 							return
 						}
 						res.busy.Add(1)
@@ -347,7 +372,7 @@ func TestFloodHTTP(t *testing.T) {
 }
 
 // TestFloodWebSocket: 64 WebSocket connections send one 30 MiB frame each (under the 32 MiB
-// read limit), all at once. Each gets its answer or -32005; a small call on another connection
+// read limit), all at once. Each gets its answer or -32005 with its request's id; a small call on another connection
 // succeeds meanwhile; the server's peak RSS stays under 1 GiB.
 func TestFloodWebSocket(t *testing.T) {
 	needProc(t)
@@ -380,7 +405,7 @@ func TestFloodWebSocket(t *testing.T) {
 				if err != nil {
 					return false, err
 				}
-				if isBusy(answer) {
+				if busy, id := isBusy(answer); busy && id == strconv.Itoa(i) {
 					return true, nil
 				}
 				if want := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":%d}`, i, i+1); string(answer) != want {
@@ -390,7 +415,7 @@ func TestFloodWebSocket(t *testing.T) {
 			})
 
 			start := time.Now()
-			res := sendFrames(wires, frame, func(answer []byte) error { return fc.check(answer, pad) })
+			res := sendFrames(wires, frame, func(answer []byte, id string) error { return fc.check(answer, pad, id) })
 			elapsed := time.Since(start)
 			p.finish(t)
 			t.Logf("%d frames of %s (%s each): %d answered, %d refused -32005, in %v",

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -355,14 +356,14 @@ func TestVanishingConnectionsReleaseBudget(t *testing.T) {
 	after, took := awaitRelease(t, s, base, tolerance{0, 0, -1})
 	t.Logf("after %d connections vanished mid-message: %s in %v (baseline %s)", len(kills), after, took.Round(time.Millisecond), base)
 
-	frame := wsFrame([]byte(`{"jsonrpc":"2.0","id":1,"method":"test_block","params":[500],"padding":"` + padding(checkSize) + `"}`))
+	frame := wsFrame([]byte(`{"jsonrpc":"2.0","id":` + strconv.Itoa(floodID) + `,"method":"test_block","params":[500],"padding":"` + padding(checkSize) + `"}`))
 	checks := defaultBudget / len(frame)
 	wires := make([]*wsWire, checks)
 	for i := range wires {
 		wires[i] = dialWS(t, s.WS)
 	}
-	res := sendFrames(wires, frame, func(answer []byte) error {
-		if string(answer) != `{"jsonrpc":"2.0","id":1,"result":"done"}` {
+	res := sendFrames(wires, frame, func(answer []byte, id string) error {
+		if string(answer) != `{"jsonrpc":"2.0","id":`+id+`,"result":"done"}` {
 			return fmt.Errorf("answer %.200s", answer)
 		}
 		return nil

@@ -95,7 +95,10 @@ one line followed by '\n', even when the request was not valid UTF-8.
 Calls on one connection run concurrently, up to Options.MaxConcurrentCalls; each answer is
 written as soon as it is ready. The items of a batch run one after another. Answers ready at the
 same time are written together, with one flush. Limits on batch items, batch answer size,
-message size and method name length are answered with clear errors; see [Options].
+message size and method name length are answered with clear errors; see [Options]. A message
+refused before it is parsed (over MaxMessageBytes, or over the request-bytes budget) is answered
+with the request's id when its first bytes show it (the "id" member usually precedes the large
+one), and with id null otherwise (a batch, or an id further on).
 
 A method's context carries the caller's [PeerInfo] ([PeerInfoFromContext]) and is cancelled when
 its connection is closed or fails (a read error other than a clean end of input, or a failed

@@ -54,6 +54,13 @@ type Options struct {
 	// 8 MiB queued, close the connection on overflow).
 	Subscriptions subscriptions.Limits
 
+	// MaxQueuedNotificationBytes is a server-wide budget for the bytes of notifications queued
+	// on all connections together ([subscriptions.Budget], see Server.NotificationBudget):
+	// when it is spent, a notification that its connection's queue would take meets its
+	// subscription's policy as if that queue were full (a lag notice under the drop
+	// policies, the connection closed under CloseConn; NotifyWait waits). Default 256 MiB.
+	MaxQueuedNotificationBytes int
+
 	// Logger receives the server's log records (panics with their stacks, dropped connections).
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -78,6 +85,7 @@ type config struct {
 	stopTimeout   time.Duration
 	log           *slog.Logger
 	subLimits     subscriptions.Limits
+	maxPushBytes  int // MaxQueuedNotificationBytes; unlimited: none
 	inline        inlinePolicy
 
 	name, version string // the OpenRPC document's info, see documentInfo
@@ -110,6 +118,7 @@ func (o *Options) config() config {
 		stopTimeout:   o.StopTimeout,
 		log:           o.Logger,
 		subLimits:     o.Subscriptions.Resolved(),
+		maxPushBytes:  limit(o.MaxQueuedNotificationBytes, 256<<20),
 		inline:        defaultInline,
 	}
 	if c.stopTimeout <= 0 {

@@ -35,7 +35,9 @@ func parseError(err error) *Error {
 // process answers one incoming message. a is nil when no timeout can race with the answer.
 func (ss *Session) process(ctx context.Context, msg []byte, a *answer) {
 	if len(msg) > ss.srv.cfg.maxMessage {
-		ss.sendError(a, nil, ss.srv.errTooLarge())
+		// Refused unparsed, with the id if the part of msg within the limit shows it (as a
+		// stream connection, which reads no further, would answer it).
+		ss.sendError(a, wire.HeadID(msg[:ss.srv.cfg.maxMessage]), ss.srv.errTooLarge())
 		return
 	}
 	i := wire.SkipSpace(msg, 0)

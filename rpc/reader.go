@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 // reader is ServeConn's read loop and the policy that decides where each message runs:
@@ -185,14 +187,19 @@ func (r *reader) finish(msg []byte, start time.Time) {
 	}
 }
 
-// refuse answers a message the transport skipped (err: ErrMessageTooLarge or ErrServerBusy)
-// with id null. The answer is written off the read loop, holding a call slot like any
-// request, so that a peer that is still writing does not block reading. It reports false if
-// the session is closed.
+// refuse answers a message the transport skipped (err: ErrMessageTooLarge or ErrServerBusy,
+// possibly a RefusedError carrying the message's head) with the request's id when the head
+// shows it, id null otherwise. The answer is written off the read loop, holding a call slot
+// like any request, so that a peer that is still writing does not block reading. It reports
+// false if the session is closed.
 func (r *reader) refuse(err error) bool {
 	e := errBusy
 	if errors.Is(err, ErrMessageTooLarge) {
 		e = r.s.errTooLarge()
+	}
+	var id []byte
+	if re := (*RefusedError)(nil); errors.As(err, &re) {
+		id = wire.HeadID(re.Head)
 	}
 	ss := r.ss
 	if !ss.acquire() {
@@ -200,7 +207,7 @@ func (r *reader) refuse(err error) bool {
 	}
 	go func() {
 		defer ss.release()
-		ss.sendError(nil, nil, e)
+		ss.sendError(nil, id, e)
 	}()
 	return true
 }

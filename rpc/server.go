@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/polyrpc/polyrpc/subscriptions"
 )
 
 // Server holds the method registry and serves connections from any number of transports. Create
@@ -20,9 +22,10 @@ type Server struct {
 	draining  atomic.Bool // Shutdown began: no new calls
 	stopped   bool        // Stop began: no new connections
 	inflight  callCounter
-	budget    Budget    // request bytes in flight, see RequestBudget
-	workers   workers   // goroutines that run messages
-	deadlines deadlines // the timer for calls' deadlines
+	budget    Budget                // request bytes in flight, see RequestBudget
+	pushBytes *subscriptions.Budget // notifications queued, see NotificationBudget
+	workers   workers               // goroutines that run messages
+	deadlines deadlines             // the timer for calls' deadlines
 	stopOnce  sync.Once
 	stopDone  chan struct{}
 }
@@ -36,6 +39,9 @@ func NewServer(opts *Options) *Server {
 		stopDone: make(chan struct{}),
 	}
 	s.budget.limit = int64(s.cfg.maxInFlight)
+	if s.cfg.maxPushBytes != unlimited {
+		s.pushBytes = subscriptions.NewBudget(s.cfg.maxPushBytes)
+	}
 	cbs, err := newCallbacks(rpcNamespace, &rpcService{s}, &registration{})
 	if err != nil {
 		panic(err) // the built-in service is known to be well formed
@@ -46,6 +52,11 @@ func NewServer(opts *Options) *Server {
 }
 
 const rpcNamespace = "rpc"
+
+// NotificationBudget returns the server's budget for queued notification bytes
+// (Options.MaxQueuedNotificationBytes), whose Stats tell how much it holds and what it has
+// dropped, closed and made wait; nil when the server has none (a negative option).
+func (s *Server) NotificationBudget() *subscriptions.Budget { return s.pushBytes }
 
 // Register exposes every exported method of receiver whose shape fits as namespace_method, the
 // Go method name with its first letter lowercased. Registering under an existing namespace adds

@@ -350,7 +350,8 @@ func TestNotificationsRun(t *testing.T) {
 	}
 }
 
-// TestStreamTooLarge: a message over the limit is answered -32600 and the stream goes on.
+// TestStreamTooLarge: a message over the limit is answered -32600, with its id, and the stream
+// goes on.
 func TestStreamTooLarge(t *testing.T) {
 	srv := rpctest.NewServer(t, &rpc.Options{MaxMessageBytes: 100})
 	client, server := net.Pipe()
@@ -368,7 +369,7 @@ func TestStreamTooLarge(t *testing.T) {
 		got[string(msg)] = true
 	}
 	for _, want := range []string{
-		`{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"message too large: the limit is 100 bytes"}}`,
+		`{"jsonrpc":"2.0","id":1,"error":{"code":-32600,"message":"message too large: the limit is 100 bytes"}}`,
 		`{"jsonrpc":"2.0","id":2,"result":3}`,
 	} {
 		if !got[want] {
@@ -394,7 +395,8 @@ func TestResponsesValidUTF8(t *testing.T) {
 }
 
 // TestRequestBudget: a request that would overrun the server-wide budget for request bytes in
-// flight is refused with -32005, and the connection stays usable.
+// flight is refused with -32005 (with its id, but for a batch), and the connection stays
+// usable.
 func TestRequestBudget(t *testing.T) {
 	srv := rpctest.NewServer(t, &rpc.Options{MaxRequestBytesInFlight: 200 << 10})
 	dial := func() *rpctest.StreamWire {
@@ -422,6 +424,8 @@ func TestRequestBudget(t *testing.T) {
 		}
 	}
 	expect(b, `{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"server busy: too many request bytes in flight, retry later"}}`)
+	b.Send([]byte(`{"jsonrpc":"2.0","id":"one","method":"test_repeat","params":["` + strings.Repeat("x", 100<<10) + `",0]}`))
+	expect(b, `{"jsonrpc":"2.0","id":"one","error":{"code":-32005,"message":"server busy: too many request bytes in flight, retry later"}}`)
 	expect(a, `[{"jsonrpc":"2.0","id":1,"result":"done"}]`)
 	// a's bytes are given back just after its answer: b's request soon fits.
 	for try := 0; ; try++ {

@@ -11,7 +11,8 @@ import (
 // NewStreamConn frames a byte stream as a [Conn]: incoming bytes are a sequence of JSON values,
 // with or without whitespace or newlines between them, in pieces or several per read; each
 // outgoing message is written as one line. A value longer than maxMessage bytes is skipped and
-// reported as [ErrMessageTooLarge]; maxMessage <= 0 means 32 MiB.
+// reported as [ErrMessageTooLarge] (in a [RefusedError] with the value's first bytes);
+// maxMessage <= 0 means 32 MiB.
 //
 // The framer only finds where each value ends (by tracking strings and brackets); whether the
 // value is valid JSON is for the server or client to decide, so a malformed value yields a
@@ -120,14 +121,14 @@ func (c *streamConn) ReadMessage() ([]byte, error) {
 			n, complete := fs.Scan(data)
 			pos += n
 			if skip == nil && skipped+pos > c.max {
-				skip = ErrMessageTooLarge
+				skip = c.refused(ErrMessageTooLarge, min(pos, c.max))
 			}
 			if skip == nil && pos > reserved && c.budget != nil {
 				more := max(pos-reserved, 64<<10)
 				if c.budget.Reserve(more) {
 					reserved += more
 				} else {
-					skip = ErrServerBusy
+					skip = c.refused(ErrServerBusy, pos)
 				}
 			}
 			if skip != nil {
@@ -164,6 +165,15 @@ func (c *streamConn) ReadMessage() ([]byte, error) {
 			c.eof = err
 		}
 	}
+}
+
+// refused returns why the message being read is skipped, err, with a copy of its first n
+// bytes (at most wire.HeadBytes), from which the server recovers the request's id. It is
+// called before anything of the message has been skipped, so the buffer holds them from
+// c.start.
+func (c *streamConn) refused(err error, n int) error {
+	head := c.buf[c.start : c.start+min(n, wire.HeadBytes)]
+	return &RefusedError{Err: err, Head: append([]byte(nil), head...)}
 }
 
 // take removes the message that is the next n unread bytes from the buffer and returns it.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 // fzChunkConn is an in-memory stream that delivers data in reads of the given sizes (cycled;
@@ -349,21 +351,22 @@ func TestStreamConnLargeMessages(t *testing.T) {
 }
 
 // TestStreamConnLargeBudget: large messages hold exactly their length of the server's budget
-// until released, one the budget cannot cover is refused and skipped, and everything comes
-// back to zero.
+// until released, one the budget cannot cover is refused (with its first bytes) and skipped,
+// and everything comes back to zero.
 func TestStreamConnLargeBudget(t *testing.T) {
 	small := `{"jsonrpc":"2.0","id":1,"method":"a"}`
-	big, big2 := lsValue(t, 70000, 'a'), lsValue(t, 70000, 'b')
+	big, big2, huge := lsValue(t, 70000, 'a'), lsValue(t, 70000, 'b'), lsValue(t, 200000, 'c')
 	tests := []struct {
-		name   string
-		budget int
-		in     string
-		want   []string // ErrServerBusy as "busy"
+		name    string
+		budget  int
+		in      string
+		want    []string // ErrServerBusy as "busy"
+		refused string   // the value refused, whose first bytes the RefusedError holds
 	}{
-		{"large and small", 0, lsStream("\n", big, small, big2, small), []string{big, small, big2, small}},
-		{"large unfinished at the end", 0, big + big2[:40000], []string{big, big2[:40000]}},
-		{"large refused", 150 << 10, lsStream("\n", big, big2, small), []string{big, "busy", small}},
-		{"large over the limit", 0, lsStream("\n", big, lsValue(t, 200000, 'c'), small), []string{big, fzTooLarge, small}},
+		{"large and small", 0, lsStream("\n", big, small, big2, small), []string{big, small, big2, small}, ""},
+		{"large unfinished at the end", 0, big + big2[:40000], []string{big, big2[:40000]}, ""},
+		{"large refused", 150 << 10, lsStream("\n", big, big2, small), []string{big, "busy", small}, big2},
+		{"large over the limit", 0, lsStream("\n", big, huge, small), []string{big, fzTooLarge, small}, huge},
 	}
 	for _, tt := range tests {
 		for _, chunks := range [][]int{nil, {16 << 10}, {1000, 7}} {
@@ -378,6 +381,14 @@ func TestStreamConnLargeBudget(t *testing.T) {
 				msg, err := c.ReadMessage()
 				if errors.Is(err, io.EOF) {
 					break
+				}
+				var re *RefusedError
+				if errors.As(err, &re) {
+					// The head is the refused value's first bytes: the value after the
+					// messages already read, whatever the chunks.
+					if len(re.Head) == 0 || len(re.Head) > wire.HeadBytes || !strings.HasPrefix(tt.refused, string(re.Head)) {
+						t.Errorf("%s, chunks %v: refusal head %.40q…", tt.name, chunks, re.Head)
+					}
 				}
 				switch {
 				case errors.Is(err, ErrServerBusy):

@@ -49,7 +49,7 @@ func (ss *Session) subConn() *subscriptions.Conn {
 	ss.subsMu.Lock()
 	defer ss.subsMu.Unlock()
 	if ss.subs == nil && ss.ctx.Err() == nil {
-		ss.subs = subscriptions.NewConn(sessionSink{ss}, ss.srv.cfg.subLimits)
+		ss.subs = subscriptions.NewConn(sessionSink{ss}, ss.srv.cfg.subLimits, ss.srv.pushBytes)
 	}
 	return ss.subs
 }

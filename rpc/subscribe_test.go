@@ -396,3 +396,55 @@ func TestStalledClientKeepsSubscribing(t *testing.T) {
 		t.Errorf("heap grew by %d MiB", grew>>20)
 	}
 }
+
+// TestNotificationBudget: the queues of all connections together stay within
+// Options.MaxQueuedNotificationBytes; what does not fit meets its subscription's policy (here
+// drop-newest: lag notices), is counted, and the budget is whole again once the clients have
+// read everything.
+func TestNotificationBudget(t *testing.T) {
+	if b := rpc.NewServer(nil).NotificationBudget(); b == nil || b.Stats().Limit != 256<<20 {
+		t.Fatalf("default budget %+v, want 256 MiB", b)
+	}
+	if b := rpc.NewServer(&rpc.Options{MaxQueuedNotificationBytes: -1}).NotificationBudget(); b != nil {
+		t.Fatalf("a negative MaxQueuedNotificationBytes gave a budget of %+v", b.Stats())
+	}
+	const n, size, limit = 2000, 1000, 100 << 10
+	srv := rpctest.NewServer(t, &rpc.Options{MaxQueuedNotificationBytes: limit})
+	budget := srv.NotificationBudget()
+	type client struct {
+		c net.Conn
+		r *bufio.Reader
+	}
+	var clients []client
+	for range 3 { // each alone could queue 2000 × 1 kB: its own limit is 8 MiB
+		c, r := rawPipe(t, srv)
+		fmt.Fprintf(c, `{"jsonrpc":"2.0","id":1,"method":"nftest_subscribe","params":["flood",%d,%d,"drop-newest"]}`+"\n", n, size)
+		if answer, err := readNote(t, c, r); err != nil || answer.Error != nil {
+			t.Fatalf("subscribe: %v %v", err, answer.Error)
+		}
+		clients = append(clients, client{c, r})
+	}
+	time.Sleep(200 * time.Millisecond) // the producers run into the budget
+	if st := budget.Stats(); st.Used > limit || st.Dropped == 0 {
+		t.Fatalf("with stalled clients: %+v; want at most %d bytes used and drops counted", st, limit)
+	}
+	for i, cl := range clients {
+		got, dropped := 0, 0
+		for got+dropped < n {
+			note, err := readNote(t, cl.c, cl.r)
+			if err != nil {
+				t.Fatalf("client %d, after %d notifications and %d dropped: %v", i, got, dropped, err)
+			}
+			switch note.Method {
+			case "nftest_subscriptionLag":
+				dropped += note.Params.Dropped
+			case "nftest_subscription":
+				got++
+			}
+		}
+		t.Logf("client %d: %d delivered, %d dropped", i, got, dropped)
+	}
+	if st := budget.Stats(); st.Used != 0 {
+		t.Errorf("after every notification was read: %+v, want nothing used", st)
+	}
+}

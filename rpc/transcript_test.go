@@ -141,4 +141,15 @@ func TestTranscripts(t *testing.T) {
 			})
 		}
 	}
+	// testdata/limits: a server whose limits are tiny, with every message on the caller's
+	// goroutine (the whole message in hand) and on a stream (the framer stops at the limit).
+	for _, m := range []struct {
+		name string
+		dial rpctest.Dialer
+	}{
+		{"session", dialSession(rpctest.LimitsOptions(), rpc.ConnOptions{}, false)},
+		{"stream", dialStream(rpctest.LimitsOptions(), nil)},
+	} {
+		t.Run("limits/"+m.name, func(t *testing.T) { rpctest.RunTranscripts(t, "testdata/limits", m.dial) })
+	}
 }

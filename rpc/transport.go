@@ -77,10 +77,27 @@ type ReasonCloser interface {
 
 // ErrServerBusy is returned by [Conn.ReadMessage] when the server's [Budget] for request bytes
 // in flight could not cover an incoming message, which has been skipped; the connection stays
-// usable. The server answers it with -32005 and id null.
+// usable. The server answers it with -32005 (see [RefusedError] for its id).
 var ErrServerBusy = errors.New("rpc: server busy")
 
 // ErrMessageTooLarge is returned by [Conn.ReadMessage] when an incoming message was over the
 // size limit and has been skipped; the connection stays usable. The server answers it with
-// -32600 and id null.
+// -32600 (see [RefusedError] for its id).
 var ErrMessageTooLarge = errors.New("rpc: message too large")
+
+// RefusedError is what [Conn.ReadMessage] returns for a message it skipped without reading it
+// whole: Err is [ErrServerBusy] or [ErrMessageTooLarge], and Head holds the first bytes of the
+// message that were read (at most 4 KiB; the transport's copy, which the server keeps). The
+// server answers the refusal with the request's id when Head shows it (the "id" member of the
+// request object, which usually comes before its large member) and with id null otherwise, as
+// it answers a bare ErrServerBusy or ErrMessageTooLarge.
+type RefusedError struct {
+	Err  error
+	Head []byte
+}
+
+// Error returns Err's text.
+func (e *RefusedError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err, so that errors.Is(err, ErrServerBusy) holds for a RefusedError.
+func (e *RefusedError) Unwrap() error { return e.Err }

@@ -26,7 +26,7 @@ type header struct {
 // burst that writes it) into a sink that discards it.
 func BenchmarkNotify(b *testing.B) {
 	d := &discard{}
-	c := NewConn(d, Limits{MaxQueued: -1, MaxQueuedBytes: -1})
+	c := NewConn(d, Limits{MaxQueued: -1, MaxQueuedBytes: -1}, nil)
 	n, _ := c.Begin("eth")
 	s := n.CreateSubscription()
 	c.Finish(n, true)
@@ -43,7 +43,7 @@ func BenchmarkFeedPublish(b *testing.B) {
 	var f Feed
 	var conns []*Conn
 	for range 10 {
-		c := NewConn(&discard{}, Limits{MaxQueued: -1, MaxQueuedBytes: -1})
+		c := NewConn(&discard{}, Limits{MaxQueued: -1, MaxQueuedBytes: -1}, nil)
 		conns = append(conns, c)
 		for range 10 {
 			n, _ := c.Begin("chat")
@@ -67,7 +67,7 @@ func benchSubs(conns, per int) ([]*Conn, []*Subscription) {
 	var cs []*Conn
 	var subs []*Subscription
 	for range conns {
-		c := NewConn(&discard{}, Limits{MaxSubscriptions: -1, MaxQueued: -1, MaxQueuedBytes: -1})
+		c := NewConn(&discard{}, Limits{MaxSubscriptions: -1, MaxQueued: -1, MaxQueuedBytes: -1}, nil)
 		cs = append(cs, c)
 		for range per {
 			n, _ := c.Begin("chat")

@@ -19,8 +19,9 @@ type Sink interface {
 // Conn holds one connection's subscriptions and the bounded queue of their notifications.
 // Package rpc creates one per connection that can carry server push; services never see it.
 type Conn struct {
-	sink Sink
-	lim  limits
+	sink   Sink
+	lim    limits
+	budget *Budget // shared with other connections; nil: none
 
 	mu       sync.Mutex
 	subs     map[ID]*Subscription // pending and active
@@ -32,11 +33,13 @@ type Conn struct {
 	space    chan struct{}        // closed when room frees up; nil when nobody waits
 	reason   error                // why the connection ended; nil while open
 	drained  sync.WaitGroup       // the drain goroutine
+	turn     chan struct{}        // the drain goroutine's, see turns; made at its first wait
 }
 
-// NewConn returns the subscription state of a connection that writes to sink.
-func NewConn(sink Sink, l Limits) *Conn {
-	return &Conn{sink: sink, lim: l.resolve(), subs: make(map[ID]*Subscription)}
+// NewConn returns the subscription state of a connection that writes to sink. Its queue is
+// bounded by l and, when shared is not nil, charged to shared too.
+func NewConn(sink Sink, l Limits, shared *Budget) *Conn {
+	return &Conn{sink: sink, lim: l.resolve(), budget: shared, subs: make(map[ID]*Subscription)}
 }
 
 // Len returns the connection's live subscriptions.
@@ -131,11 +134,12 @@ func (c *Conn) end(s *Subscription, reason error) bool {
 	}
 	s.state, s.reason = ended, reason
 	delete(c.subs, s.ID)
+	n, freed := 0, 0
 	for s.queued() > 0 {
 		e := s.pop()
-		c.queued--
-		c.bytes -= s.size(&e)
+		n, freed = n+1, freed+s.size(&e)
 	}
+	c.unqueueLocked(n, freed)
 	s.q, s.lost, s.lostFrom, s.pos = nil, 0, 0, nil
 	c.wakeLocked()
 	hooks := s.onEnd
@@ -160,14 +164,28 @@ func (c *Conn) onEnd(s *Subscription, f func()) error {
 	return nil
 }
 
-// fits reports whether one more notification of size bytes fits in the queue (c.mu held).
+// fits reports whether one more notification of size bytes fits in the queue's own limits
+// (c.mu held).
 func (c *Conn) fits(size int) bool {
 	return c.queued < c.lim.maxQueued && c.bytes+size <= c.lim.maxBytes
 }
 
-// enqueue queues one notification of s, applying its policy when the queue is full. Its data
-// must not change afterwards (a Feed shares it between subscriptions). An entry carrying only
-// notices that does not fit waits after the last queued entry, whatever the policy.
+// admit reports whether one more notification of size bytes fits in the queue and in the
+// shared budget, taking its bytes from the budget when it does (c.mu held).
+func (c *Conn) admit(size int) bool { return c.fits(size) && c.budget.take(size) }
+
+// unqueueLocked takes n notifications of size bytes in all out of the queue, and their bytes
+// out of the budget (c.mu held).
+func (c *Conn) unqueueLocked(n, size int) {
+	c.queued -= n
+	c.bytes -= size
+	c.budget.give(size)
+}
+
+// enqueue queues one notification of s, applying its policy when the queue, or the shared
+// budget, is full. Its data must not change afterwards (a Feed shares it between
+// subscriptions). An entry carrying only notices that does not fit waits after the last queued
+// entry, whatever the policy.
 func (c *Conn) enqueue(s *Subscription, e entry) error {
 	size := s.size(&e)
 	c.mu.Lock()
@@ -175,19 +193,30 @@ func (c *Conn) enqueue(s *Subscription, e entry) error {
 		c.mu.Unlock()
 		return err
 	}
-	for !c.fits(size) {
+	for !c.admit(size) {
+		// When the queue has room of its own, what is spent is the shared budget (not nil
+		// then), which counts what the policy does.
+		byBudget := c.fits(size)
 		if s.policy == DropOldest && s.queued() > 0 && e.data != nil {
 			old := s.dropOldest()
-			c.queued--
-			c.bytes -= s.size(&old)
+			c.unqueueLocked(1, s.size(&old))
+			if byBudget {
+				c.budget.dropped.Add(1)
+			}
 			continue
 		}
 		if s.policy == CloseConn && s.state == active && e.data != nil {
 			// (A pending subscription's client has not been told its id yet, let alone had
 			// a chance to read: it is not the client's fault, so drop as DropNewest.)
+			if byBudget {
+				c.budget.closed.Add(1)
+			}
 			c.mu.Unlock()
 			c.overflow()
 			return ErrOverflow
+		}
+		if byBudget && e.data != nil {
+			c.budget.dropped.Add(1)
 		}
 		s.dropNewest(e) // DropNewest, or DropOldest with nothing of its own to drop
 		if s.state == active {
@@ -212,7 +241,7 @@ func (c *Conn) refusedLocked(s *Subscription) error {
 	return nil
 }
 
-// pushLocked queues e for s, which has room.
+// pushLocked queues e for s, which has room (its bytes already taken from the budget).
 func (c *Conn) pushLocked(s *Subscription, e entry, size int) {
 	s.push(e)
 	c.queued++
@@ -222,31 +251,72 @@ func (c *Conn) pushLocked(s *Subscription, e entry, size int) {
 	}
 }
 
-// enqueueWait queues one notification of s, waiting for room rather than applying the policy.
+// Producers that wait (NotifyWait) are paced: they wait while the queue holds two bursts,
+// which keeps the drain goroutine busy without filling the queue (and the shared budget) with
+// notifications that only wait there.
+const (
+	paceMessages = 2 * burstMessages
+	paceBytes    = 2 * burstBytes
+)
+
+// paced reports whether a waiting producer may queue one more notification of size bytes
+// (c.mu held): the queue is under its pace and its limits, or empty.
+func (c *Conn) paced(size int) bool {
+	return c.queued == 0 || (c.fits(size) && c.queued < paceMessages && c.bytes < paceBytes)
+}
+
+// enqueueWait queues one notification of s, waiting for room rather than applying the policy:
+// room in the connection's queue (see paced), then in the shared budget.
 func (c *Conn) enqueueWait(ctx context.Context, s *Subscription, e entry) error {
 	size := s.size(&e)
 	for {
+		var budgetSpace <-chan struct{}
 		c.mu.Lock()
 		if err := c.refusedLocked(s); err != nil {
 			c.mu.Unlock()
 			return err
 		}
-		if c.fits(size) || c.queued == 0 {
-			c.pushLocked(s, e, size) // under the same lock: no other producer takes the room
-			c.mu.Unlock()
-			return nil
+		if c.paced(size) {
+			if c.budget.take(size) {
+				c.pushLocked(s, e, size) // under the same lock: no other producer takes the room
+				c.mu.Unlock()
+				return nil
+			}
+			// Wait for the budget: get its channel, then try again, so that bytes given
+			// back in between are not missed.
+			b := c.budget
+			b.waiters.Add(1)
+			budgetSpace = b.spaceChan()
+			if b.take(size) {
+				b.waiters.Add(-1)
+				c.pushLocked(s, e, size)
+				c.mu.Unlock()
+				return nil
+			}
+			b.waited.Add(1)
 		}
-		if c.space == nil {
-			c.space = make(chan struct{})
+		var space chan struct{}
+		if budgetSpace == nil {
+			if c.space == nil {
+				c.space = make(chan struct{})
+			}
+			space = c.space
 		}
-		space := c.space
 		c.mu.Unlock()
+		var err error
 		select {
 		case <-space:
+		case <-budgetSpace:
 		case <-s.err:
-			return s.reason
+			err = s.reason
 		case <-ctx.Done():
-			return ctx.Err()
+			err = ctx.Err()
+		}
+		if budgetSpace != nil {
+			c.budget.waiters.Add(-1)
+		}
+		if err != nil {
+			return err
 		}
 	}
 }

@@ -160,7 +160,7 @@ func TestHeldUntilAnswered(t *testing.T) { synctest.Test(t, testHeldUntilAnswere
 
 func testHeldUntilAnswered(t *testing.T) {
 	k := newSink()
-	c := NewConn(k, Limits{})
+	c := NewConn(k, Limits{}, nil)
 	defer c.Close(ErrConnClosed)
 	n, _ := c.Begin("nftest")
 	s := n.CreateSubscription()
@@ -191,7 +191,7 @@ func testHeldUntilAnswered(t *testing.T) {
 // not fit (reported by a lag notice once delivery starts) instead of closing the connection.
 func TestCloseConnWhilePending(t *testing.T) {
 	k := newSink()
-	c := NewConn(k, Limits{MaxQueued: 3})
+	c := NewConn(k, Limits{MaxQueued: 3}, nil)
 	defer c.Close(ErrConnClosed)
 	n, _ := c.Begin("nftest")
 	s := n.CreateSubscription(WithPolicy(CloseConn))
@@ -230,7 +230,7 @@ func TestCloseConnWhilePending(t *testing.T) {
 
 func TestUnansweredEnds(t *testing.T) {
 	k := newSink()
-	c := NewConn(k, Limits{})
+	c := NewConn(k, Limits{}, nil)
 	defer c.Close(ErrConnClosed)
 	n, _ := c.Begin("nftest")
 	s := n.CreateSubscription()
@@ -248,7 +248,7 @@ func TestUnansweredEnds(t *testing.T) {
 }
 
 func TestLateSubscription(t *testing.T) {
-	c := NewConn(newSink(), Limits{})
+	c := NewConn(newSink(), Limits{}, nil)
 	defer c.Close(ErrConnClosed)
 	n, _ := c.Begin("nftest")
 	first := n.CreateSubscription()
@@ -266,7 +266,7 @@ func TestLateSubscription(t *testing.T) {
 }
 
 func TestMaxSubscriptions(t *testing.T) {
-	c := NewConn(newSink(), Limits{MaxSubscriptions: 2})
+	c := NewConn(newSink(), Limits{MaxSubscriptions: 2}, nil)
 	defer c.Close(ErrConnClosed)
 	a := subscribe(t, c, true)
 	subscribe(t, c, true)
@@ -279,7 +279,7 @@ func TestMaxSubscriptions(t *testing.T) {
 	subscribe(t, c, true)
 
 	// A created subscription counts once, also before its call has finished.
-	c2 := NewConn(newSink(), Limits{MaxSubscriptions: 2})
+	c2 := NewConn(newSink(), Limits{MaxSubscriptions: 2}, nil)
 	defer c2.Close(ErrConnClosed)
 	n1, _ := c2.Begin("nftest")
 	n1.CreateSubscription()
@@ -312,7 +312,7 @@ func TestOverflow(t *testing.T) {
 		t.Run(tc.policy.String(), func(t *testing.T) {
 			k := newSink()
 			k.stall()
-			c := NewConn(k, Limits{MaxQueued: limit})
+			c := NewConn(k, Limits{MaxQueued: limit}, nil)
 			defer c.Close(ErrConnClosed)
 			s := subscribe(t, c, true, WithPolicy(tc.policy))
 			for i := range sent {
@@ -359,7 +359,7 @@ func TestOverflow(t *testing.T) {
 	t.Run("close", func(t *testing.T) {
 		k := newSink()
 		k.stall()
-		c := NewConn(k, Limits{MaxQueued: limit})
+		c := NewConn(k, Limits{MaxQueued: limit}, nil)
 		s := subscribe(t, c, true)
 		var err error
 		for i := 0; i < sent && err == nil; i++ {
@@ -382,7 +382,7 @@ func TestOverflow(t *testing.T) {
 func TestQueuedBytesBound(t *testing.T) {
 	k := newSink()
 	k.stall()
-	c := NewConn(k, Limits{MaxQueuedBytes: 64 << 10, Policy: DropOldest})
+	c := NewConn(k, Limits{MaxQueuedBytes: 64 << 10, Policy: DropOldest}, nil)
 	s := subscribe(t, c, true)
 	big := strings.Repeat("x", 1000)
 	for range 1000 {
@@ -402,7 +402,7 @@ func TestNotifyWait(t *testing.T) { synctest.Test(t, testNotifyWait) }
 func testNotifyWait(t *testing.T) {
 	k := newSink()
 	k.stall()
-	c := NewConn(k, Limits{MaxQueued: 4})
+	c := NewConn(k, Limits{MaxQueued: 4}, nil)
 	defer c.Close(ErrConnClosed)
 	defer k.resume() // first, so that Close does not wait on a stalled write
 	s := subscribe(t, c, true)
@@ -453,7 +453,7 @@ func testNotifyWait(t *testing.T) {
 
 func TestCloseEndsEverything(t *testing.T) {
 	k := newSink()
-	c := NewConn(k, Limits{})
+	c := NewConn(k, Limits{}, nil)
 	subs := []*Subscription{subscribe(t, c, true), subscribe(t, c, true)}
 	k.fail = errors.New("broken pipe")
 	subs[0].Notify(1)
@@ -474,7 +474,7 @@ func TestCloseEndsEverything(t *testing.T) {
 
 func TestNotifierNotify(t *testing.T) {
 	k := newSink()
-	c := NewConn(k, Limits{})
+	c := NewConn(k, Limits{}, nil)
 	defer c.Close(ErrConnClosed)
 	n, _ := c.Begin("eth")
 	s := n.CreateSubscription()
@@ -498,7 +498,7 @@ func TestNotifierFromContext(t *testing.T) {
 	if _, ok := NotifierFromContext(context.Background()); ok {
 		t.Fatal("found a notifier in an empty context")
 	}
-	c := NewConn(newSink(), Limits{})
+	c := NewConn(newSink(), Limits{}, nil)
 	defer c.Close(ErrConnClosed)
 	n, _ := c.Begin("x")
 	defer c.Finish(n, false)
@@ -512,7 +512,7 @@ func TestNotifierFromContext(t *testing.T) {
 func TestNotifyWaitManyProducers(t *testing.T) {
 	const producers, each = 10, 2000
 	k := newSink()
-	c := NewConn(k, Limits{MaxQueued: 8}) // CloseConn
+	c := NewConn(k, Limits{MaxQueued: 8}, nil) // CloseConn
 	defer c.Close(ErrConnClosed)
 	var wg sync.WaitGroup
 	for range producers {

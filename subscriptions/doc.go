@@ -33,8 +33,11 @@
 // Notify never blocks and never waits for the network. Each connection has one queue bounded by
 // count and by bytes ([Limits]; defaults 10 000 notifications and 8 MiB), and one goroutine,
 // started only while there is something to write, drains it in bursts: many notifications per
-// write system call. What happens when a client stops reading and the queue is full is the
-// subscription's [Policy]:
+// write system call, each burst a turn after which a connection with more to write lets the
+// goroutines waiting to run go first (calls stay quick while every connection pushes flat
+// out). The queues of many connections together are bounded by a shared [Budget] (package rpc
+// gives each server one: 256 MiB by default). What happens when a client stops reading and the
+// queue is full, or the budget spent, is the subscription's [Policy]:
 //
 //   - [CloseConn] (the default, go-ethereum's behaviour): the connection is closed, with the
 //     reason logged and, on WebSocket, sent in a close frame (1008) unless a write to the
@@ -56,7 +59,8 @@
 // a client that stops reading while it keeps subscribing cannot grow the server's memory
 // either, and when a connection ends its queue is freed at once and its producers learn it from
 // Err. A producer that streams a finite sequence and would rather wait than lose anything uses
-// [Subscription.NotifyWait], which waits for room in the queue (only its own goroutine waits).
+// [Subscription.NotifyWait], which waits for room in the queue (only its own goroutine waits),
+// keeping no more than two bursts queued: enough to keep the connection busy.
 //
 // # Feeds, brokers and positions
 //

@@ -86,7 +86,7 @@ func TestFeedLiveGap(t *testing.T) {
 	b := &scripted{top: Position{Epoch: "e1", Offset: 10}}
 	f := &Feed{Broker: b}
 	k := newSink()
-	c := NewConn(k, Limits{})
+	c := NewConn(k, Limits{}, nil)
 	defer c.Close(ErrConnClosed)
 	s := subscribe(t, c, true)
 	if err := f.Subscribe("t", s); err != nil {
@@ -127,7 +127,7 @@ func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 func TestFeedBrokerCalls(t *testing.T) {
 	b := &scripted{top: Position{Epoch: "e", Offset: 1}}
 	f := &Feed{Broker: b}
-	c := NewConn(newSink(), Limits{})
+	c := NewConn(newSink(), Limits{}, nil)
 	defer c.Close(ErrConnClosed)
 	s1, s2, s3 := subscribe(t, c, true), subscribe(t, c, true), subscribe(t, c, true)
 	f.Subscribe("a", s1)
@@ -192,7 +192,7 @@ func TestFeedStamp(t *testing.T) {
 	}}
 	ps := publishN(t, f, "t", 2)
 	k := newSink()
-	c := NewConn(k, Limits{})
+	c := NewConn(k, Limits{}, nil)
 	defer c.Close(ErrConnClosed)
 	s1, s2 := subscribe(t, c, true), subscribe(t, c, true)
 	f.SubscribeFrom(context.Background(), "t", s1, &ps[0])
@@ -216,7 +216,7 @@ func TestFeedBrokerCallsConcurrent(t *testing.T) {
 	f := &Feed{Broker: b}
 	var wg sync.WaitGroup
 	for range 8 {
-		c := NewConn(newSink(), Limits{})
+		c := NewConn(newSink(), Limits{}, nil)
 		defer c.Close(ErrConnClosed)
 		wg.Go(func() {
 			for range 300 {

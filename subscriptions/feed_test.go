@@ -22,7 +22,7 @@ func positionNote(t *testing.T, s *Subscription, msg string) note {
 func TestFeed(t *testing.T) {
 	var f Feed
 	k1, k2 := newSink(), newSink()
-	c1, c2 := NewConn(k1, Limits{}), NewConn(k2, Limits{})
+	c1, c2 := NewConn(k1, Limits{}, nil), NewConn(k2, Limits{}, nil)
 	defer c1.Close(ErrConnClosed)
 	defer c2.Close(ErrConnClosed)
 	a, b, other := subscribe(t, c1, true), subscribe(t, c2, true), subscribe(t, c2, true)
@@ -79,7 +79,7 @@ func TestFeedConcurrent(t *testing.T) {
 	const workers, rounds = 8, 200
 	conns := make([]*Conn, workers)
 	for i := range conns {
-		conns[i] = NewConn(newSink(), Limits{Policy: DropOldest})
+		conns[i] = NewConn(newSink(), Limits{Policy: DropOldest}, nil)
 	}
 	stop := make(chan struct{})
 	var pub sync.WaitGroup
@@ -163,7 +163,7 @@ func TestFeedOneOrder(t *testing.T) {
 	var subs []*Subscription
 	for range conns {
 		k := newSink()
-		c := NewConn(k, Limits{MaxQueued: -1, MaxQueuedBytes: -1})
+		c := NewConn(k, Limits{MaxQueued: -1, MaxQueuedBytes: -1}, nil)
 		defer c.Close(ErrConnClosed)
 		sinks = append(sinks, k)
 		for range perConn {
@@ -268,7 +268,7 @@ func TestFeedResume(t *testing.T) {
 				since = &Position{Epoch: ps[0].Epoch, Offset: since.Offset}
 			}
 			k := newSink()
-			c := NewConn(k, Limits{})
+			c := NewConn(k, Limits{}, nil)
 			defer c.Close(ErrConnClosed)
 			n, _ := c.Begin("nftest")
 			s := n.CreateSubscription()
@@ -322,7 +322,7 @@ func TestFeedResumeWhilePublishing(t *testing.T) {
 	var all []resumed
 	for i := 0; i < before; i += 5 {
 		k := newSink()
-		c := NewConn(k, Limits{MaxQueued: -1, MaxQueuedBytes: -1})
+		c := NewConn(k, Limits{MaxQueued: -1, MaxQueuedBytes: -1}, nil)
 		defer c.Close(ErrConnClosed)
 		n, _ := c.Begin("nftest")
 		s := n.CreateSubscription()
@@ -365,7 +365,7 @@ func TestFeedResumeWhilePublishing(t *testing.T) {
 func TestFeedLagOffset(t *testing.T) {
 	var f Feed
 	k := newSink()
-	c := NewConn(k, Limits{MaxQueued: 4})
+	c := NewConn(k, Limits{MaxQueued: 4}, nil)
 	defer c.Close(ErrConnClosed)
 	s := subscribe(t, c, true, WithPolicy(DropOldest))
 	k.stall()

@@ -135,9 +135,12 @@ func (s *Subscription) Notify(v any) error {
 	return s.conn.enqueue(s, entry{data: data})
 }
 
-// NotifyWait is Notify for a producer that would rather wait than lose a notification: when the
-// queue is full it waits for room (whatever the policy) until ctx is done or the subscription
-// ends. Use it from a goroutine that serves this one subscription, never from a fan-out.
+// NotifyWait is Notify for a producer that would rather wait than lose a notification: it
+// waits (whatever the policy) until ctx is done or the subscription ends, while the
+// connection's queue holds two bursts of the drain goroutine (512 notifications or 512 KiB,
+// or less under smaller limits: it is full), which keeps the connection busy without filling
+// its queue, and while the server-wide [Budget] is spent. Use it from a goroutine that serves
+// this one subscription, never from a fan-out.
 func (s *Subscription) NotifyWait(ctx context.Context, v any) error {
 	data, err := encode(v)
 	if err != nil {

@@ -18,6 +18,7 @@
 //   - status.js: the connection indicator of both pages.
 //   - dom.js: tiny DOM helpers shared by the modules.
 //   - style.css: the shared style sheet.
+//   - favicon.ico: the pages' icon (16×16), which browsers also ask for at /favicon.ico.
 //
 // Handler serves these files: the console at "/", each asset by its name, 404 for anything
 // else (there are no directory listings).
@@ -35,7 +36,7 @@ import (
 	"time"
 )
 
-//go:embed *.html *.css *.js
+//go:embed *.html *.css *.js *.ico
 var assets embed.FS
 
 // contentTypes maps the extensions of the embedded files to their media types. It is explicit
@@ -45,6 +46,7 @@ var contentTypes = map[string]string{
 	".html": "text/html; charset=utf-8",
 	".css":  "text/css; charset=utf-8",
 	".js":   "text/javascript; charset=utf-8",
+	".ico":  "image/x-icon",
 }
 
 // securityPolicy lets the page load only its own files and connect only to its own origin

@@ -49,6 +49,7 @@ func TestHandlerContentTypesAndCaching(t *testing.T) {
 		".js":   "text/javascript; charset=utf-8",
 		".css":  "text/css; charset=utf-8",
 		".html": "text/html; charset=utf-8",
+		".ico":  "image/x-icon",
 	}
 	names, err := fs.Glob(assets, "*")
 	if err != nil || len(names) < 5 {
@@ -76,6 +77,24 @@ func TestHandlerContentTypesAndCaching(t *testing.T) {
 		}
 		if again := get(t, h, http.MethodGet, "/"+name, "If-None-Match", etag); again.Code != http.StatusNotModified {
 			t.Errorf("GET /%s with If-None-Match: %d, want 304", name, again.Code)
+		}
+	}
+}
+
+// TestFavicon: browsers ask for /favicon.ico on every page load; it is an icon file, and both
+// pages link it.
+func TestFavicon(t *testing.T) {
+	rec := get(t, Handler(), http.MethodGet, "/favicon.ico")
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/x-icon" {
+		t.Fatalf("GET /favicon.ico: %d, Content-Type %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if b := rec.Body.Bytes(); len(b) < 22 || string(b[:4]) != "\x00\x00\x01\x00" || len(b) > 4<<10 {
+		t.Errorf("/favicon.ico is not a small ICO file: % x", b[:min(len(b), 8)])
+	}
+	for _, page := range []string{"index.html", "chat.html"} {
+		data, _ := assets.ReadFile(page)
+		if !strings.Contains(string(data), `<link rel="icon" href="favicon.ico">`) {
+			t.Errorf("%s does not link favicon.ico", page)
 		}
 	}
 }

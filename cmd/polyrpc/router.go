@@ -25,6 +25,8 @@ import (
 //   - GET / from a browser (Accept: text/html): the browser console (package web), and GET of
 //     its assets (/app.js, /style.css, …); a GET / that does not ask for HTML (curl, load
 //     balancer probes) keeps go-ethereum's answer, 200 with an empty body;
+//   - GET /favicon.ico: the console's icon, which browsers ask for on any page of the port
+//     (served by HTTP-only ports too, so that they do not log a 404);
 //   - GET /openrpc.json: the OpenRPC document of the methods offered over HTTP;
 //   - GET /health: liveness, {"status":"ok"};
 //   - GET /readyz: readiness, 200 {"status":"ready"}, or 503 {"status":"not ready","error":…}
@@ -82,6 +84,11 @@ func newRouter(srv *rpc.Server, cfg *serveConfig, serveHTTP, serveWS bool) http.
 			webH.ServeHTTP(w, req)
 		})
 	}
+	icon := webH
+	if icon == nil {
+		icon = web.Handler()
+	}
+	r.Handle("/favicon.ico", icon)
 	r.Get("/health", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}` + "\n"))

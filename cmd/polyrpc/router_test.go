@@ -46,6 +46,7 @@ func TestRouter(t *testing.T) {
 		{"GET", "/", "application/json", "", 200, "", ""},
 		{"GET", "/app.js", "*/*", "", 200, "text/javascript", ""},
 		{"GET", "/style.css", "", "", 200, "text/css", ""},
+		{"GET", "/favicon.ico", "image/avif,image/webp,*/*", "", 200, "image/x-icon", ""},
 		{"GET", "/no-such-file.js", "", "", 404, "", ""},
 		{"GET", "/health", "", "", 200, "application/json", `{"status":"ok"}`},
 		{"POST", "/", "", `{"jsonrpc":"2.0","id":1,"method":"test_add","params":[1,2]}`, 200, "application/json", `"result":3`},

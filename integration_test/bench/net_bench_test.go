@@ -493,7 +493,9 @@ func TestNetworkRatios(t *testing.T) {
 			p.p99(), g.p99(), c.p99())
 		t.Logf("%s done", sc.name)
 	}
-	subRatios(t, sel, rounds, &out) // sub/ws, sub/ipc: sub_bench_test.go
+	subRatios(t, sel, rounds, &out)      // sub/ws, sub/ipc: sub_bench_test.go
+	pressureRatios(t, sel, rounds, &out) // pressure: pressure_bench_test.go
+	fanoutRatios(t, sel, rounds, &out)   // fanout/ws, fanout/ipc, fanout/latency: fanout_bench_test.go
 	if sel.MatchString("idle-memory") {
 		mem := map[string]float64{}
 		for _, kind := range serverKinds {

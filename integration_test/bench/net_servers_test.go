@@ -49,13 +49,17 @@ var serverKinds = []string{"polyrpc", "geth", "ceiling"}
 
 // netTarget is where one kind of server listens.
 type netTarget struct {
-	Kind    string `json:"kind"`
-	HTTP    string `json:"http"`   // host:port, path /
-	WS      string `json:"ws"`     // host:port, path /
-	IPC     string `json:"ipc"`    // socket path
-	SubWS   string `json:"subws"`  // the subscription servers (transport "sub"): host:port
-	SubIPC  string `json:"subipc"` // and socket path, see sub_servers_test.go
-	closers []func()
+	Kind   string `json:"kind"`
+	HTTP   string `json:"http"`   // host:port, path /
+	WS     string `json:"ws"`     // host:port, path /
+	IPC    string `json:"ipc"`    // socket path
+	SubWS  string `json:"subws"`  // the subscription servers (transport "sub"): host:port
+	SubIPC string `json:"subipc"` // and socket path, see sub_servers_test.go
+	// The push servers (transport "push", push_servers_test.go): calls and subscriptions.
+	PushHTTP string `json:"pushhttp"`
+	PushWS   string `json:"pushws"`
+	PushIPC  string `json:"pushipc"`
+	closers  []func()
 }
 
 func (t *netTarget) close() {
@@ -66,8 +70,8 @@ func (t *netTarget) close() {
 }
 
 // hostServers starts the servers of one kind on the transports listed (any of "http", "ws",
-// "ipc", and "sub": the subscription servers on WebSocket and IPC). Close them with
-// target.close.
+// "ipc", "sub": the subscription servers on WebSocket and IPC, and "push": the servers of the
+// push scenarios). Close them with target.close.
 func hostServers(kind string, transports []string) (*netTarget, error) {
 	t := &netTarget{Kind: kind}
 	var httpH, wsH http.Handler
@@ -125,6 +129,14 @@ func hostServers(kind string, transports []string) (*netTarget, error) {
 			}
 			t.closers = append(t.closers, st.close)
 			t.SubWS, t.SubIPC = st.SubWS, st.SubIPC
+		case "push":
+			pt, err := hostPushServers(kind)
+			if err != nil {
+				t.close()
+				return nil, err
+			}
+			t.closers = append(t.closers, pt.close)
+			t.PushHTTP, t.PushWS, t.PushIPC = pt.PushHTTP, pt.PushWS, pt.PushIPC
 		case "ipc":
 			path, err := t.listenIPC(polySrv, serveIPC)
 			if err != nil {
@@ -426,7 +438,9 @@ const profileEnv = "POLYRPC_BENCH_PROFILE"
 // commands on stdin, one per line, until stdin ends: "cpu" prints the process's user+system
 // CPU time in microseconds, "mem" prints HeapInuse+StackInuse after two garbage collections,
 // "goroutines" the number of goroutines, "mallocs" the heap allocations made so far
-// (runtime.MemStats.Mallocs), and "gc" runs a collection and prints 0.
+// (runtime.MemStats.Mallocs), "gc" runs a collection and prints 0, "sched99" prints the 99th
+// percentile of the goroutines' scheduling latencies so far and "gcpause99" that of the
+// collector's stop-the-world pauses, in microseconds, and "numgc" the collections so far.
 func TestNetServerChild(t *testing.T) {
 	spec := os.Getenv(childEnv)
 	if spec == "" {
@@ -471,6 +485,14 @@ func TestNetServerChild(t *testing.T) {
 		case "gc":
 			runtime.GC()
 			fmt.Println(0)
+		case "sched99":
+			fmt.Println(schedLatency(0.99).Microseconds())
+		case "numgc":
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Println(ms.NumGC)
+		case "gcpause99":
+			fmt.Println(histQuantile("/sched/pauses/total/gc:seconds", 0.99).Microseconds())
 		default:
 			fmt.Println("unknown command")
 		}
@@ -502,6 +524,27 @@ type child struct {
 	in     io.WriteCloser
 	out    *bufio.Reader
 	target netTarget
+	once   sync.Once
+}
+
+// stop ends the child: it stops its servers and exits when its stdin closes (it is killed if
+// it has not within 10 s). It is idempotent; startChild's cleanup calls it.
+func (c *child) stop() {
+	c.once.Do(func() {
+		c.in.Close()
+		done := make(chan struct{})
+		go func() {
+			io.Copy(io.Discard, c.out)
+			c.cmd.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			c.cmd.Process.Kill()
+			<-done
+		}
+	})
 }
 
 // startChild runs the test binary again as TestNetServerChild hosting the servers of kind on
@@ -527,21 +570,7 @@ func startChild(tb testing.TB, kind string, transports []string) *child {
 		tb.Fatal(err)
 	}
 	c := &child{cmd: cmd, in: in, out: bufio.NewReader(outPipe)}
-	tb.Cleanup(func() {
-		in.Close() // the child stops its servers and exits
-		done := make(chan struct{})
-		go func() {
-			io.Copy(io.Discard, c.out)
-			cmd.Wait()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
+	tb.Cleanup(c.stop)
 	for {
 		line, err := c.out.ReadString('\n')
 		if err != nil {

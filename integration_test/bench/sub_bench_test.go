@@ -67,7 +67,10 @@ type wsFrames struct {
 
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-func dialWSFrames(addr string) (*wsFrames, error) {
+func dialWSFrames(addr string) (*wsFrames, error) { return dialWSFramesSize(addr, 64<<10) }
+
+// dialWSFramesSize is dialWSFrames with a read buffer of size bytes.
+func dialWSFramesSize(addr string, size int) (*wsFrames, error) {
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -77,7 +80,7 @@ func dialWSFrames(addr string) (*wsFrames, error) {
 	key := base64.StdEncoding.EncodeToString(k[:])
 	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	c := &wsFrames{nc: nc, br: bufio.NewReaderSize(nc, 64<<10)}
+	c := &wsFrames{nc: nc, br: bufio.NewReaderSize(nc, size)}
 	if _, err := io.WriteString(nc, req); err != nil {
 		nc.Close()
 		return nil, err

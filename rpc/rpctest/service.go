@@ -29,6 +29,10 @@ func NewServer(tb interface{ Cleanup(func()) }, opts *rpc.Options) *rpc.Server {
 	return srv
 }
 
+// LimitsOptions returns the options of the server that the transcripts of rpc/testdata/limits
+// are written for: tiny limits (MaxMessageBytes 128), so that a transcript line can exceed them.
+func LimitsOptions() *rpc.Options { return &rpc.Options{MaxMessageBytes: 128} }
+
 // The types of the reference services that tests name, from internal/testservice (which the
 // polyrpc binary links without this package, and so without testing).
 type (

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
 )
 
 // readChunk is the most a chunked body is read at a time before its bytes are reserved.
@@ -34,7 +36,8 @@ var (
 // readBody reads the request body into *bp, reserving its bytes from the server's budget: all
 // at once when the length is declared, before reading; chunk by chunk as they arrive otherwise.
 // It returns the bytes reserved, which the caller releases once the request is answered (they
-// are released here when it fails), and errBusy, errTooLarge or the read error.
+// are released here when it fails), and errBusy, errTooLarge or the read error. With errBusy,
+// *bp holds the body's first bytes (up to wire.HeadBytes), for the refusal's id.
 func (h *handler) readBody(w http.ResponseWriter, r *http.Request, bp *[]byte) (reserved int, err error) {
 	body := r.Body
 	if h.cfg.maxBody >= 0 {
@@ -42,9 +45,14 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request, bp *[]byte) (
 	}
 	defer func() {
 		if err == errBusy {
-			// Read the rest of the body into nothing (bounded by the body limit and the
-			// server's read timeout), so that a client still sending it gets the 503 rather
-			// than a connection reset, and the connection stays usable.
+			// Read the head of the body, and the rest into nothing (bounded by the body limit
+			// and the server's read timeout), so that a client still sending it gets the 503
+			// rather than a connection reset, and the connection stays usable.
+			if n := len(*bp); n < wire.HeadBytes {
+				*bp = slices.Grow(*bp, wire.HeadBytes-n)
+				m, _ := io.ReadFull(body, (*bp)[n:wire.HeadBytes])
+				*bp = (*bp)[:n+m]
+			}
 			io.Copy(io.Discard, body)
 		}
 		if err != nil {
@@ -79,6 +87,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request, bp *[]byte) (
 		n, err := body.Read(buf[len(buf):min(cap(buf), len(buf)+readChunk)])
 		if n > 0 {
 			if !h.budget.Reserve(n) {
+				buf = buf[:len(buf)+n] // the head of the body, for the refusal
 				return reserved, errBusy
 			}
 			reserved += n

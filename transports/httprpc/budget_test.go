@@ -14,11 +14,14 @@ import (
 	"github.com/polyrpc/polyrpc/transports/httprpc"
 )
 
-const busyBody = `{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"server busy: too many request bytes in flight, retry later"}}` + "\n"
+// busyBody is the body of a 503 refusal of a request with id (JSON; null when it cannot be read).
+func busyBody(id string) string {
+	return `{"jsonrpc":"2.0","id":` + id + `,"error":{"code":-32005,"message":"server busy: too many request bytes in flight, retry later"}}` + "\n"
+}
 
 // TestBudget: while one request holds most of a tiny request-bytes budget, another is refused
-// with 503 and Retry-After at once, on a connection that stays usable; once the first is
-// answered, the second goes through.
+// with 503 and Retry-After at once, with its id (a batch: id null), on a connection that stays
+// usable; once the first is answered, the second goes through.
 func TestBudget(t *testing.T) {
 	for _, chunk := range []bool{false, true} {
 		name := map[bool]string{false: "declared", true: "chunked"}[chunk]
@@ -62,8 +65,14 @@ func TestBudget(t *testing.T) {
 			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type %q, want application/json", ct)
 			}
-			if string(body) != busyBody {
-				t.Errorf("body %q, want %q", body, busyBody)
+			if string(body) != busyBody("2") {
+				t.Errorf("body %q, want %q", body, busyBody("2"))
+			}
+			batch := `[` + strings.TrimSpace(probe) + `]`
+			if resp, body, err := (request{body: batch, chunked: chunk}).send(ctx, c, ts.URL); err != nil {
+				t.Error(err)
+			} else if resp.StatusCode != 503 || string(body) != busyBody("null") {
+				t.Errorf("a batch: %s %q, want 503 %q", resp.Status, body, busyBody("null"))
 			}
 			if resp, _, err := (request{method: "GET"}).send(ctx, c, ts.URL); err != nil || resp.StatusCode != 200 || !reused {
 				t.Errorf("request after the 503: err %v, connection reused %v; want a reused connection", err, reused)
@@ -79,13 +88,13 @@ func TestBudget(t *testing.T) {
 	}
 }
 
-// TestServerStopped: once the server stops, requests get 503 with -32006; the client reports
-// it as an HTTPError.
+// TestServerStopped: once the server stops, requests get 503 with -32006 and their id; the
+// client reports it as an HTTPError.
 func TestServerStopped(t *testing.T) {
 	srv, ts := newServer(t, nil, nil)
 	srv.Stop()
 	resp, body := request{body: addCall}.do(t, rawClient(t), ts.URL)
-	if resp.StatusCode != 503 || !strings.Contains(string(body), `"code":-32006`) {
+	if resp.StatusCode != 503 || !strings.HasPrefix(string(body), `{"jsonrpc":"2.0","id":1,"error":{"code":-32006,`) {
 		t.Fatalf("status %d, body %q; want 503 with -32006", resp.StatusCode, body)
 	}
 	c := dial(t, ts.URL, nil)

@@ -73,7 +73,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errBusy):
 		w.Header().Set("Retry-After", "1")
-		writeAnswer(w, r, http.StatusServiceUnavailable, busyAnswer)
+		writeAnswer(w, r, http.StatusServiceUnavailable, refusal(rpc.CodeServerBusy, busyMessage, *bp))
 	case errors.Is(err, errTooLarge):
 		http.Error(w, "request body too large (limit "+strconv.FormatInt(h.cfg.maxBody, 10)+" bytes)",
 			http.StatusRequestEntityTooLarge)
@@ -139,7 +139,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 	out := newCapture(w, r)
 	ss, err := h.srv.NewSession(r.Context(), opts, out)
 	if err != nil {
-		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
+		writeAnswer(w, r, http.StatusServiceUnavailable, refusal(rpc.CodeShuttingDown, stoppedMessage, msg))
 		return
 	}
 	err = ss.Handle(msg)
@@ -148,7 +148,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 	switch {
 	case sent:
 	case err != nil:
-		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
+		writeAnswer(w, r, http.StatusServiceUnavailable, refusal(rpc.CodeShuttingDown, stoppedMessage, msg))
 	default:
 		writeAnswer(w, r, http.StatusOK, nil) // notifications: 200 with an empty body
 	}

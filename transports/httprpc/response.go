@@ -75,17 +75,18 @@ func writeAnswer(w http.ResponseWriter, r *http.Request, status int, body []byte
 	w.Write(body)
 }
 
-// busyAnswer is the body of a 503 when the request-bytes budget is spent: the same -32005
-// error the rpc package sends on connections.
-var busyAnswer = errorAnswer(rpc.CodeServerBusy, "server busy: too many request bytes in flight, retry later")
+// Refusals answered with 503 before the request is parsed. busy: the request-bytes budget is
+// spent (the -32005 error the rpc package sends on connections); stopped: the server is
+// stopping (the -32006 error the rpc package answers calls with while it stops).
+const (
+	busyMessage    = "server busy: too many request bytes in flight, retry later"
+	stoppedMessage = "server is shutting down"
+)
 
-// stoppedAnswer is the body of a 503 when the server is stopping: the -32006 error the rpc
-// package answers calls with while it stops.
-var stoppedAnswer = errorAnswer(rpc.CodeShuttingDown, "server is shutting down")
-
-// errorAnswer returns an error answer with id null, as one line.
-func errorAnswer(code int, message string) []byte {
-	return append(wire.AppendError(nil, nil, code, message, nil), '\n')
+// refusal returns an error answer, as one line, to the request whose body begins with head:
+// with its id when head shows it (wire.HeadID), id null otherwise.
+func refusal(code int, message string, head []byte) []byte {
+	return append(wire.AppendError(nil, wire.HeadID(head), code, message, nil), '\n')
 }
 
 // acceptsGzip reports whether Accept-Encoding lists gzip with a non-zero quality.

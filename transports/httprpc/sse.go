@@ -123,7 +123,7 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, msg []byte, r
 	opts.NoSubscriptions, opts.InlineTimedCalls = false, false
 	ss, err := h.srv.NewSession(r.Context(), opts, out)
 	if err != nil {
-		out.WriteMessage(stoppedAnswer)
+		out.WriteMessage(refusal(rpc.CodeShuttingDown, stoppedMessage, msg))
 		return
 	}
 	defer ss.Close()

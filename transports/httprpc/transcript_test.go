@@ -32,4 +32,8 @@ func TestTranscripts(t *testing.T) {
 			return rpctest.NewHTTPWire(ts.URL)
 		})
 	}
+	rpctest.RunTranscripts(t, "../../rpc/testdata/limits", func(t testing.TB) rpctest.Wire {
+		_, ts := newServer(t, rpctest.LimitsOptions(), nil)
+		return rpctest.NewHTTPWire(ts.URL)
+	})
 }

@@ -25,16 +25,20 @@ func (w *wire) Recv(d time.Duration) ([]byte, error) { return w.inbox.Recv(d) }
 func (w *wire) Close() error                         { return w.t.Close() }
 
 func TestTranscripts(t *testing.T) {
-	for _, dir := range []string{"../../rpc/testdata", "../../rpc/testdata/push"} {
-		rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
+	connect := func(opts *rpc.Options) rpctest.Dialer {
+		return func(t testing.TB) rpctest.Wire {
 			inbox := rpctest.NewInbox()
-			tr, err := inproc.Connect(rpctest.NewServer(t, nil), rpc.ConnOptions{}, inbox.Put)
+			tr, err := inproc.Connect(rpctest.NewServer(t, opts), rpc.ConnOptions{}, inbox.Put)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return &wire{tr, inbox}
-		})
+		}
 	}
+	for _, dir := range []string{"../../rpc/testdata", "../../rpc/testdata/push"} {
+		rpctest.RunTranscripts(t, dir, connect(nil))
+	}
+	rpctest.RunTranscripts(t, "../../rpc/testdata/limits", connect(rpctest.LimitsOptions()))
 }
 
 func dial(t *testing.T, opts *rpc.Options) (*rpc.Server, *rpc.Client) {

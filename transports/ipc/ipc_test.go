@@ -81,6 +81,14 @@ func TestTranscripts(t *testing.T) {
 			return rpctest.NewStreamWire(rawConn(t, ep.Path()))
 		})
 	}
+	rpctest.RunTranscripts(t, filepath.Join(transcriptDir(), "limits"), func(t testing.TB) rpctest.Wire {
+		ep, err := Serve(rpctest.NewServer(t, rpctest.LimitsOptions()), testPath(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ep.Close() })
+		return rpctest.NewStreamWire(rawConn(t, ep.Path()))
+	})
 }
 
 func TestClientCalls(t *testing.T) {

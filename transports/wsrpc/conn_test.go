@@ -102,9 +102,9 @@ func TestReadLimit(t *testing.T) {
 	}
 }
 
-// TestBudget: a message the server-wide request budget cannot cover is answered -32005 and the
-// connection stays usable; once the bytes held by another connection are given back, the same
-// request succeeds.
+// TestBudget: a message the server-wide request budget cannot cover is answered -32005 (with
+// the request's id; a batch's with id null) and the connection stays usable; once the bytes
+// held by another connection are given back, the same request succeeds.
 func TestBudget(t *testing.T) {
 	url := serve(t, rpctest.NewServer(t, &rpc.Options{MaxRequestBytesInFlight: 1000}), nil)
 	// A batch of a call to test_block and a padding notification, answered [{..."done"}].
@@ -117,15 +117,19 @@ func TestBudget(t *testing.T) {
 	a.Send(held("1", 600)) // about 700 bytes, held while test_block runs
 	time.Sleep(100 * time.Millisecond)
 	b.Send(held("2", 400)) // about 500 bytes: over the budget while a's are held
-	b.expect(t, busyAnswer)
+	b.expect(t, busyAnswer("null"))
+	b.Send([]byte(`{"jsonrpc":"2.0","id":"b","method":"test_repeat","params":["` + strings.Repeat("x", 400) + `",0]}`))
+	b.expect(t, busyAnswer(`"b"`))
 	a.expect(t, `[{"jsonrpc":"2.0","id":1,"result":"done"}]`)
 	untilNotBusy(t, b, held("3", 400), `[{"jsonrpc":"2.0","id":3,"result":"done"}]`)
 }
 
-// busyAnswer is the answer to a message the request budget refused.
-const busyAnswer = `{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"server busy: too many request bytes in flight, retry later"}}`
+// busyAnswer is the answer to a request with id (JSON) that the request budget refused.
+func busyAnswer(id string) string { return `{"jsonrpc":"2.0","id":` + id + busyTail }
 
-// untilNotBusy sends msg until it is answered want instead of busyAnswer. The budget held by
+const busyTail = `,"error":{"code":-32005,"message":"server busy: too many request bytes in flight, retry later"}}`
+
+// untilNotBusy sends msg until it is answered want instead of a busy answer. The budget held by
 // a message is given back just after its answer is written, so a request sent as soon as that
 // answer arrives may still find it taken; a budget that was not given back fails the test.
 func untilNotBusy(t *testing.T, w *wire, msg []byte, want string) {
@@ -137,7 +141,7 @@ func untilNotBusy(t *testing.T, w *wire, msg []byte, want string) {
 		if err == nil && string(got) == want {
 			return
 		}
-		if err != nil || string(got) != busyAnswer || time.Now().After(deadline) {
+		if err != nil || !strings.HasSuffix(string(got), busyTail) || time.Now().After(deadline) {
 			t.Fatalf("\n got: %s (%v)\nwant: %s", got, err, want)
 		}
 		time.Sleep(10 * time.Millisecond)

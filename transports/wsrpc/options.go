@@ -75,8 +75,9 @@ type Options struct {
 	// from the peer, before it closes the connection. Default 30 s.
 	PongTimeout time.Duration
 
-	// WriteTimeout bounds the write of one message; a connection whose write times out is
-	// closed. Default 10 s.
+	// WriteTimeout bounds the write of one message (of a burst of them, written at once); a
+	// connection whose write times out is closed. A write that starts while the deadline set
+	// for an earlier one still leaves half the timeout keeps that deadline. Default 10 s.
 	WriteTimeout time.Duration
 
 	// DisableCompression turns off permessage-deflate. By default it is negotiated with clients

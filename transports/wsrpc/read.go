@@ -9,12 +9,14 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/polyrpc/polyrpc/internal/bufpool"
+	"github.com/polyrpc/polyrpc/internal/wire"
 	"github.com/polyrpc/polyrpc/rpc"
 )
 
 // ReadMessage returns the next message, text or binary. When the server's request budget
-// refuses it, the rest of the message is discarded and rpc.ErrServerBusy returned; the
-// connection stays usable. Any other error is final and closes the connection.
+// refuses it, the rest of the message is discarded and an rpc.RefusedError returned
+// (rpc.ErrServerBusy, with the message's first bytes); the connection stays usable. Any other
+// error is final and closes the connection.
 func (c *conn) ReadMessage() ([]byte, error) {
 	c.readSince.Store(c.now())
 	defer c.readSince.Store(-1)
@@ -24,7 +26,7 @@ func (c *conn) ReadMessage() ([]byte, error) {
 	}
 	c.touch()
 	msg, err := c.readBody(r)
-	if err != nil && err != rpc.ErrServerBusy {
+	if err != nil && !errors.Is(err, rpc.ErrServerBusy) {
 		return nil, c.readFailed(err)
 	}
 	return msg, err
@@ -65,7 +67,11 @@ func (c *conn) readBody(r io.Reader) ([]byte, error) {
 			if c.budget != nil {
 				if !c.budget.Reserve(m) {
 					c.releaseBytes(charged)
-					return nil, c.skip(r, total)
+					first := (*cur)[:n]
+					if len(full) > 0 {
+						first = *full[0]
+					}
+					return nil, c.skip(r, total, first)
 				}
 				charged += m
 			}
@@ -104,8 +110,10 @@ func putChunk(b *[]byte) {
 	}
 }
 
-// skip discards the rest of a message the budget refused (read bytes were read so far).
-func (c *conn) skip(r io.Reader, read int) error {
+// skip discards the rest of a message the budget refused (read bytes were read so far, the
+// first of them in first) and returns the refusal, with a copy of the message's head.
+func (c *conn) skip(r io.Reader, read int, first []byte) error {
+	head := append([]byte(nil), first[:min(len(first), wire.HeadBytes)]...)
 	src := r
 	if c.cfg.readLimit > 0 {
 		src = io.LimitReader(r, c.cfg.readLimit-int64(read)+1)
@@ -117,7 +125,7 @@ func (c *conn) skip(r io.Reader, read int) error {
 	if c.cfg.readLimit > 0 && int64(read)+n > c.cfg.readLimit {
 		return c.tooBig()
 	}
-	return rpc.ErrServerBusy
+	return &rpc.RefusedError{Err: rpc.ErrServerBusy, Head: head}
 }
 
 // tooBig handles a message over the read limit once decompressed, as gorilla/websocket handles

@@ -16,4 +16,7 @@ func TestTranscripts(t *testing.T) {
 			return dialRaw(t, serve(t, rpctest.NewServer(t, nil), nil), nil, nil)
 		})
 	}
+	rpctest.RunTranscripts(t, "../../rpc/testdata/limits", func(t testing.TB) rpctest.Wire {
+		return dialRaw(t, serve(t, rpctest.NewServer(t, rpctest.LimitsOptions()), nil), nil, nil)
+	})
 }
