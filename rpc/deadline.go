@@ -167,6 +167,7 @@ type lazyCtx struct {
 	d        *deadlines // nil: no deadline of its own (lazyCancel)
 	expired  func()     // run when the deadline passes first; see with
 	key, val any        // a value of its own (lazyCancel); key nil: none
+	reg      bool       // a message's context, registered for cancellation (see cancel.go)
 
 	prev, next *lazyCtx // guarded by d.mu
 	listed     bool     // guarded by d.mu
@@ -179,6 +180,7 @@ type lazyCtx struct {
 	mu         sync.Mutex
 	done       chan struct{} // made on demand
 	err        error
+	cause      error // set by cancelCause: what context.Cause reports instead of err
 	funcs      []*afterFunc
 	linked     bool             // the parent's cancellation is followed
 	stopParent func() bool      // undoes the link; nil if the parent was done first
@@ -212,7 +214,11 @@ func (c *lazyCtx) causeContext() context.Context {
 	defer c.mu.Unlock()
 	if c.causeCtx == nil {
 		ctx, cancel := context.WithCancelCause(context.WithoutCancel(c.parent))
-		cancel(c.err)
+		cause := c.err
+		if c.cause != nil {
+			cause = c.cause
+		}
+		cancel(cause)
 		c.causeCtx = &ctx // a pointer: the field is in every call's context, this is rare
 	}
 	return *c.causeCtx
@@ -294,6 +300,20 @@ func (c *lazyCtx) cancelOwn(err error) {
 	}
 	c.cancel(err, true)
 }
+
+// cancelCause cancels c as its cancel func does (context.Canceled), with cause as what
+// context.Cause reports.
+func (c *lazyCtx) cancelCause(cause error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.cause = cause
+	}
+	c.mu.Unlock()
+	c.cancelOwn(context.Canceled)
+}
+
+// end cancels a message's context (see Session.newMsgCtx) once the message is done.
+func (c *lazyCtx) end() { c.cancelOwn(context.Canceled) }
 
 // cancel makes c done with err, unless it is done already; own: by its own deadline or cancel
 // func, not by its parent.

@@ -35,11 +35,13 @@ func parseError(err error) *Error {
 // process answers one incoming message. a is nil when no timeout can race with the answer.
 func (ss *Session) process(ctx context.Context, msg []byte, a *answer) {
 	if len(msg) > ss.srv.cfg.maxMessage {
+		ss.refused(RefusedMessageTooLarge)
 		ss.sendError(a, nil, ss.srv.errTooLarge())
 		return
 	}
 	i := wire.SkipSpace(msg, 0)
 	if i == len(msg) {
+		ss.refused(RefusedInvalid)
 		ss.sendError(a, nil, parseError(wire.ErrUnexpectedEnd))
 		return
 	}
@@ -49,11 +51,15 @@ func (ss *Session) process(ctx context.Context, msg []byte, a *answer) {
 	case '[':
 		ss.processBatch(ctx, msg[i:], a)
 	default:
+		ss.refused(RefusedInvalid)
 		if err := wire.Validate(msg); err != nil {
 			ss.sendError(a, nil, parseError(err))
 		} else {
 			ss.sendError(a, nil, invalidRequest("invalid request: not an object or array"))
 		}
+	}
+	if ss.srv.cfg.handler != nil {
+		ss.closeIfAsked() // the message is answered
 	}
 }
 
@@ -67,19 +73,25 @@ func (ss *Session) sendError(a *answer, id []byte, e *Error) {
 func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
 	req, err := wire.ParseRequest(msg)
 	if err != nil {
+		ss.refused(RefusedInvalid)
 		ss.sendError(a, nil, parseError(err))
 		return
 	}
 	if e := checkRequest(&req); e != nil {
+		ss.refused(RefusedInvalid)
 		ss.sendError(a, req.ID, e)
 		return
 	}
 	if req.ID != nil && !a.startSingle(ctx, req.ID) {
 		return // the deadline passed before the call could start: answered -32002
 	}
+	reg := ss.register(ctx, req.ID)
 	bp := getBuf()
 	var ps pendingSubs
-	out, ok := ss.call(ctx, *bp, &req, &ps)
+	out, ok := ss.call(ctx, *bp, &req, &ps, 0)
+	if reg != nil {
+		ss.cancels.remove(req.ID, reg)
+	}
 	if ok {
 		*bp = out
 		ok = ss.send(a, out)
@@ -92,12 +104,46 @@ func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
 
 // call runs one valid request and appends its response to buf. It reports false for a
 // notification, which has no response. Subscribe calls are added to ps, to be finished once
-// the answer has been written.
-func (ss *Session) call(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs) ([]byte, bool) {
-	if raw := req.Method[1 : len(req.Method)-1]; isSubMethod(raw) && len(raw) <= ss.srv.cfg.maxMethodName {
-		return ss.callSub(ctx, buf, req, ps)
+// the answer has been written. batch is the number of items of the batch the request is in
+// (0: none). The request runs through the middlewares, if there are any; the cancel
+// notification does not.
+func (ss *Session) call(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs, batch int) ([]byte, bool) {
+	if req.ID == nil && ss.isCancel(req) {
+		ss.cancelRequest(req.Params)
+		return buf, false
 	}
-	cb, e := ss.lookup(req)
+	if h := ss.srv.cfg.handler; h != nil {
+		return ss.callThrough(h, ctx, buf, req, ps, batch)
+	}
+	out, ok, _ := ss.runCall(ctx, buf, req, ps, nil)
+	return out, ok
+}
+
+// runCall runs one valid request and appends its response to buf, as call does, and also
+// returns the error it answered (nil on success). c, when not nil, is the call as resolve
+// found it (the middlewares' path); otherwise the method is looked up here.
+func (ss *Session) runCall(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs, c *Call) ([]byte, bool, *Error) {
+	var (
+		cb *callback
+		e  *Error
+	)
+	if c != nil {
+		if c.Kind == KindSubscribe || c.Kind == KindUnsubscribe {
+			return ss.callSub(ctx, buf, req, ps, c)
+		}
+		cb, e = c.cb, c.e
+	} else {
+		if raw := req.Method[1 : len(req.Method)-1]; isSubMethod(raw) && len(raw) <= ss.srv.cfg.maxMethodName {
+			return ss.callSub(ctx, buf, req, ps, nil)
+		}
+		cb, e = ss.lookup(req)
+	}
+	if e == nil && cb.perm != "" && !ss.permits(cb) {
+		e = cb.denied // checked before the params are decoded
+	}
+	if e == nil {
+		e = ss.cancelled(ctx)
+	}
 	var res reflect.Value
 	if e == nil {
 		var arr [6]reflect.Value // the common case: no allocation for the arguments
@@ -114,13 +160,16 @@ func (ss *Session) call(ctx context.Context, buf []byte, req *wire.Request, ps *
 			if e != nil && ctx.Err() == context.DeadlineExceeded {
 				e = errTimeout // the method gave up because of the call timeout
 			}
+			if ce := ss.cancelled(ctx); ce != nil {
+				res, e = reflect.Value{}, ce // cancelled before it could be answered
+			}
 		}
 	}
 	if req.ID == nil {
-		return buf, false
+		return buf, false, e
 	}
 	if e != nil {
-		return appendError(buf, req.ID, e), true
+		return appendError(buf, req.ID, e), true, e
 	}
 	mark := len(buf)
 	buf = wire.AppendResultHead(buf, req.ID)
@@ -129,13 +178,15 @@ func (ss *Session) call(ctx context.Context, buf []byte, req *wire.Request, ps *
 	} else {
 		var err error
 		if buf, err = appendValue(buf, res, cb.resultKind); err != nil {
-			return appendError(buf[:mark], req.ID, &Error{Code: CodeInternalError, Message: err.Error()}), true
+			e = &Error{Code: CodeInternalError, Message: err.Error()}
+			return appendError(buf[:mark], req.ID, e), true, e
 		}
 	}
-	return append(buf, '}'), true
+	return append(buf, '}'), true, nil
 }
 
-// lookup finds the method a request names, if this connection may call it.
+// lookup finds the method a request names, if this connection may call it. While the server
+// is draining it returns the method with the error to answer.
 func (ss *Session) lookup(req *wire.Request) (*callback, *Error) {
 	raw := req.Method[1 : len(req.Method)-1]
 	if n := ss.srv.cfg.maxMethodName; len(raw) > n {
@@ -156,7 +207,7 @@ func (ss *Session) lookup(req *wire.Request) (*callback, *Error) {
 		return nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("the method %s does not exist/is not available", req.MethodName())}
 	}
 	if ss.srv.draining.Load() {
-		return nil, errShuttingDown
+		return cb, errShuttingDown
 	}
 	return cb, nil
 }

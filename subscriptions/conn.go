@@ -20,6 +20,7 @@ type Sink interface {
 // Package rpc creates one per connection that can carry server push; services never see it.
 type Conn struct {
 	sink Sink
+	obs  Observer // sink, when it is one
 	lim  limits
 
 	mu       sync.Mutex
@@ -36,7 +37,8 @@ type Conn struct {
 
 // NewConn returns the subscription state of a connection that writes to sink.
 func NewConn(sink Sink, l Limits) *Conn {
-	return &Conn{sink: sink, lim: l.resolve(), subs: make(map[ID]*Subscription)}
+	obs, _ := sink.(Observer)
+	return &Conn{sink: sink, obs: obs, lim: l.resolve(), subs: make(map[ID]*Subscription)}
 }
 
 // Len returns the connection's live subscriptions.
@@ -145,6 +147,9 @@ func (c *Conn) end(s *Subscription, reason error) bool {
 	c.mu.Unlock()
 	for _, f := range hooks {
 		f()
+	}
+	if c.obs != nil {
+		c.obs.Ended(s.tag)
 	}
 	return true
 }

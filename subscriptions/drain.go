@@ -70,6 +70,9 @@ func (c *Conn) drain() {
 			start = e
 		}
 		err := c.sink.Send(msgs)
+		if err == nil && c.obs != nil {
+			c.observe(burst)
+		}
 		clear(burst) // drop references to the data
 		if err != nil {
 			c.mu.Lock()
