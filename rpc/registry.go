@@ -33,7 +33,7 @@ var (
 type registry struct {
 	mu      sync.Mutex // serialises writers
 	methods atomic.Pointer[map[string]*callback]
-	subs    atomic.Pointer[map[string]*callback]    // subscriptions, by subKey
+	subs    atomic.Pointer[map[string]*callback]   // subscriptions, by subKey
 	unsubs  atomic.Pointer[map[string]*MethodInfo] // NS_unsubscribe of each namespace with subscriptions, by NS
 
 	// The markers of Call.Method (see init).
