@@ -81,10 +81,11 @@ type Call struct {
 	// Principal is what the transport's authenticator returned.
 	Conn *ConnInfo
 
-	// Set by the server for the final handler.
+	// Set by the server for the final handler. req and ps are copies, so that the caller's
+	// stay on its stack.
 	ss    *Session
-	req   *wire.Request
-	ps    *pendingSubs
+	req   wire.Request
+	ps    pendingSubs
 	cb    *callback // the method, or the subscription, when known
 	e     *Error    // what the lookup found wrong, answered instead of running the call
 	sub   subCall   // a subscribe call's parts
@@ -166,7 +167,7 @@ func final(ctx context.Context, c *Call) Outcome {
 	if c.Kind == KindBatch {
 		return Outcome{Size: c.ss.runBatch(ctx, c.b, c.a)}
 	}
-	out, ok, e := c.ss.runCall(ctx, c.buf, c.req, c.ps, c)
+	out, ok, e := c.ss.runCall(ctx, c.buf, &c.req, &c.ps, c)
 	c.buf, c.ok = out, ok
 	o := Outcome{Err: e}
 	if ok {
@@ -178,11 +179,12 @@ func final(ctx context.Context, c *Call) Outcome {
 // callThrough runs one request through the middlewares h; see call.
 func (ss *Session) callThrough(h Handler, ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs, batch int) ([]byte, bool) {
 	c := callPool.Get().(*Call)
-	c.ss, c.req, c.ps, c.buf, c.start = ss, req, ps, buf, len(buf)
+	c.ss, c.req, c.ps, c.buf, c.start = ss, *req, *ps, buf, len(buf)
 	c.ID, c.ParamsSize, c.BatchSize, c.Conn = req.ID, len(req.Params), batch, &ss.info
 	ss.resolve(c)
 	o := h(ctx, c)
 	out, ok := c.buf, c.ok
+	*ps = c.ps
 	if !c.ran {
 		out, ok = buf, false
 		e := o.Err
@@ -209,6 +211,7 @@ func (ss *Session) resolve(c *Call) {
 	reg := &ss.srv.reg
 	c.Kind, c.Method = KindCall, reg.other
 	raw := c.req.Method[1 : len(c.req.Method)-1]
+	req := &c.req
 	if isSubMethod(raw) && len(raw) <= ss.srv.cfg.maxMethodName {
 		ns, unsub := subNamespace(raw)
 		if unsub {
@@ -221,16 +224,16 @@ func (ss *Session) resolve(c *Call) {
 			return
 		}
 		c.Kind = KindSubscribe
-		c.sub, c.cb, c.e = ss.resolveSub(c.req)
+		c.sub, c.cb, c.e = ss.resolveSub(req)
 		if c.cb != nil {
 			c.Method = c.cb.info
 		}
 		return
 	}
-	if c.req.ID == nil {
+	if req.ID == nil {
 		c.Kind = KindNotification
 	}
-	c.cb, c.e = ss.lookup(c.req)
+	c.cb, c.e = ss.lookup(req)
 	if c.cb != nil {
 		c.Method = c.cb.info
 	}

@@ -57,23 +57,57 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.screen(w, r) {
 		return
 	}
+	principal, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
 	bp := getBuf()
 	defer putBuf(bp)
 	reserved, err := h.readBody(w, r, bp)
 	defer h.budget.Release(reserved) // once the answer is written
 	switch {
 	case errors.Is(err, errBusy):
+		h.srv.ReportRefusal(peerOf(r), rpc.RefusedBusy)
 		w.Header().Set("Retry-After", "1")
 		writeAnswer(w, r, http.StatusServiceUnavailable, busyAnswer)
 	case errors.Is(err, errTooLarge):
+		h.srv.ReportRefusal(peerOf(r), rpc.RefusedMessageTooLarge)
 		http.Error(w, "request body too large (limit "+strconv.FormatInt(h.cfg.maxBody, 10)+" bytes)",
 			http.StatusRequestEntityTooLarge)
 	case err != nil:
 		http.Error(w, "error reading request body", http.StatusBadRequest)
 	default:
-		h.serve(w, r, *bp, start) // Handle reads the body only until it returns
+		h.serve(w, r, *bp, start, principal) // Handle reads the body only until it returns
 	}
 }
+
+// authenticate runs the handler's authenticator, if any, on r and returns the principal; it
+// answers 401 with a WWW-Authenticate challenge, and reports false, when it refuses r. A token
+// in the URL's query is not a credential here: only a WebSocket upgrade takes one.
+func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (any, bool) {
+	if h.cfg.auth == nil {
+		return nil, true
+	}
+	cred := &rpc.Credentials{Peer: peerOf(r), Header: r.Header}
+	principal, expires, err := h.cfg.auth.Authenticate(r.Context(), cred)
+	if err == nil && !expires.IsZero() && !time.Now().Before(expires) {
+		err = errExpired
+	}
+	if err != nil {
+		h.srv.ReportRefusal(cred.Peer, rpc.RefusedAuth)
+		challenge := "Bearer"
+		if cred.BearerToken() != "" {
+			challenge = `Bearer error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+		http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
+		return nil, false
+	}
+	return principal, true
+}
+
+// errExpired refuses a principal that the authenticator returned already expired.
+var errExpired = errors.New("the credentials have expired")
 
 // screen answers the requests that are not JSON-RPC or are refused before their body is read,
 // and reports whether it did.
@@ -108,6 +142,7 @@ func (h *handler) screen(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	if h.cfg.maxBody >= 0 && r.ContentLength > h.cfg.maxBody {
+		h.srv.ReportRefusal(peerOf(r), rpc.RefusedMessageTooLarge)
 		http.Error(w, "content length too large ("+strconv.FormatInt(r.ContentLength, 10)+">"+
 			strconv.FormatInt(h.cfg.maxBody, 10)+")", http.StatusRequestEntityTooLarge)
 		return true
@@ -116,8 +151,9 @@ func (h *handler) screen(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // serve runs one JSON-RPC message in a session of its own and writes the answer.
-func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, start time.Time) {
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, start time.Time, principal any) {
 	opts := h.connOptions(r)
+	opts.Principal = principal
 	opts.Deadline, _ = h.cfg.callDeadline(r, start)
 	out := newCapture(w, r)
 	ss, err := h.srv.NewSession(r.Context(), opts, out)
@@ -135,17 +171,36 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 	default:
 		writeAnswer(w, r, http.StatusOK, nil) // notifications: 200 with an empty body
 	}
+	if out.closing() {
+		closeConnection(w)
+	}
+}
+
+// closeConnection closes the connection of an answered request (a middleware asked for it):
+// the answer is flushed, then the connection is taken from net/http and closed. HTTP/2
+// connections, which carry other requests, cannot be taken and stay open.
+func closeConnection(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	rc.Flush()
+	if conn, _, err := rc.Hijack(); err == nil {
+		conn.Close()
+	}
+}
+
+// peerOf describes the client of r.
+func peerOf(r *http.Request) rpc.PeerInfo {
+	return rpc.PeerInfo{
+		Transport:  rpc.TransportHTTP,
+		RemoteAddr: r.RemoteAddr,
+		Host:       r.Host,
+		Origin:     r.Header.Get("Origin"),
+		UserAgent:  r.UserAgent(),
+	}
 }
 
 func (h *handler) connOptions(r *http.Request) rpc.ConnOptions {
 	return rpc.ConnOptions{
-		Peer: rpc.PeerInfo{
-			Transport:  rpc.TransportHTTP,
-			RemoteAddr: r.RemoteAddr,
-			Host:       r.Host,
-			Origin:     r.Header.Get("Origin"),
-			UserAgent:  r.UserAgent(),
-		},
+		Peer:            peerOf(r),
 		Namespaces:      h.cfg.namespaces,
 		NoSubscriptions: true,
 		// The answer is the response: capture sends a timeout answer while the call runs on.

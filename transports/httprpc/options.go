@@ -3,6 +3,8 @@ package httprpc
 import (
 	"strings"
 	"time"
+
+	"github.com/polyrpc/polyrpc/rpc"
 )
 
 // defaultMaxBodyBytes is the default limit on a request body: 5 MiB, go-ethereum's
@@ -38,6 +40,13 @@ type Options struct {
 	// --http.api); other methods answer -32601. The rpc namespace is always callable.
 	// nil: every namespace.
 	Namespaces []string
+
+	// Authenticator, when set, runs for each request before its body is read, with the
+	// request's headers (a token in the URL's query is not taken: only a WebSocket upgrade
+	// takes one). A request it refuses gets 401 with a WWW-Authenticate: Bearer challenge; the
+	// principal it returns is the request's session's (rpc.ConnOptions.Principal). nil: no
+	// authentication. CORS preflights and the GET health probe are answered before it runs.
+	Authenticator rpc.Authenticator
 }
 
 // config is Options with the defaults applied.
@@ -47,6 +56,7 @@ type config struct {
 	vhosts     map[string]bool // nil: any host
 	cors       *cors           // nil: CORS disabled
 	namespaces []string
+	auth       rpc.Authenticator
 }
 
 func (o *Options) config() config {
@@ -57,6 +67,7 @@ func (o *Options) config() config {
 		maxBody:    int64(o.MaxBodyBytes),
 		writeLimit: o.WriteTimeout,
 		namespaces: o.Namespaces,
+		auth:       o.Authenticator,
 	}
 	if c.maxBody == 0 {
 		c.maxBody = defaultMaxBodyBytes

@@ -23,11 +23,15 @@ type capture struct {
 	w http.ResponseWriter
 	r *http.Request
 
-	mu   sync.Mutex
-	sent bool // the answer has been sent, or done was called
+	mu    sync.Mutex
+	sent  bool // the answer has been sent, or done was called
+	close bool // the session asked to close the connection once answered
 }
 
-var _ rpc.MessageWriter = (*capture)(nil)
+var (
+	_ rpc.MessageWriter = (*capture)(nil)
+	_ rpc.ReasonCloser  = (*capture)(nil)
+)
 
 var errTaken = errors.New("httprpc: response already sent")
 
@@ -44,6 +48,23 @@ func (c *capture) WriteMessage(msg []byte) error {
 	writeAnswer(c.w, c.r, http.StatusOK, msg)
 	http.NewResponseController(c.w).Flush() // out now, even if the handler is still held
 	return nil
+}
+
+// CloseWithReason implements rpc.ReasonCloser: the session asks for the connection to be
+// closed (a middleware refused the client), which the handler does once the request is
+// answered (HTTP has no way to tell the reason).
+func (c *capture) CloseWithReason(string) error {
+	c.mu.Lock()
+	c.close = true
+	c.mu.Unlock()
+	return nil
+}
+
+// closing reports whether the session asked to close the connection.
+func (c *capture) closing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.close
 }
 
 // done stops further writes and reports whether the answer has been sent.

@@ -4,7 +4,8 @@
 // so errors and edge cases behave identically; what is skipped is the pipe: a call made with a
 // context that cannot be cancelled (context.Background) runs on the caller's goroutine and its
 // answer is decoded straight from the server's buffer. Calls with a cancellable context run on a
-// goroutine of the server's session so the caller can stop waiting when the context ends.
+// goroutine of the server's session so the caller can stop waiting when the context ends; the
+// method's context ends then too ([rpc.Session.HandleContext]), without a cancel notification.
 // Subscriptions and server notifications are delivered as they are written.
 package inproc
 
@@ -79,7 +80,13 @@ func (t *transport) Send(ctx context.Context, msg []byte) error {
 	}
 	msg = append([]byte(nil), msg...)
 	done := make(chan error, 1)
-	go func() { done <- t.handle(msg) }()
+	go func() {
+		err := t.ss.HandleContext(ctx, msg)
+		if err != nil {
+			err = errStopped
+		}
+		done <- err
+	}()
 	select {
 	case err := <-done:
 		return err
