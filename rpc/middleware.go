@@ -107,8 +107,8 @@ type Outcome struct {
 	Size int
 	// Close, set by a middleware, closes the connection once the call's answer (if any) has
 	// been written, telling the peer Close as the reason where the transport can: a WebSocket
-	// close frame (code 1008), an HTTP response followed by closing its connection, an IPC
-	// connection closed.
+	// close frame (code 1008); an HTTP response with Connection: close (HTTP/1; the reason is
+	// not sent); an IPC connection closed. Hooks.ConnClosed gets Close as the reason.
 	Close string
 }
 
@@ -243,6 +243,17 @@ func (ss *Session) resolve(c *Call) {
 // message being processed has been answered (see process).
 func (ss *Session) askClose(reason string) {
 	ss.closeAsked.CompareAndSwap(nil, &reason)
+}
+
+// CloseRequested reports whether the server is about to close the session once the message
+// being handled has been answered, because a middleware asked for it ([Outcome].Close), and
+// why: a request/response transport can tell its client with the answer (HTTP's Connection:
+// close).
+func (ss *Session) CloseRequested() (reason string, ok bool) {
+	if r := ss.closeAsked.Load(); r != nil {
+		return *r, true
+	}
+	return "", false
 }
 
 // closeIfAsked closes the session if a middleware asked for it.

@@ -161,6 +161,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
 		return
 	}
+	out.ss = ss
 	err = ss.Handle(msg)
 	sent := out.done()
 	ss.Close()
@@ -169,21 +170,8 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 	case err != nil:
 		writeAnswer(w, r, http.StatusServiceUnavailable, stoppedAnswer)
 	default:
+		closeAfter(w, ss)
 		writeAnswer(w, r, http.StatusOK, nil) // notifications: 200 with an empty body
-	}
-	if out.closing() {
-		closeConnection(w)
-	}
-}
-
-// closeConnection closes the connection of an answered request (a middleware asked for it):
-// the answer is flushed, then the connection is taken from net/http and closed. HTTP/2
-// connections, which carry other requests, cannot be taken and stay open.
-func closeConnection(w http.ResponseWriter) {
-	rc := http.NewResponseController(w)
-	rc.Flush()
-	if conn, _, err := rc.Hijack(); err == nil {
-		conn.Close()
 	}
 }
 

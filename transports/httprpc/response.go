@@ -23,15 +23,13 @@ type capture struct {
 	w http.ResponseWriter
 	r *http.Request
 
-	mu    sync.Mutex
-	sent  bool // the answer has been sent, or done was called
-	close bool // the session asked to close the connection once answered
+	ss *rpc.Session // set once the session exists, before it writes
+
+	mu   sync.Mutex
+	sent bool // the answer has been sent, or done was called
 }
 
-var (
-	_ rpc.MessageWriter = (*capture)(nil)
-	_ rpc.ReasonCloser  = (*capture)(nil)
-)
+var _ rpc.MessageWriter = (*capture)(nil)
 
 var errTaken = errors.New("httprpc: response already sent")
 
@@ -45,26 +43,10 @@ func (c *capture) WriteMessage(msg []byte) error {
 		return errTaken
 	}
 	c.sent = true
+	closeAfter(c.w, c.ss)
 	writeAnswer(c.w, c.r, http.StatusOK, msg)
 	http.NewResponseController(c.w).Flush() // out now, even if the handler is still held
 	return nil
-}
-
-// CloseWithReason implements rpc.ReasonCloser: the session asks for the connection to be
-// closed (a middleware refused the client), which the handler does once the request is
-// answered (HTTP has no way to tell the reason).
-func (c *capture) CloseWithReason(string) error {
-	c.mu.Lock()
-	c.close = true
-	c.mu.Unlock()
-	return nil
-}
-
-// closing reports whether the session asked to close the connection.
-func (c *capture) closing() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.close
 }
 
 // done stops further writes and reports whether the answer has been sent.
@@ -74,6 +56,15 @@ func (c *capture) done() bool {
 	sent := c.sent
 	c.sent = true
 	return sent
+}
+
+// closeAfter asks net/http to close the connection after the response when a middleware asked
+// the session to close (HTTP has no place for the reason). An HTTP/2 connection, which carries
+// other requests, is not closed.
+func closeAfter(w http.ResponseWriter, ss *rpc.Session) {
+	if _, ok := ss.CloseRequested(); ok {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 // writeAnswer sends a JSON-RPC answer (empty for notifications) with its exact length,
