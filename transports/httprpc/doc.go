@@ -77,6 +77,19 @@ When the request's Accept-Encoding lists gzip and the answer is not empty, the a
 gzip-compressed (Content-Encoding: gzip, with the compressed Content-Length). Non-empty
 answers carry Vary: Accept-Encoding.
 
+# Authentication
+
+With Options.Authenticator set, each request is authenticated after the checks above (host,
+CORS, method, content type, declared length) and before its body is read: the authenticator
+sees the request's headers. A request it refuses gets 401 with WWW-Authenticate: Bearer
+(error="invalid_token" when a bearer token was given) and a short text body; no session is
+made for it. A token in the URL's query is never taken over HTTP POST (only a WebSocket upgrade
+takes one). The principal it returns is the request's session's (rpc.PrincipalFromContext).
+
+A client cancels a call by closing its request: the call's context is cancelled. A middleware
+that asks to close the connection (rpc.Outcome.Close) gets the answer sent with Connection:
+close.
+
 # Namespaces and peers
 
 Options.Namespaces limits the callable namespaces (go-ethereum's --http.api); other methods
