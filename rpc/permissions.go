@@ -82,16 +82,3 @@ func (ss *Session) permits(cb *callback) bool {
 	p, ok := ss.info.Principal.(Permitter)
 	return ok && p.Allows(cb.perm)
 }
-
-// callable reports whether the session may call cb: its namespace is exposed, subscriptions
-// can be carried, and its permission is held. A nil session (a document served outside any
-// connection) exposes everything that needs no permission.
-func (ss *Session) callable(cb *callback) bool {
-	if ss == nil {
-		return cb.perm == ""
-	}
-	if cb.subName != "" && ss.opts.NoSubscriptions {
-		return false
-	}
-	return ss.allowed(cb.namespace) && ss.permits(cb)
-}
