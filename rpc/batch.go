@@ -11,9 +11,10 @@ import (
 // deadline may race with it, its fields are guarded by the answer's mutex (see answer).
 type batch struct {
 	items []batchItem
-	next  int    // index of the first item not yet answered
-	buf   []byte // "[" followed by the answers so far, comma separated
-	n     int    // answers in buf
+	next  int         // index of the first item not yet answered
+	buf   []byte      // "[" followed by the answers so far, comma separated
+	n     int         // answers in buf
+	ps    pendingSubs // the batch's subscribe calls (here, not on runBatch's stack: see Call)
 }
 
 type batchItem struct {
@@ -35,6 +36,7 @@ func (b *batch) recycle() {
 	clear(b.items[:cap(b.items)])
 	b.items = b.items[:0]
 	b.next, b.n = 0, 0
+	b.ps = pendingSubs{}
 	b.buf = b.buf[:0]
 	if cap(b.buf) > maxPooledAnswer {
 		b.buf = nil
@@ -163,7 +165,7 @@ func (ss *Session) openBatch(msg []byte, b *batch, a *answer) bool {
 // Options.BatchResponseMaxBytes, the remaining calls do not run and are answered -32003. It
 // returns the size of the array it wrote (0: none).
 func (ss *Session) runBatch(ctx context.Context, b *batch, a *answer) (size int) {
-	var ps pendingSubs
+	ps := &b.ps
 	written := false
 	defer func() {
 		if ps.notifiers != nil {
@@ -177,7 +179,7 @@ func (ss *Session) runBatch(ctx context.Context, b *batch, a *answer) (size int)
 		if a.expireIfDue(ctx) {
 			return 0
 		}
-		resp, ok := ss.callItem(ctx, (*tmp)[:0], &b.items[i], total >= limit, &ps, len(b.items))
+		resp, ok := ss.callItem(ctx, (*tmp)[:0], &b.items[i], total >= limit, ps, len(b.items))
 		*tmp = resp
 		total += len(resp)
 		if !a.addItem(b, resp, ok) {
@@ -200,7 +202,13 @@ func (ss *Session) callItem(ctx context.Context, buf []byte, it *batchItem, full
 	case full:
 		return appendError(buf, it.req.ID, errTooLarge), true
 	}
-	return ss.call(ctx, buf, &it.req, ps, n)
+	if h := ss.srv.cfg.handler; h != nil && !ss.isCancel(&it.req) {
+		c := ss.getCall()
+		defer ss.putCall(c)
+		c.req, c.ps = &it.req, ps
+		return ss.callThrough(h, ctx, buf, c, n)
+	}
+	return ss.call(ctx, buf, &it.req, ps)
 }
 
 // sendBatch writes the answer array of b unless nothing in it needs an answer or the deadline

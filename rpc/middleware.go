@@ -81,11 +81,15 @@ type Call struct {
 	// Principal is what the transport's authenticator returned.
 	Conn *ConnInfo
 
-	// Set by the server for the final handler. req and ps are copies, so that the caller's
-	// stay on its stack.
+	// Set by the server for the final handler. req and ps are a batch item's and the batch's,
+	// or for a single request reqv and psv: a caller's own on its stack would have to move to
+	// the heap for every call, middlewares or not.
 	ss    *Session
-	req   wire.Request
-	ps    pendingSubs
+	kind  CallKind // Kind as the server set it (a middleware may change Kind)
+	req   *wire.Request
+	ps    *pendingSubs
+	reqv  wire.Request
+	psv   pendingSubs
 	cb    *callback // the method, or the subscription, when known
 	e     *Error    // what the lookup found wrong, answered instead of running the call
 	sub   subCall   // a subscribe call's parts
@@ -149,6 +153,74 @@ type subCall struct {
 
 var callPool = sync.Pool{New: func() any { return new(Call) }}
 
+// getCall returns a cleared Call (see putCall): the session's spare, or one from the pool
+// when the spare is taken (calls running concurrently).
+func (ss *Session) getCall() *Call {
+	if c := ss.spareCall.Swap(nil); c != nil {
+		return c
+	}
+	return callPool.Get().(*Call)
+}
+
+// putCall clears what c refers to of the message and the call (the fields every use sets,
+// such as the session, are left) and keeps it for the next call.
+func (ss *Session) putCall(c *Call) {
+	c.reqv, c.ID, c.buf = wire.Request{}, nil, nil
+	if c.psv.conn != nil {
+		c.psv = pendingSubs{}
+	}
+	if c.kind == KindSubscribe {
+		c.sub = subCall{}
+	}
+	if c.kind == KindBatch {
+		c.b, c.a = nil, nil
+	}
+	c.cb, c.e, c.ran, c.ok = nil, nil, false, false
+	if !ss.spareCall.CompareAndSwap(nil, c) {
+		callPool.Put(c)
+	}
+}
+
+// processSingleThrough is processSingle with middlewares h: the request is parsed into a Call.
+func (ss *Session) processSingleThrough(h Handler, ctx context.Context, msg []byte, a *answer) {
+	c := ss.getCall()
+	defer ss.putCall(c)
+	req := &c.reqv
+	var err error
+	if *req, err = wire.ParseRequest(msg); err != nil {
+		ss.refused(RefusedInvalid)
+		ss.sendError(a, nil, parseError(err))
+		return
+	}
+	if e := checkRequest(req); e != nil {
+		ss.refused(RefusedInvalid)
+		ss.sendError(a, req.ID, e)
+		return
+	}
+	if ss.isCancel(req) {
+		ss.cancelRequest(req.Params)
+		return
+	}
+	if req.ID != nil && !a.startSingle(ctx, req.ID) {
+		return // the deadline passed before the call could start: answered -32002
+	}
+	reg := ss.register(ctx, req.ID)
+	bp := getBuf()
+	c.req, c.ps = req, &c.psv
+	out, ok := ss.callThrough(h, ctx, *bp, c, 0)
+	if reg != nil {
+		ss.cancels.remove(req.ID, reg)
+	}
+	if ok {
+		*bp = out
+		ok = ss.send(a, out)
+	}
+	if c.psv.notifiers != nil {
+		c.psv.finish(ok)
+	}
+	putBuf(bp)
+}
+
 // chain composes mws around the final handler, the first outermost; nil when there are none.
 func chain(mws []Middleware) Handler {
 	if len(mws) == 0 {
@@ -164,10 +236,10 @@ func chain(mws []Middleware) Handler {
 // final is the innermost handler: it runs the call (or the batch) and reports its outcome.
 func final(ctx context.Context, c *Call) Outcome {
 	c.ran = true
-	if c.Kind == KindBatch {
+	if c.kind == KindBatch {
 		return Outcome{Size: c.ss.runBatch(ctx, c.b, c.a)}
 	}
-	out, ok, e := c.ss.runCall(ctx, c.buf, &c.req, &c.ps, c)
+	out, ok, e := c.ss.runCall(ctx, c.buf, c.req, c.ps, c)
 	c.buf, c.ok = out, ok
 	o := Outcome{Err: e}
 	if ok {
@@ -176,15 +248,16 @@ func final(ctx context.Context, c *Call) Outcome {
 	return o
 }
 
-// callThrough runs one request through the middlewares h; see call.
-func (ss *Session) callThrough(h Handler, ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs, batch int) ([]byte, bool) {
-	c := callPool.Get().(*Call)
-	c.ss, c.req, c.ps, c.buf, c.start = ss, *req, *ps, buf, len(buf)
+// callThrough runs the request c.req through the middlewares h, appending its answer to buf
+// as call does; batch is the size of the batch it is in (0: none). c is the caller's.
+func (ss *Session) callThrough(h Handler, ctx context.Context, buf []byte, c *Call, batch int) ([]byte, bool) {
+	req := c.req
+	c.ss, c.buf, c.start = ss, buf, len(buf)
 	c.ID, c.ParamsSize, c.BatchSize, c.Conn = req.ID, len(req.Params), batch, &ss.info
 	ss.resolve(c)
+	c.kind = c.Kind
 	o := h(ctx, c)
 	out, ok := c.buf, c.ok
-	*ps = c.ps
 	if !c.ran {
 		out, ok = buf, false
 		e := o.Err
@@ -198,8 +271,6 @@ func (ss *Session) callThrough(h Handler, ctx context.Context, buf []byte, req *
 	if o.Close != "" {
 		ss.askClose(o.Close)
 	}
-	*c = Call{}
-	callPool.Put(c)
 	return out, ok
 }
 
@@ -210,8 +281,8 @@ var errNoOutcome = &Error{Code: CodeInternalError, Message: "internal error: a m
 func (ss *Session) resolve(c *Call) {
 	reg := &ss.srv.reg
 	c.Kind, c.Method = KindCall, reg.other
-	raw := c.req.Method[1 : len(c.req.Method)-1]
-	req := &c.req
+	req := c.req
+	raw := req.Method[1 : len(req.Method)-1]
 	if isSubMethod(raw) && len(raw) <= ss.srv.cfg.maxMethodName {
 		ns, unsub := subNamespace(raw)
 		if unsub {
@@ -265,9 +336,11 @@ func (ss *Session) closeIfAsked() {
 
 // batchThrough runs the batch b through the middlewares h as a whole; see runBatch.
 func (ss *Session) batchThrough(h Handler, ctx context.Context, msg []byte, b *batch, a *answer) {
-	c := callPool.Get().(*Call)
+	c := ss.getCall()
+	defer ss.putCall(c)
 	c.ss, c.b, c.a = ss, b, a
 	c.Kind, c.Method, c.ParamsSize, c.BatchSize, c.Conn = KindBatch, ss.srv.reg.batch, len(msg), len(b.items), &ss.info
+	c.kind = KindBatch
 	o := h(ctx, c)
 	if !c.ran {
 		e := o.Err
@@ -281,8 +354,6 @@ func (ss *Session) batchThrough(h Handler, ctx context.Context, msg []byte, b *b
 	if o.Close != "" {
 		ss.askClose(o.Close)
 	}
-	*c = Call{}
-	callPool.Put(c)
 }
 
 // refuseBatch answers batch b as a whole with e: one error in an array, with the id of the

@@ -71,6 +71,10 @@ func (ss *Session) sendError(a *answer, id []byte, e *Error) {
 }
 
 func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
+	if h := ss.srv.cfg.handler; h != nil {
+		ss.processSingleThrough(h, ctx, msg, a)
+		return
+	}
 	req, err := wire.ParseRequest(msg)
 	if err != nil {
 		ss.refused(RefusedInvalid)
@@ -88,7 +92,7 @@ func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
 	reg := ss.register(ctx, req.ID)
 	bp := getBuf()
 	var ps pendingSubs
-	out, ok := ss.call(ctx, *bp, &req, &ps, 0)
+	out, ok := ss.call(ctx, *bp, &req, &ps)
 	if reg != nil {
 		ss.cancels.remove(req.ID, reg)
 	}
@@ -102,18 +106,13 @@ func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
 	putBuf(bp)
 }
 
-// call runs one valid request and appends its response to buf. It reports false for a
-// notification, which has no response. Subscribe calls are added to ps, to be finished once
-// the answer has been written. batch is the number of items of the batch the request is in
-// (0: none). The request runs through the middlewares, if there are any; the cancel
-// notification does not.
-func (ss *Session) call(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs, batch int) ([]byte, bool) {
-	if req.ID == nil && ss.isCancel(req) {
+// call runs one valid request, without middlewares, and appends its response to buf. It
+// reports false for a notification, which has no response. Subscribe calls are added to ps, to
+// be finished once the answer has been written. It handles the cancel notification.
+func (ss *Session) call(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs) ([]byte, bool) {
+	if ss.isCancel(req) {
 		ss.cancelRequest(req.Params)
 		return buf, false
-	}
-	if h := ss.srv.cfg.handler; h != nil {
-		return ss.callThrough(h, ctx, buf, req, ps, batch)
 	}
 	out, ok, _ := ss.runCall(ctx, buf, req, ps, nil)
 	return out, ok
@@ -128,7 +127,7 @@ func (ss *Session) runCall(ctx context.Context, buf []byte, req *wire.Request, p
 		e  *Error
 	)
 	if c != nil {
-		if c.Kind == KindSubscribe || c.Kind == KindUnsubscribe {
+		if c.kind == KindSubscribe || c.kind == KindUnsubscribe {
 			return ss.callSub(ctx, buf, req, ps, c)
 		}
 		cb, e = c.cb, c.e

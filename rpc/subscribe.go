@@ -138,7 +138,7 @@ func (ss *Session) callSub(ctx context.Context, buf []byte, req *wire.Request, p
 	)
 	unsub := false
 	if c != nil {
-		unsub = c.Kind == KindUnsubscribe
+		unsub = c.kind == KindUnsubscribe
 	} else {
 		_, unsub = subNamespace(req.Method[1 : len(req.Method)-1])
 	}
