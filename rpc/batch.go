@@ -203,10 +203,7 @@ func (ss *Session) callItem(ctx context.Context, buf []byte, it *batchItem, full
 		return appendError(buf, it.req.ID, errTooLarge), true
 	}
 	if h := ss.srv.cfg.handler; h != nil && !ss.isCancel(&it.req) {
-		c := ss.getCall()
-		defer ss.putCall(c)
-		c.req, c.ps = &it.req, ps
-		return ss.callThrough(h, ctx, buf, c, n)
+		return ss.itemThrough(h, ctx, buf, it, ps, n)
 	}
 	return ss.call(ctx, buf, &it.req, ps)
 }

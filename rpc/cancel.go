@@ -149,9 +149,17 @@ func (ss *Session) cancelRequest(params []byte) {
 	}
 }
 
-// cancelled returns the answer to a call whose context the client cancelled, or nil.
+// cancelled returns the answer to a call whose context the client cancelled, or nil. It
+// looks at ctx only while calls are registered.
 func (ss *Session) cancelled(ctx context.Context) *Error {
-	if ss.cancels.n.Load() == 0 || ctx.Err() != context.Canceled || context.Cause(ctx) != errCancelRequested {
+	if ss.cancels.n.Load() == 0 {
+		return nil
+	}
+	return cancelledBy(ctx)
+}
+
+func cancelledBy(ctx context.Context) *Error {
+	if ctx.Err() != context.Canceled || context.Cause(ctx) != errCancelRequested {
 		return nil
 	}
 	return errCancelled
@@ -161,13 +169,11 @@ func (ss *Session) cancelled(ctx context.Context) *Error {
 // the message's context, if it is one that registers, and returns that context for
 // unregister.
 func (ss *Session) register(ctx context.Context, id []byte) *lazyCtx {
-	if id == nil {
+	c := regCtx(ctx)
+	if c == nil || id == nil {
 		return nil
 	}
-	c := regCtx(ctx)
-	if c != nil {
-		ss.cancels.add(string(id), c)
-	}
+	ss.cancels.add(string(id), c)
 	return c
 }
 

@@ -181,6 +181,14 @@ func (ss *Session) putCall(c *Call) {
 	}
 }
 
+// itemThrough runs batch item it through the middlewares h; see callItem.
+func (ss *Session) itemThrough(h Handler, ctx context.Context, buf []byte, it *batchItem, ps *pendingSubs, n int) ([]byte, bool) {
+	c := ss.getCall()
+	defer ss.putCall(c)
+	c.req, c.ps = &it.req, ps
+	return ss.callThrough(h, ctx, buf, c, n)
+}
+
 // processSingleThrough is processSingle with middlewares h: the request is parsed into a Call.
 func (ss *Session) processSingleThrough(h Handler, ctx context.Context, msg []byte, a *answer) {
 	c := ss.getCall()

@@ -110,17 +110,14 @@ func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
 // reports false for a notification, which has no response. Subscribe calls are added to ps, to
 // be finished once the answer has been written. It handles the cancel notification.
 func (ss *Session) call(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs) ([]byte, bool) {
-	if ss.isCancel(req) {
-		ss.cancelRequest(req.Params)
-		return buf, false
-	}
 	out, ok, _ := ss.runCall(ctx, buf, req, ps, nil)
 	return out, ok
 }
 
 // runCall runs one valid request and appends its response to buf, as call does, and also
 // returns the error it answered (nil on success). c, when not nil, is the call as resolve
-// found it (the middlewares' path); otherwise the method is looked up here.
+// found it (the middlewares' path); otherwise the method is looked up here, and the cancel
+// notification handled.
 func (ss *Session) runCall(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs, c *Call) ([]byte, bool, *Error) {
 	var (
 		cb *callback
@@ -132,6 +129,10 @@ func (ss *Session) runCall(ctx context.Context, buf []byte, req *wire.Request, p
 		}
 		cb, e = c.cb, c.e
 	} else {
+		if ss.isCancel(req) {
+			ss.cancelRequest(req.Params)
+			return buf, false, nil
+		}
 		if raw := req.Method[1 : len(req.Method)-1]; isSubMethod(raw) && len(raw) <= ss.srv.cfg.maxMethodName {
 			return ss.callSub(ctx, buf, req, ps, nil)
 		}
