@@ -196,19 +196,19 @@ func (ss *Session) handle(ctx context.Context, msg []byte, done func()) error {
 	}
 	dl, timed := ss.deadline()
 	if !timed {
-		ss.process(ctx, msg, nil)
-		ss.release()
+		defer ss.release()
 		if done != nil {
-			done()
+			defer done()
 		}
+		ss.process(ctx, msg, nil)
 		return nil
 	}
 	if ss.opts.InlineTimedCalls {
-		ss.processTimed(ctx, msg, dl, ss.newAnswer())
-		ss.release()
+		defer ss.release()
 		if done != nil {
-			done()
+			defer done()
 		}
+		ss.processTimed(ctx, msg, dl, ss.newAnswer())
 		return nil
 	}
 	a := ss.newAnswer()
