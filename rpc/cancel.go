@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -33,19 +34,27 @@ var errCancelRequested = errors.New("rpc: request cancelled by the client")
 // before it takes a call slot.
 const maxCancelMessage = 512
 
-// cancels maps the ids of a session's registered calls to their contexts.
+// cancels maps the ids of a session's registered calls to their contexts. Its keys are hashes
+// of the ids, so that registering allocates nothing; an entry keeps the id (which aliases the
+// message: a message is unregistered before its bytes are released) to tell ids apart.
 type cancels struct {
-	n  atomic.Int64 // ids registered
-	mu sync.Mutex
-	m  map[string]*lazyCtx
+	n    atomic.Int64 // ids registered
+	mu   sync.Mutex
+	seed maphash.Seed
+	m    map[uint64]cancelEntry
 }
 
-func (t *cancels) add(id string, c *lazyCtx) {
+type cancelEntry struct {
+	id []byte
+	c  *lazyCtx
+}
+
+func (t *cancels) add(id []byte, c *lazyCtx) {
 	t.mu.Lock()
 	if t.m == nil {
-		t.m = make(map[string]*lazyCtx)
+		t.seed, t.m = maphash.MakeSeed(), make(map[uint64]cancelEntry)
 	}
-	t.m[id] = c
+	t.m[maphash.Bytes(t.seed, id)] = cancelEntry{id, c} // a later registration of id wins
 	t.mu.Unlock()
 	t.n.Add(1)
 }
@@ -54,8 +63,9 @@ func (t *cancels) add(id string, c *lazyCtx) {
 // ids).
 func (t *cancels) remove(id []byte, c *lazyCtx) {
 	t.mu.Lock()
-	if t.m[string(id)] == c {
-		delete(t.m, string(id))
+	h := maphash.Bytes(t.seed, id)
+	if t.m[h].c == c {
+		delete(t.m, h)
 	}
 	t.mu.Unlock()
 	t.n.Add(-1)
@@ -64,10 +74,13 @@ func (t *cancels) remove(id []byte, c *lazyCtx) {
 // cancel cancels the call registered under id, if any.
 func (t *cancels) cancel(id []byte) {
 	t.mu.Lock()
-	c := t.m[string(id)]
+	var e cancelEntry
+	if t.m != nil {
+		e = t.m[maphash.Bytes(t.seed, id)]
+	}
 	t.mu.Unlock()
-	if c != nil {
-		c.cancelCause(errCancelRequested)
+	if e.c != nil && bytes.Equal(e.id, id) {
+		e.c.cancelCause(errCancelRequested)
 	}
 }
 
@@ -173,7 +186,7 @@ func (ss *Session) register(ctx context.Context, id []byte) *lazyCtx {
 	if c == nil || id == nil {
 		return nil
 	}
-	ss.cancels.add(string(id), c)
+	ss.cancels.add(id, c)
 	return c
 }
 
@@ -185,7 +198,7 @@ func (ss *Session) registerBatch(ctx context.Context, b *batch) *lazyCtx {
 	}
 	for i := range b.items {
 		if id := b.items[i].req.ID; id != nil && b.items[i].err == nil {
-			ss.cancels.add(string(id), c)
+			ss.cancels.add(id, c)
 		}
 	}
 	return c
@@ -201,19 +214,19 @@ func (ss *Session) unregisterBatch(b *batch, c *lazyCtx) {
 
 // messageIDs returns the ids of the calls in msg (a request or a batch), for registering a
 // message that is already running.
-func messageIDs(msg []byte) []string {
-	var ids []string
+func messageIDs(msg []byte) [][]byte {
+	var ids [][]byte
 	i := wire.SkipSpace(msg, 0)
 	switch {
 	case i == len(msg):
 	case msg[i] == '{':
 		if req, err := wire.ParseRequest(msg[i:]); err == nil && checkRequest(&req) == nil && req.ID != nil {
-			ids = append(ids, string(req.ID))
+			ids = append(ids, req.ID)
 		}
 	case msg[i] == '[':
 		wire.ParseBatch(msg[i:], func(req wire.Request, object bool) {
 			if object && checkRequest(&req) == nil && req.ID != nil {
-				ids = append(ids, string(req.ID))
+				ids = append(ids, req.ID)
 			}
 		})
 	}

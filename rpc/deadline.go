@@ -168,6 +168,10 @@ type lazyCtx struct {
 	expired  func()     // run when the deadline passes first; see with
 	key, val any        // a value of its own (lazyCancel); key nil: none
 	reg      bool       // a message's context, registered for cancellation (see cancel.go)
+	// also, when not nil, is a second context whose end cancels c as the cancel notification
+	// does (Session.HandleContext's caller's), followed as lazily as parent; its values are
+	// not c's.
+	also context.Context
 
 	prev, next *lazyCtx // guarded by d.mu
 	listed     bool     // guarded by d.mu
@@ -184,6 +188,7 @@ type lazyCtx struct {
 	funcs      []*afterFunc
 	linked     bool             // the parent's cancellation is followed
 	stopParent func() bool      // undoes the link; nil if the parent was done first
+	stopAlso   func() bool      // undoes the link to also
 	causeCtx   *context.Context // made on demand once own; see Value
 }
 
@@ -251,6 +256,12 @@ func (c *lazyCtx) Err() error {
 		defer c.mu.Unlock()
 		return c.err // a cancel that raced with this one may have set another error first
 	}
+	if c.also != nil && c.also.Err() != nil {
+		c.cancelCause(errCancelRequested)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.err
+	}
 	return nil
 }
 
@@ -262,6 +273,9 @@ func (c *lazyCtx) linkLocked() {
 	}
 	c.linked = true
 	c.stopParent = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err(), false) })
+	if c.also != nil {
+		c.stopAlso = context.AfterFunc(c.also, func() { c.cancelCause(errCancelRequested) })
+	}
 }
 
 // AfterFunc arranges for f to run on its own goroutine once c is done; stop undoes that if f
@@ -330,8 +344,8 @@ func (c *lazyCtx) cancel(err error, own bool) {
 	if c.done != nil {
 		close(c.done)
 	}
-	funcs, stop := c.funcs, c.stopParent
-	c.funcs, c.stopParent = nil, nil
+	funcs, stop, stopAlso := c.funcs, c.stopParent, c.stopAlso
+	c.funcs, c.stopParent, c.stopAlso = nil, nil, nil
 	c.mu.Unlock()
 	switch {
 	case c.d == nil: // no deadline of its own (lazyCancel): never listed, nothing expires
@@ -342,6 +356,9 @@ func (c *lazyCtx) cancel(err error, own bool) {
 	}
 	if stop != nil {
 		stop()
+	}
+	if stopAlso != nil {
+		stopAlso()
 	}
 	for _, a := range funcs {
 		go a.f()

@@ -61,7 +61,7 @@ type inlineMsg struct {
 // takenMsg is an inline message whose ids a takeover registered for cancellation.
 type takenMsg struct {
 	ctx *lazyCtx
-	ids []string
+	ids [][]byte // alias the message, which untake unregisters before it is released
 }
 
 // inlinePolicy tunes reader (tests shorten or lengthen it; see SetInlinePolicy in
@@ -241,7 +241,7 @@ func (r *reader) untake(seq uint64) {
 	r.tmu.Unlock()
 	if t != nil {
 		for _, id := range t.ids {
-			r.ss.cancels.remove([]byte(id), t.ctx)
+			r.ss.cancels.remove(id, t.ctx)
 		}
 	}
 }

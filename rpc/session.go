@@ -179,36 +179,22 @@ func (ss *Session) HandleContext(ctx context.Context, msg []byte) error {
 		return ss.Handle(msg)
 	}
 	mc := ss.newMsgCtx(true)
-	stop := context.AfterFunc(ctx, func() { mc.cancelCause(errCancelRequested) })
-	return ss.handle(mc, msg, func() {
-		stop()
-		mc.end()
-	})
+	mc.also = ctx // followed only if the method looks at its context
+	return ss.handle(mc, msg, mc)
 }
 
-// handle is Handle running msg with ctx; done, if not nil, is called once msg is processed.
-func (ss *Session) handle(ctx context.Context, msg []byte, done func()) error {
+// handle is Handle running msg with ctx; own, if not nil, is msg's own context (ctx or its
+// parent), ended once msg is processed.
+func (ss *Session) handle(ctx context.Context, msg []byte, own *lazyCtx) error {
 	if !ss.acquire() {
-		if done != nil {
-			done()
+		if own != nil {
+			own.end()
 		}
 		return ErrClosed
 	}
 	dl, timed := ss.deadline()
-	if !timed {
-		defer ss.release()
-		if done != nil {
-			defer done()
-		}
-		ss.process(ctx, msg, nil)
-		return nil
-	}
-	if ss.opts.InlineTimedCalls {
-		defer ss.release()
-		if done != nil {
-			defer done()
-		}
-		ss.processTimed(ctx, msg, dl, ss.newAnswer())
+	if !timed || ss.opts.InlineTimedCalls {
+		ss.runHere(ctx, msg, dl, timed, own)
 		return nil
 	}
 	a := ss.newAnswer()
@@ -216,8 +202,8 @@ func (ss *Session) handle(ctx context.Context, msg []byte, done func()) error {
 	ss.srv.workers.run(func() {
 		defer ss.release()
 		ss.processTimed(ctx, msg, dl, a)
-		if done != nil {
-			done()
+		if own != nil {
+			own.end()
 		}
 	})
 	select {
@@ -230,6 +216,20 @@ func (ss *Session) handle(ctx context.Context, msg []byte, done func()) error {
 		}
 	}
 	return nil
+}
+
+// runHere is handle's message on the caller's goroutine, holding a call slot that it releases.
+// (A function of its own: its defers stay open-coded, which handle's many returns would stop.)
+func (ss *Session) runHere(ctx context.Context, msg []byte, dl time.Time, timed bool, own *lazyCtx) {
+	defer ss.release()
+	if own != nil {
+		defer own.end()
+	}
+	if timed {
+		ss.processTimed(ctx, msg, dl, ss.newAnswer())
+	} else {
+		ss.process(ctx, msg, nil)
+	}
 }
 
 // dispatch processes msg on a worker and returns at once, after waiting for a call slot; it
