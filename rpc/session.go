@@ -111,7 +111,10 @@ func (ss *Session) allowed(namespace string) bool {
 }
 
 // acquire takes a call slot, waiting while the session is at its limit.
-func (ss *Session) acquire() bool {
+func (ss *Session) acquire() bool { return ss.acquireOr(nil) }
+
+// acquireOr is acquire that also gives up when stop is closed.
+func (ss *Session) acquireOr(stop <-chan struct{}) bool {
 	if ss.ctx.Err() != nil {
 		return false
 	}
@@ -129,10 +132,11 @@ func (ss *Session) acquire() bool {
 	case ss.sem <- struct{}{}:
 		return true
 	case <-ss.ctx.Done():
-		ss.calls.done()
-		ss.srv.inflight.done()
-		return false
+	case <-stop:
 	}
+	ss.calls.done()
+	ss.srv.inflight.done()
+	return false
 }
 
 func (ss *Session) release() {
@@ -167,45 +171,33 @@ func (ss *Session) deadline() (time.Time, bool) {
 // returns at the deadline with the timeout answer written while the call finishes in the
 // background. With [ConnOptions].InlineTimedCalls, a timed message runs on the calling goroutine
 // too, and Handle returns once its calls have returned.
-func (ss *Session) Handle(msg []byte) error { return ss.handle(ss.ctx, msg, nil) }
-
-// HandleContext is Handle for a message whose sender may stop waiting: the context of its
-// calls also ends when ctx does, and the calls are answered -32800 "request cancelled" then
-// (an in-process client whose call's context ended); a cancel notification on the session
-// (Options.CancelMethod) reaches them too, which it does not for Handle's. With a ctx that
-// never ends, it is Handle.
-func (ss *Session) HandleContext(ctx context.Context, msg []byte) error {
-	if ctx.Done() == nil {
-		return ss.Handle(msg)
-	}
-	mc := ss.newMsgCtx(true)
-	mc.also = ctx // followed only if the method looks at its context
-	return ss.handle(mc, msg, mc)
-}
-
-// handle is Handle running msg with ctx; own, if not nil, is msg's own context (ctx or its
-// parent), ended once msg is processed.
-func (ss *Session) handle(ctx context.Context, msg []byte, own *lazyCtx) error {
+func (ss *Session) Handle(msg []byte) error {
 	if !ss.acquire() {
-		if own != nil {
-			own.end()
-		}
 		return ErrClosed
 	}
 	dl, timed := ss.deadline()
-	if !timed || ss.opts.InlineTimedCalls {
-		ss.runHere(ctx, msg, dl, timed, own)
+	if !timed {
+		defer ss.release()
+		ss.process(ss.ctx, msg, nil)
+		return nil
+	}
+	if ss.opts.InlineTimedCalls {
+		defer ss.release()
+		ss.processTimed(ss.ctx, msg, dl, ss.newAnswer())
 		return nil
 	}
 	a := ss.newAnswer()
 	msg = append([]byte(nil), msg...) // the call may outlive Handle
 	ss.srv.workers.run(func() {
 		defer ss.release()
-		ss.processTimed(ctx, msg, dl, a)
-		if own != nil {
-			own.end()
-		}
+		ss.processTimed(ss.ctx, msg, dl, a)
 	})
+	ss.await(a)
+	return nil
+}
+
+// await waits until the answer a is done, or the session is closed.
+func (ss *Session) await(a *answer) {
 	select {
 	case <-a.done:
 	case <-ss.ctx.Done():
@@ -215,21 +207,54 @@ func (ss *Session) handle(ctx context.Context, msg []byte, own *lazyCtx) error {
 			<-a.done
 		}
 	}
-	return nil
 }
 
-// runHere is handle's message on the caller's goroutine, holding a call slot that it releases.
-// (A function of its own: its defers stay open-coded, which handle's many returns would stop.)
-func (ss *Session) runHere(ctx context.Context, msg []byte, dl time.Time, timed bool, own *lazyCtx) {
-	defer ss.release()
-	if own != nil {
-		defer own.end()
+// HandleContext is Handle for a sender that may stop waiting (an in-process client whose
+// call has a context that can end): the message runs on one of the server's workers, and
+// HandleContext returns once it has been answered (at its deadline, if one applies, as Handle
+// does), or with ctx's error as soon as ctx ends. The context of the message's calls then ends
+// too (if the method looks at it) and the calls are answered -32800 "request cancelled", which
+// nobody waits for. A cancel notification on the session (Options.CancelMethod) reaches them
+// too, which it does not for Handle's. With a ctx that never ends, it is Handle.
+func (ss *Session) HandleContext(ctx context.Context, msg []byte) error {
+	if ctx.Done() == nil {
+		return ss.Handle(msg)
 	}
-	if timed {
-		ss.processTimed(ctx, msg, dl, ss.newAnswer())
-	} else {
-		ss.process(ctx, msg, nil)
+	if !ss.acquireOr(ctx.Done()) {
+		if err := ctx.Err(); err != nil && ss.ctx.Err() == nil {
+			return err
+		}
+		return ErrClosed
 	}
+	mc := ss.newMsgCtx(true)
+	mc.also = ctx // followed only once the method looks at its context
+	a := ss.newAnswer()
+	dl, timed := ss.deadline()
+	msg = append([]byte(nil), msg...) // the call may outlive HandleContext
+	ss.srv.workers.run(func() {
+		defer ss.release()
+		if timed {
+			ss.processTimed(mc, msg, dl, a)
+		} else {
+			ss.process(mc, msg, nil)
+			a.close()
+		}
+		mc.end()
+	})
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-ss.ctx.Done():
+		if ss.ctx.Err() == context.DeadlineExceeded { // as in await
+			select {
+			case <-a.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
 }
 
 // dispatch processes msg on a worker and returns at once, after waiting for a call slot; it
