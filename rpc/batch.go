@@ -115,13 +115,17 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 		return
 	}
 	reg := ss.registerBatch(ctx, b)
-	if h := ss.srv.cfg.handler; h != nil {
+	h := ss.srv.cfg.handler
+	if h != nil {
 		ss.batchThrough(h, ctx, msg, b, a)
 	} else {
 		ss.runBatch(ctx, b, a)
 	}
 	if reg != nil {
 		ss.unregisterBatch(b, reg)
+	}
+	if h != nil {
+		ss.closeIfAsked() // the batch is answered
 	}
 	if a == nil {
 		b.recycle()
@@ -201,6 +205,11 @@ func (ss *Session) callItem(ctx context.Context, buf []byte, it *batchItem, full
 		return buf, false
 	case full:
 		return appendError(buf, it.req.ID, errTooLarge), true
+	case ss.cancelled(ctx) != nil: // the batch was cancelled: its calls left do not run
+		if it.req.ID == nil {
+			return buf, false
+		}
+		return appendError(buf, it.req.ID, errCancelled), true
 	}
 	if h := ss.srv.cfg.handler; h != nil && !ss.isCancel(&it.req) {
 		return ss.itemThrough(h, ctx, buf, it, ps, n)

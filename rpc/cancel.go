@@ -39,6 +39,7 @@ const maxCancelMessage = 512
 // message: a message is unregistered before its bytes are released) to tell ids apart.
 type cancels struct {
 	n    atomic.Int64 // ids registered
+	ctxs atomic.Int64 // message contexts that register, not ended yet (see newMsgCtx)
 	mu   sync.Mutex
 	seed maphash.Seed
 	m    map[uint64]cancelEntry
@@ -91,10 +92,21 @@ func (ss *Session) cancelOn() bool { return ss.srv.cfg.cancelQuoted != nil }
 // message's ids once it is parsed if reg (and cancellation is on); end it with end.
 func (ss *Session) newMsgCtx(reg bool) *lazyCtx {
 	c := &lazyCtx{parent: ss.ctx, reg: reg && ss.cancelOn()}
+	if c.reg {
+		ss.cancels.ctxs.Add(1)
+	}
 	if err := ss.ctx.Err(); err != nil {
 		c.err = err
 	}
 	return c
+}
+
+// endMsgCtx ends a message's context once the message is done.
+func (ss *Session) endMsgCtx(c *lazyCtx) {
+	c.end()
+	if c.reg {
+		ss.cancels.ctxs.Add(-1)
+	}
 }
 
 // regCtx returns the context to register a message under, when the message's context ctx is
@@ -178,20 +190,29 @@ func cancelledBy(ctx context.Context) *Error {
 	return errCancelled
 }
 
-// register registers the calls of the parsed single request id (nil: a notification) under
-// the message's context, if it is one that registers, and returns that context for
-// unregister.
+// register registers the single request id (nil: a notification) under the message's
+// context, if it is one that registers, and returns that context for cancels.remove. It is
+// inlined: without a message context that registers, it costs a load.
 func (ss *Session) register(ctx context.Context, id []byte) *lazyCtx {
-	c := regCtx(ctx)
-	if c == nil || id == nil {
+	if ss.cancels.ctxs.Load() == 0 || id == nil {
 		return nil
 	}
-	ss.cancels.add(id, c)
+	return ss.registerSlow(ctx, id)
+}
+
+func (ss *Session) registerSlow(ctx context.Context, id []byte) *lazyCtx {
+	c := regCtx(ctx)
+	if c != nil {
+		ss.cancels.add(id, c)
+	}
 	return c
 }
 
 // registerBatch registers the calls of batch b as register does.
 func (ss *Session) registerBatch(ctx context.Context, b *batch) *lazyCtx {
+	if ss.cancels.ctxs.Load() == 0 {
+		return nil
+	}
 	c := regCtx(ctx)
 	if c == nil {
 		return nil

@@ -227,6 +227,7 @@ func (ss *Session) processSingleThrough(h Handler, ctx context.Context, msg []by
 		c.psv.finish(ok)
 	}
 	putBuf(bp)
+	ss.closeIfAsked() // the message is answered
 }
 
 // chain composes mws around the final handler, the first outermost; nil when there are none.

@@ -58,9 +58,6 @@ func (ss *Session) process(ctx context.Context, msg []byte, a *answer) {
 			ss.sendError(a, nil, invalidRequest("invalid request: not an object or array"))
 		}
 	}
-	if ss.srv.cfg.handler != nil {
-		ss.closeIfAsked() // the message is answered
-	}
 }
 
 func (ss *Session) sendError(a *answer, id []byte, e *Error) {
@@ -140,9 +137,6 @@ func (ss *Session) runCall(ctx context.Context, buf []byte, req *wire.Request, p
 	}
 	if e == nil && cb.perm != "" && !ss.permits(cb) {
 		e = cb.denied // checked before the params are decoded
-	}
-	if e == nil {
-		e = ss.cancelled(ctx)
 	}
 	var res reflect.Value
 	if e == nil {

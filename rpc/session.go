@@ -239,7 +239,7 @@ func (ss *Session) HandleContext(ctx context.Context, msg []byte) error {
 			ss.process(mc, msg, nil)
 			a.close()
 		}
-		mc.end()
+		ss.endMsgCtx(mc)
 	})
 	select {
 	case <-a.done:
@@ -292,7 +292,7 @@ func (ss *Session) runOwn(msg []byte) {
 	}
 	mc := ss.newMsgCtx(true)
 	ss.run(mc, msg)
-	mc.end()
+	ss.endMsgCtx(mc)
 }
 
 // processTimed runs process with a deadline (ctx: the message's context, which the deadline's
