@@ -151,20 +151,21 @@ type subCall struct {
 	rest     []byte
 }
 
-var callPool = sync.Pool{New: func() any { return new(Call) }}
-
-// getCall returns a cleared Call (see putCall): the session's spare, or one from the pool
-// when the spare is taken (calls running concurrently).
-func (ss *Session) getCall() *Call {
-	if c := ss.spareCall.Swap(nil); c != nil {
-		return c
-	}
-	return callPool.Get().(*Call)
+// callState is a Call and the buffer its answer is built in, pooled together: one pool round
+// trip per call.
+type callState struct {
+	call Call
+	buf  []byte
 }
 
-// putCall clears what c refers to of the message and the call (the fields every use sets,
-// such as the session, are left) and keeps it for the next call.
-func (ss *Session) putCall(c *Call) {
+var callPool = sync.Pool{New: func() any { return &callState{buf: make([]byte, 0, 512)} }}
+
+func getCall() *callState { return callPool.Get().(*callState) }
+
+// putCall clears what st's Call refers to of the message and the call (the fields that every
+// use sets, such as the session, are left as they are) and pools st.
+func putCall(st *callState) {
+	c := &st.call
 	c.reqv, c.ID, c.buf = wire.Request{}, nil, nil
 	if c.psv.conn != nil {
 		c.psv = pendingSubs{}
@@ -176,23 +177,26 @@ func (ss *Session) putCall(c *Call) {
 		c.b, c.a = nil, nil
 	}
 	c.cb, c.e, c.ran, c.ok = nil, nil, false, false
-	if !ss.spareCall.CompareAndSwap(nil, c) {
-		callPool.Put(c)
+	if cap(st.buf) > maxPooledBuf {
+		st.buf = make([]byte, 0, 512)
 	}
+	callPool.Put(st)
 }
 
 // itemThrough runs batch item it through the middlewares h; see callItem.
 func (ss *Session) itemThrough(h Handler, ctx context.Context, buf []byte, it *batchItem, ps *pendingSubs, n int) ([]byte, bool) {
-	c := ss.getCall()
-	defer ss.putCall(c)
+	st := getCall()
+	defer putCall(st)
+	c := &st.call
 	c.req, c.ps = &it.req, ps
 	return ss.callThrough(h, ctx, buf, c, n)
 }
 
 // processSingleThrough is processSingle with middlewares h: the request is parsed into a Call.
 func (ss *Session) processSingleThrough(h Handler, ctx context.Context, msg []byte, a *answer) {
-	c := ss.getCall()
-	defer ss.putCall(c)
+	st := getCall()
+	defer putCall(st)
+	c := &st.call
 	req := &c.reqv
 	var err error
 	if *req, err = wire.ParseRequest(msg); err != nil {
@@ -213,20 +217,18 @@ func (ss *Session) processSingleThrough(h Handler, ctx context.Context, msg []by
 		return // the deadline passed before the call could start: answered -32002
 	}
 	reg := ss.register(ctx, req.ID)
-	bp := getBuf()
 	c.req, c.ps = req, &c.psv
-	out, ok := ss.callThrough(h, ctx, *bp, c, 0)
+	out, ok := ss.callThrough(h, ctx, st.buf[:0], c, 0)
 	if reg != nil {
 		ss.cancels.remove(req.ID, reg)
 	}
 	if ok {
-		*bp = out
+		st.buf = out
 		ok = ss.send(a, out)
 	}
 	if c.psv.notifiers != nil {
 		c.psv.finish(ok)
 	}
-	putBuf(bp)
 	ss.closeIfAsked() // the message is answered
 }
 
@@ -345,8 +347,9 @@ func (ss *Session) closeIfAsked() {
 
 // batchThrough runs the batch b through the middlewares h as a whole; see runBatch.
 func (ss *Session) batchThrough(h Handler, ctx context.Context, msg []byte, b *batch, a *answer) {
-	c := ss.getCall()
-	defer ss.putCall(c)
+	st := getCall()
+	defer putCall(st)
+	c := &st.call
 	c.ss, c.b, c.a = ss, b, a
 	c.Kind, c.Method, c.ParamsSize, c.BatchSize, c.Conn = KindBatch, ss.srv.reg.batch, len(msg), len(b.items), &ss.info
 	c.kind = KindBatch

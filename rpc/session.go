@@ -34,7 +34,6 @@ type Session struct {
 
 	cancels    cancels                // calls that a cancel notification can reach (cancel.go)
 	closeAsked atomic.Pointer[string] // a middleware asked to close the session, for this reason
-	spareCall  atomic.Pointer[Call]   // a Call kept for the next one (middleware.go)
 	expiry     *time.Timer            // closes the session when its principal expires; or nil
 
 	closeOnce sync.Once
