@@ -22,8 +22,10 @@ import (
 // middleware passes to next reaches the next middlewares and the method (tracing spans, values
 // of its own).
 //
-// A middleware measures what it wants to measure itself (a time.Now before and after next, for
-// example): the server adds nothing to a call that no middleware asks for.
+// A middleware measures what it wants to measure itself (a clock read before and after next,
+// for example; time.Since of a fixed time reads the clock once, time.Now twice): the server
+// adds nothing to a call that no middleware asks for. Per-method state is best kept in a slice
+// indexed by Method.Index.
 type Middleware func(next Handler) Handler
 
 // Handler handles one call and reports its outcome; see [Middleware]. The *Call is valid only
