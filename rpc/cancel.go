@@ -21,11 +21,14 @@ import (
 //     its own, registered under its ids once it has been parsed, and ended when it is done;
 //   - a message run inline gets the reader's reusable context (see reader.inlineCtx), which
 //     the watchdog registers under the message's ids when it takes reading over;
-//   - Session.HandleContext (in-process calls with a context that can end) registers its
-//     message; Session.Handle (HTTP, whose client cancels by closing the request) does not.
+//   - Session.HandleContext (in-process calls with a context that can end) runs its message
+//     on a worker, registered; Session.Handle (HTTP, whose client cancels by closing the
+//     request; in-process calls that cannot be cancelled) does not register.
 //
-// Invariant: cancels.n is the number of ids registered; the call path looks at a call's
-// context for a cancellation only while it is not zero.
+// Invariants: cancels.n is the number of ids registered, and the call path looks at a call's
+// context for a cancellation only while it is not zero; cancels.ctxs is the number of message
+// contexts that register and have not ended, and a message is registered only while it is not
+// zero (or by a takeover).
 
 // errCancelRequested is the cause of a context cancelled by the cancel notification.
 var errCancelRequested = errors.New("rpc: request cancelled by the client")
