@@ -72,10 +72,10 @@ func TestBrowserConsole(t *testing.T) {
 	})()`)
 
 	// The client module on its own, over /ws: calls by position and by name, an error, a
-	// timeout, a batch, and a subscription read as an async iterator (leaving the loop
-	// unsubscribes).
+	// timeout, an aborted call (which sends the cancel notification), a batch, and a
+	// subscription read as an async iterator (leaving the loop unsubscribes).
 	got := eval[string](ex, "use jsonrpc.js", fmt.Sprintf(moduleScript, room+"-module"), chromedp.EvalAwaitPromise)
-	const want = `{"sum":3,"byName":7,"err":[true,-32042,{"why":"testing"}],"timeout":[true,"timeout"],` +
+	const want = `{"sum":3,"byName":7,"err":[true,-32042,{"why":"testing"}],"timeout":[true,"timeout"],"abort":["AbortError",true],` +
 		`"batch":[2,-32601],"note":"via module","active":false,"unsubscribed":"unsubscribed"}`
 	if got != want {
 		t.Errorf("jsonrpc.js:\n got %s\nwant %s", got, want)
@@ -243,6 +243,13 @@ const moduleScript = `(async () => {
 	out.byName = await c.call("test_add", { a: 2, b: 5 });
 	try { await c.call("test_failCoded"); } catch (e) { out.err = [e instanceof RPCError, e.code, e.data]; }
 	try { await c.call("test_sleep", [3000], { timeout: 100 }); } catch (e) { out.timeout = [e instanceof TransportError, e.kind]; }
+	const sent = [], send = c._ws.send.bind(c._ws);
+	c._ws.send = (m) => { sent.push(m); send(m); };
+	const ctl = new AbortController();
+	setTimeout(() => ctl.abort(), 50);
+	try { await c.call("test_sleep", [60000], { signal: ctl.signal }); } catch (e) {
+		out.abort = [e.name, sent.some((m) => m.includes('"method":"$/cancelRequest"'))];
+	}
 	const b = await c.batch([{ method: "test_add", params: [1, 1] }, { method: "no_such" }]);
 	out.batch = [b[0].result, b[1].error.code];
 	const sub = await c.subscribe("chat", "messages", %q);

@@ -83,21 +83,21 @@ func (a *answer) addItem(b *batch, resp []byte, ok bool) bool {
 }
 
 // sendBatch closes the array of batch b and writes it, unless nothing in it needs an answer or
-// the deadline answered first; it reports whether it was written.
-func (a *answer) sendBatch(b *batch) bool {
+// the deadline answered first; it reports whether it was written, and the array's size.
+func (a *answer) sendBatch(b *batch) (bool, int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.written {
-		return false
+		return false, 0
 	}
 	out := b.finish()
 	if out == nil {
-		return false
+		return false, 0
 	}
 	a.written = true
 	ok := a.ss.write(append(out, '\n'))
 	a.finishLocked()
-	return ok
+	return ok, len(out)
 }
 
 // expireIfDue answers what is still unanswered now if the deadline has passed (ctx is the

@@ -11,9 +11,10 @@ import (
 // deadline may race with it, its fields are guarded by the answer's mutex (see answer).
 type batch struct {
 	items []batchItem
-	next  int    // index of the first item not yet answered
-	buf   []byte // "[" followed by the answers so far, comma separated
-	n     int    // answers in buf
+	next  int         // index of the first item not yet answered
+	buf   []byte      // "[" followed by the answers so far, comma separated
+	n     int         // answers in buf
+	ps    pendingSubs // the batch's subscribe calls (here, not on runBatch's stack: see Call)
 }
 
 type batchItem struct {
@@ -35,6 +36,7 @@ func (b *batch) recycle() {
 	clear(b.items[:cap(b.items)])
 	b.items = b.items[:0]
 	b.next, b.n = 0, 0
+	b.ps = pendingSubs{}
 	b.buf = b.buf[:0]
 	if cap(b.buf) > maxPooledAnswer {
 		b.buf = nil
@@ -109,13 +111,24 @@ func (ss *Session) processBatch(ctx context.Context, msg []byte, a *answer) {
 		b.recycle()
 		return
 	}
-	if a == nil {
-		ss.runBatch(ctx, b, nil)
-		b.recycle()
+	if a != nil && !a.startBatch(ctx, b) {
 		return
 	}
-	if a.startBatch(ctx, b) {
+	reg := ss.registerBatch(ctx, b)
+	h := ss.srv.cfg.handler
+	if h != nil {
+		ss.batchThrough(h, ctx, msg, b, a)
+	} else {
 		ss.runBatch(ctx, b, a)
+	}
+	if reg != nil {
+		ss.unregisterBatch(b, reg)
+	}
+	if h != nil {
+		ss.closeIfAsked() // the batch is answered
+	}
+	if a == nil {
+		b.recycle()
 	}
 }
 
@@ -126,12 +139,15 @@ func (ss *Session) openBatch(msg []byte, b *batch, a *answer) bool {
 	b.items = items
 	switch {
 	case err != nil:
+		ss.refused(RefusedInvalid)
 		ss.sendError(a, nil, parseError(err))
 		return false
 	case len(items) == 0:
+		ss.refused(RefusedInvalid)
 		ss.sendError(a, nil, errEmptyBatch)
 		return false
 	case len(items) > ss.srv.cfg.batchItems:
+		ss.refused(RefusedBatchTooLarge)
 		// One error in an array, with the id of the first valid call, as go-ethereum answers.
 		var id []byte
 		for _, it := range items {
@@ -150,9 +166,10 @@ func (ss *Session) openBatch(msg []byte, b *batch, a *answer) bool {
 
 // runBatch runs the items of b one after another on this goroutine and writes the answer
 // array, unless the deadline answers the batch first (a not nil). Once the answers reach
-// Options.BatchResponseMaxBytes, the remaining calls do not run and are answered -32003.
-func (ss *Session) runBatch(ctx context.Context, b *batch, a *answer) {
-	var ps pendingSubs
+// Options.BatchResponseMaxBytes, the remaining calls do not run and are answered -32003. It
+// returns the size of the array it wrote (0: none).
+func (ss *Session) runBatch(ctx context.Context, b *batch, a *answer) (size int) {
+	ps := &b.ps
 	written := false
 	defer func() {
 		if ps.notifiers != nil {
@@ -161,41 +178,51 @@ func (ss *Session) runBatch(ctx context.Context, b *batch, a *answer) {
 	}()
 	tmp := getBuf()
 	defer putBuf(tmp)
-	size, limit := 0, ss.srv.cfg.batchBytes
+	total, limit := 0, ss.srv.cfg.batchBytes
 	for i := range b.items {
 		if a.expireIfDue(ctx) {
-			return
+			return 0
 		}
-		resp, ok := ss.callItem(ctx, (*tmp)[:0], &b.items[i], size >= limit, &ps)
+		resp, ok := ss.callItem(ctx, (*tmp)[:0], &b.items[i], total >= limit, ps, len(b.items))
 		*tmp = resp
-		size += len(resp)
+		total += len(resp)
 		if !a.addItem(b, resp, ok) {
-			return // the deadline answered the batch
+			return 0 // the deadline answered the batch
 		}
 	}
-	written = ss.sendBatch(a, b)
+	written, size = ss.sendBatch(a, b)
+	return size
 }
 
 // callItem runs one batch item and appends its answer to buf; full: the batch's answer is at
-// its size limit. It reports false when the item needs no answer.
-func (ss *Session) callItem(ctx context.Context, buf []byte, it *batchItem, full bool, ps *pendingSubs) ([]byte, bool) {
+// its size limit; n: the batch's size. It reports false when the item needs no answer.
+func (ss *Session) callItem(ctx context.Context, buf []byte, it *batchItem, full bool, ps *pendingSubs, n int) ([]byte, bool) {
 	switch {
 	case it.err != nil:
+		ss.refused(RefusedInvalid)
 		return appendError(buf, it.req.ID, it.err), true
 	case full && it.req.ID == nil:
 		return buf, false
 	case full:
 		return appendError(buf, it.req.ID, errTooLarge), true
+	case ss.cancelled(ctx) != nil: // the batch was cancelled: its calls left do not run
+		if it.req.ID == nil {
+			return buf, false
+		}
+		return appendError(buf, it.req.ID, errCancelled), true
+	}
+	if h := ss.srv.cfg.handler; h != nil && !ss.isCancel(&it.req) {
+		return ss.itemThrough(h, ctx, buf, it, ps, n)
 	}
 	return ss.call(ctx, buf, &it.req, ps)
 }
 
 // sendBatch writes the answer array of b unless nothing in it needs an answer or the deadline
-// answered first (a not nil); it reports whether it was written.
-func (ss *Session) sendBatch(a *answer, b *batch) bool {
+// answered first (a not nil); it reports whether it was written, and the array's size.
+func (ss *Session) sendBatch(a *answer, b *batch) (bool, int) {
 	if a != nil {
 		return a.sendBatch(b)
 	}
 	out := b.finish()
-	return out != nil && ss.write(append(out, '\n'))
+	return out != nil && ss.write(append(out, '\n')), len(out)
 }

@@ -32,7 +32,9 @@ type Client struct {
 	closed  chan struct{} // closed when err is set
 	orphan  *Error        // last error answer whose id matched no call
 	subs    map[string]*ClientSubscription
-	subsWG  sync.WaitGroup // subscriptions' forwarding goroutines and unsubscribe calls
+	subsWG  sync.WaitGroup // subscriptions' forwarding goroutines, unsubscribe calls, cancels
+
+	cancelMethod string // see SetCancelMethod
 
 	closeOnce sync.Once
 }
@@ -314,7 +316,11 @@ func (c *Client) roundtrip(ctx context.Context, pc *pendingCall, msg []byte, bas
 		return pc.finish(nil)
 	case <-ctx.Done():
 		c.forget(base, n)
-		return pc.finish(ctx.Err())
+		if err := pc.finish(ctx.Err()); err != ctx.Err() {
+			return err // answered meanwhile
+		}
+		c.sendCancel(base)
+		return ctx.Err()
 	}
 }
 

@@ -23,7 +23,11 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 	r := newReader(s, ss, conn)
 	defer r.wd.stop()
 	r.loop()
-	return <-r.done
+	err = <-r.done
+	if err != nil {
+		ss.shut("read failed: "+err.Error(), false)
+	}
+	return err
 }
 
 func (s *Server) errTooLarge() *Error {

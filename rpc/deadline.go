@@ -167,6 +167,11 @@ type lazyCtx struct {
 	d        *deadlines // nil: no deadline of its own (lazyCancel)
 	expired  func()     // run when the deadline passes first; see with
 	key, val any        // a value of its own (lazyCancel); key nil: none
+	reg      bool       // a message's context, registered for cancellation (see cancel.go)
+	// also, when not nil, is a second context whose end cancels c as the cancel notification
+	// does (Session.HandleContext's caller's), followed as lazily as parent; its values are
+	// not c's.
+	also context.Context
 
 	prev, next *lazyCtx // guarded by d.mu
 	listed     bool     // guarded by d.mu
@@ -179,9 +184,11 @@ type lazyCtx struct {
 	mu         sync.Mutex
 	done       chan struct{} // made on demand
 	err        error
+	cause      error // set by cancelCause: what context.Cause reports instead of err
 	funcs      []*afterFunc
 	linked     bool             // the parent's cancellation is followed
 	stopParent func() bool      // undoes the link; nil if the parent was done first
+	stopAlso   func() bool      // undoes the link to also
 	causeCtx   *context.Context // made on demand once own; see Value
 }
 
@@ -212,7 +219,11 @@ func (c *lazyCtx) causeContext() context.Context {
 	defer c.mu.Unlock()
 	if c.causeCtx == nil {
 		ctx, cancel := context.WithCancelCause(context.WithoutCancel(c.parent))
-		cancel(c.err)
+		cause := c.err
+		if c.cause != nil {
+			cause = c.cause
+		}
+		cancel(cause)
 		c.causeCtx = &ctx // a pointer: the field is in every call's context, this is rare
 	}
 	return *c.causeCtx
@@ -245,6 +256,12 @@ func (c *lazyCtx) Err() error {
 		defer c.mu.Unlock()
 		return c.err // a cancel that raced with this one may have set another error first
 	}
+	if c.also != nil && c.also.Err() != nil {
+		c.cancelCause(errCancelRequested)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.err
+	}
 	return nil
 }
 
@@ -256,6 +273,9 @@ func (c *lazyCtx) linkLocked() {
 	}
 	c.linked = true
 	c.stopParent = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err(), false) })
+	if c.also != nil {
+		c.stopAlso = context.AfterFunc(c.also, func() { c.cancelCause(errCancelRequested) })
+	}
 }
 
 // AfterFunc arranges for f to run on its own goroutine once c is done; stop undoes that if f
@@ -295,6 +315,20 @@ func (c *lazyCtx) cancelOwn(err error) {
 	c.cancel(err, true)
 }
 
+// cancelCause cancels c as its cancel func does (context.Canceled), with cause as what
+// context.Cause reports.
+func (c *lazyCtx) cancelCause(cause error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.cause = cause
+	}
+	c.mu.Unlock()
+	c.cancelOwn(context.Canceled)
+}
+
+// end cancels a message's context (see Session.newMsgCtx) once the message is done.
+func (c *lazyCtx) end() { c.cancelOwn(context.Canceled) }
+
 // cancel makes c done with err, unless it is done already; own: by its own deadline or cancel
 // func, not by its parent.
 func (c *lazyCtx) cancel(err error, own bool) {
@@ -310,8 +344,8 @@ func (c *lazyCtx) cancel(err error, own bool) {
 	if c.done != nil {
 		close(c.done)
 	}
-	funcs, stop := c.funcs, c.stopParent
-	c.funcs, c.stopParent = nil, nil
+	funcs, stop, stopAlso := c.funcs, c.stopParent, c.stopAlso
+	c.funcs, c.stopParent, c.stopAlso = nil, nil, nil
 	c.mu.Unlock()
 	switch {
 	case c.d == nil: // no deadline of its own (lazyCancel): never listed, nothing expires
@@ -322,6 +356,9 @@ func (c *lazyCtx) cancel(err error, own bool) {
 	}
 	if stop != nil {
 		stop()
+	}
+	if stopAlso != nil {
+		stopAlso()
 	}
 	for _, a := range funcs {
 		go a.f()

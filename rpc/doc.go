@@ -78,7 +78,8 @@ A method's returned error becomes the error member of the answer:
 The protocol errors follow the specification: -32700 (id null) for invalid JSON, -32600 for an
 invalid request object, -32601 for an unknown method (or one not exposed on this connection),
 -32602 for params that do not fit. polyrpc adds -32002 (call timeout), -32003 (batch answer too
-large) and -32006 (server shutting down). The client returns error answers as *[Error].
+large), -32005 (server busy), -32006 (server shutting down), -32012 (permission denied) and
+-32800 (request cancelled). The client returns error answers as *[Error].
 
 # Requests, notifications and batches
 
@@ -100,14 +101,49 @@ refused before it is parsed (over MaxMessageBytes, or over the request-bytes bud
 with the request's id when its first bytes show it (the "id" member usually precedes the large
 one), and with id null otherwise (a batch, or an id further on).
 
-A method's context carries the caller's [PeerInfo] ([PeerInfoFromContext]) and is cancelled when
-its connection is closed or fails (a read error other than a clean end of input, or a failed
-write), when the server stops, and at Options.CallTimeout. After a clean end of input (a client
-that half-closes its side) the calls already received still run and are answered.
+A method's context carries the caller's [PeerInfo] ([PeerInfoFromContext]) and principal
+([PrincipalFromContext]) and is cancelled when its connection is closed or fails (a read error
+other than a clean end of input, or a failed write), when the server stops, at
+Options.CallTimeout, and when the client cancels the call (see Cancellation). It is the call's:
+it may end once the method has returned, so work that outlives the method needs a context of
+its own. After a clean end of input (a client that half-closes its side) the calls already
+received still run and are answered.
 
 [Server.Stop] refuses new connections, cancels every call, waits for calls to return (bounded by
 Options.StopTimeout) and closes every connection; [Server.Shutdown] first lets calls in flight
 finish while refusing new ones.
+
+# Middleware and hooks
+
+Options.Middleware wraps every call of every transport ([Middleware]): each call and
+notification, each subscribe and unsubscribe call, a batch as a whole and then each of its
+items, the first middleware outermost. A middleware sees a [Call] (its kind, the registered
+[MethodInfo] or the [MethodOther] marker, the raw id, the params' size, the batch's size, the
+connection's [ConnInfo]) before the params are decoded, may refuse it with a JSON-RPC error or
+close the connection ([Outcome].Close), and sees its [Outcome] (the error, the answer's size)
+after it. A call costs nothing more when there are none. Options.Hooks ([Hooks]) tell observers
+about connections opened and closed, requests refused before they became calls, and
+subscriptions and their notifications.
+
+# Authentication and permissions
+
+A transport runs its [Authenticator] once per connection or HTTP request, before any call, with
+the client's [Credentials]; the principal it returns is the connection's
+([ConnOptions].Principal, [PrincipalFromContext]). [WithPermission], or a "Permission: NAME"
+line in a method's doc comment read by cmd/polyrpc-gen, declares what a method needs; a caller
+whose principal is not a [Permitter] that allows it is answered -32012 before the params are
+decoded, and rpc_modules and rpc.discover leave out what it may not call.
+
+# Cancellation
+
+A client cancels a call it sent on the same connection with the notification
+{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":ID}} (Options.CancelMethod): the call's
+context is cancelled and the call, unless it has answered already, is answered -32800. Only the
+calls that can see a cancel coming are tracked, those running while their connection is read
+(on a worker, or after reading moved on to another goroutine), so a quick call pays nothing. The
+[Client] sends the notification when a call's context ends, after [Client.SetCancelMethod]; over
+HTTP a client cancels by closing its request, and in-process by its context
+([Session.HandleContext]).
 
 # Transports
 

@@ -20,6 +20,13 @@ const (
 	CodeResponseTooLarge = -32003 // a batch answer outgrew Options.BatchResponseMaxBytes
 	CodeServerBusy       = -32005 // a server-wide limit refused the request; retry later
 	CodeShuttingDown     = -32006 // the server is stopping and takes no new calls
+	// CodePermissionDenied answers a call the caller's principal may not make (see
+	// [WithPermission]). go-ethereum, EIP-1474 and jsonrpsee use no -32012; -32001 is avoided
+	// because go-ethereum's clients still read it as "notifications not supported".
+	CodePermissionDenied = -32012
+	// CodeRequestCancelled answers a call its client cancelled (the Language Server Protocol's
+	// RequestCancelled; see Options.CancelMethod).
+	CodeRequestCancelled = -32800
 )
 
 // Error is a JSON-RPC error object. Servers send it for failed calls; the [Client] returns it,
@@ -110,6 +117,7 @@ var (
 	errShuttingDown             = &Error{Code: CodeShuttingDown, Message: "server is shutting down"}
 	errNotificationsUnsupported = &Error{Code: CodeMethodNotFound, Message: "notifications not supported"}
 	errBusy                     = &Error{Code: CodeServerBusy, Message: "server busy: too many request bytes in flight, retry later"}
+	errCancelled                = &Error{Code: CodeRequestCancelled, Message: "request cancelled"}
 )
 
 // rawData lets a client-side Error keep its data member undecoded.

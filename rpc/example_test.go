@@ -138,3 +138,32 @@ func ExampleClient_BatchCall() {
 	// 0.5 <nil>
 	// division by zero
 }
+
+// A middleware that refuses a method: calc_div is answered with an error of the middleware's
+// choosing before its params are decoded, and every other call goes through. The same
+// middleware sees every call of every transport.
+func ExampleMiddleware() {
+	noDiv := func(next rpc.Handler) rpc.Handler {
+		return func(ctx context.Context, c *rpc.Call) rpc.Outcome {
+			if c.Method.Name == "calc_div" {
+				return rpc.Outcome{Err: &rpc.Error{Code: -32099, Message: "calc_div is switched off"}}
+			}
+			return next(ctx, c)
+		}
+	}
+	srv := rpc.NewServer(&rpc.Options{Middleware: []rpc.Middleware{noDiv}})
+	defer srv.Stop()
+	srv.Register("calc", Calculator{})
+	client, _ := inproc.Dial(srv)
+	defer client.Close()
+
+	var sum int
+	err := client.Call(context.Background(), &sum, "calc_add", 1, 2)
+	fmt.Println(sum, err)
+	var q float64
+	err = client.Call(context.Background(), &q, "calc_div", 1, 2)
+	fmt.Println(err)
+	// Output:
+	// 3 <nil>
+	// calc_div is switched off
+}

@@ -47,6 +47,9 @@ type MethodMetadata struct {
 	Errors []ErrorMetadata
 	// Deprecated is set by a "Deprecated:" paragraph in the doc comment.
 	Deprecated bool
+	// Permission is the permission a caller needs (a "Permission: NAME" line in the doc
+	// comment); [WithPermission] wins over it.
+	Permission string
 	// Notification is the Go type of a subscription's notifications (a "Notifies: T" line in
 	// its doc comment), for their schema in the document; [WithNotificationType] wins over it.
 	Notification reflect.Type

@@ -65,15 +65,17 @@ const (
 	either     = "either"
 )
 
-// docScope is what a document covers: the namespaces of a connection, and whether it can
-// carry subscriptions.
+// docScope is what a document covers: the namespaces of a connection, whether it can carry
+// subscriptions, and the permissions its principal lacks.
 type docScope struct {
 	allow  map[string]bool // nil: every namespace
 	noSubs bool
+	denied map[string]bool // permissions not held; nil: none
 }
 
 func (sc docScope) covers(cb *callback) bool {
-	return (sc.allow == nil || sc.allow[cb.namespace]) && !(sc.noSubs && cb.subName != "")
+	return (sc.allow == nil || sc.allow[cb.namespace]) && !(sc.noSubs && cb.subName != "") &&
+		!sc.denied[cb.perm]
 }
 
 // buildOpenRPC writes the OpenRPC document of the callbacks in scope.

@@ -11,16 +11,17 @@ import (
 )
 
 // OpenRPC returns the OpenRPC document (JSON) that rpc.discover answers on a connection whose
-// namespace allowlist is namespaces (nil: every namespace; the rpc namespace is always there),
-// for serving it elsewhere, such as over HTTP as GET /openrpc.json. Subscriptions are included;
-// rpc.discover leaves them out on a connection that cannot carry them (ConnOptions.NoSubscriptions).
+// namespace allowlist is namespaces (nil: every namespace; the rpc namespace is always there)
+// and which has no principal (so methods that need a permission are left out), for serving it
+// elsewhere, such as over HTTP as GET /openrpc.json. Subscriptions are included; rpc.discover
+// leaves them out on a connection that cannot carry them (ConnOptions.NoSubscriptions).
 func (s *Server) OpenRPC(namespaces []string) ([]byte, error) {
 	cb := s.reg.lookup(discoverMethod)
 	if cb == nil {
 		return nil, errors.New("rpc: the server has no rpc.discover")
 	}
 	d := cb.rcvr.Interface().(*discoverService)
-	return d.document(docScope{allow: allowSet(namespaces)})
+	return d.document(docScope{allow: allowSet(namespaces), denied: s.deniedPermissions(nil)})
 }
 
 // discoverService is the built-in rpc.discover. It keeps the documents it wrote until the
@@ -37,9 +38,26 @@ type discoverService struct {
 func (d *discoverService) Discover(ctx context.Context) (json.RawMessage, error) {
 	var sc docScope
 	if ss := sessionFromContext(ctx); ss != nil {
-		sc = docScope{allow: allowSet(ss.opts.Namespaces), noSubs: ss.opts.NoSubscriptions}
+		sc = docScope{allow: allowSet(ss.opts.Namespaces), noSubs: ss.opts.NoSubscriptions,
+			denied: d.s.deniedPermissions(ss)}
 	}
 	return d.document(sc)
+}
+
+// deniedPermissions returns the permissions that methods need and the principal of ss (nil:
+// no principal) lacks, or nil when it lacks none.
+func (s *Server) deniedPermissions(ss *Session) map[string]bool {
+	var denied map[string]bool
+	for _, cb := range s.reg.all() {
+		if cb.perm == "" || denied[cb.perm] || ss != nil && ss.permits(cb) {
+			continue
+		}
+		if denied == nil {
+			denied = make(map[string]bool)
+		}
+		denied[cb.perm] = true
+	}
+	return denied
 }
 
 func (d *discoverService) document(sc docScope) ([]byte, error) {
@@ -71,6 +89,9 @@ func (sc docScope) key() string {
 	}
 	if sc.noSubs {
 		key += " nosubs"
+	}
+	if sc.denied != nil {
+		key += " without " + strings.Join(sortedKeys(sc.denied), ",")
 	}
 	return key
 }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/polyrpc/polyrpc/internal/wire"
 	"github.com/polyrpc/polyrpc/subscriptions"
 )
 
@@ -71,7 +72,28 @@ type Options struct {
 	// Version is the version in the OpenRPC document's info: the API's version. Default: the
 	// main module's version from the binary's build information, or "devel".
 	Version string
+
+	// Middleware wraps every call of every transport, the first outermost; see [Middleware].
+	// None by default: a call then costs nothing more than without this field.
+	Middleware []Middleware
+
+	// Hooks are told when connections open and close, when requests are refused before
+	// becoming calls, and what becomes of subscriptions; see [Hooks]. None by default.
+	Hooks Hooks
+
+	// CancelMethod is the notification by which a client cancels a call it sent on the same
+	// connection: {"jsonrpc":"2.0","method":CancelMethod,"params":{"id":ID}} (or "params":[ID]).
+	// The call's context is cancelled and, unless it has been answered already, the call is
+	// answered -32800 "request cancelled" (in a batch, the id of any of its calls cancels the
+	// batch: the calls not yet answered are answered so). An unknown or finished id is
+	// ignored; the notification is never answered and middlewares do not see it. Default
+	// [DefaultCancelMethod], the Language Server Protocol's name; "-" turns cancellation off.
+	CancelMethod string
 }
+
+// DefaultCancelMethod is the default of Options.CancelMethod, the name the Language Server
+// Protocol gives its cancel notification. [Client.SetCancelMethod] takes it too.
+const DefaultCancelMethod = "$/cancelRequest"
 
 // config is Options with the defaults applied and negative values turned into "no limit".
 type config struct {
@@ -87,6 +109,9 @@ type config struct {
 	subLimits     subscriptions.Limits
 	maxPushBytes  int // MaxQueuedNotificationBytes; unlimited: none
 	inline        inlinePolicy
+	handler       Handler // the middlewares around final; nil without middlewares
+	hooks         Hooks
+	cancelQuoted  []byte // CancelMethod as a JSON string; nil: cancellation is off
 
 	name, version string // the OpenRPC document's info, see documentInfo
 }
@@ -120,6 +145,15 @@ func (o *Options) config() config {
 		subLimits:     o.Subscriptions.Resolved(),
 		maxPushBytes:  limit(o.MaxQueuedNotificationBytes, 256<<20),
 		inline:        defaultInline,
+		handler:       chain(o.Middleware),
+		hooks:         o.Hooks,
+	}
+	switch o.CancelMethod {
+	case "-":
+	case "":
+		c.cancelQuoted = wire.AppendString(nil, DefaultCancelMethod)
+	default:
+		c.cancelQuoted = wire.AppendString(nil, o.CancelMethod)
 	}
 	if c.stopTimeout <= 0 {
 		c.stopTimeout = 5 * time.Second

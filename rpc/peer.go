@@ -37,6 +37,13 @@ type ConnOptions struct {
 	// their contexts are done. Unlike a deadline on NewSession's context, it needs no timer
 	// of its own: the server keeps one timer for all of its sessions' deadlines.
 	Deadline time.Time
+	// Principal is who the transport's [Authenticator] found the client to be; methods read
+	// it with [PrincipalFromContext], middlewares in [ConnInfo].Principal, and
+	// [WithPermission] checks it. nil: not authenticated.
+	Principal any
+	// PrincipalExpires, when not zero, is when the principal expires: the session is closed
+	// then with [ReasonAuthExpired] (told to a WebSocket peer in its close frame).
+	PrincipalExpires time.Time
 
 	// The switches below describe the transport, not the peer; transports set them.
 

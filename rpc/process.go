@@ -37,11 +37,13 @@ func (ss *Session) process(ctx context.Context, msg []byte, a *answer) {
 	if len(msg) > ss.srv.cfg.maxMessage {
 		// Refused unparsed, with the id if the part of msg within the limit shows it (as a
 		// stream connection, which reads no further, would answer it).
+		ss.refused(RefusedMessageTooLarge)
 		ss.sendError(a, wire.HeadID(msg[:ss.srv.cfg.maxMessage]), ss.srv.errTooLarge())
 		return
 	}
 	i := wire.SkipSpace(msg, 0)
 	if i == len(msg) {
+		ss.refused(RefusedInvalid)
 		ss.sendError(a, nil, parseError(wire.ErrUnexpectedEnd))
 		return
 	}
@@ -51,6 +53,7 @@ func (ss *Session) process(ctx context.Context, msg []byte, a *answer) {
 	case '[':
 		ss.processBatch(ctx, msg[i:], a)
 	default:
+		ss.refused(RefusedInvalid)
 		if err := wire.Validate(msg); err != nil {
 			ss.sendError(a, nil, parseError(err))
 		} else {
@@ -67,21 +70,31 @@ func (ss *Session) sendError(a *answer, id []byte, e *Error) {
 }
 
 func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
+	if h := ss.srv.cfg.handler; h != nil {
+		ss.processSingleThrough(h, ctx, msg, a)
+		return
+	}
 	req, err := wire.ParseRequest(msg)
 	if err != nil {
+		ss.refused(RefusedInvalid)
 		ss.sendError(a, nil, parseError(err))
 		return
 	}
 	if e := checkRequest(&req); e != nil {
+		ss.refused(RefusedInvalid)
 		ss.sendError(a, req.ID, e)
 		return
 	}
 	if req.ID != nil && !a.startSingle(ctx, req.ID) {
 		return // the deadline passed before the call could start: answered -32002
 	}
+	reg := ss.register(ctx, req.ID)
 	bp := getBuf()
 	var ps pendingSubs
 	out, ok := ss.call(ctx, *bp, &req, &ps)
+	if reg != nil {
+		ss.cancels.remove(req.ID, reg)
+	}
 	if ok {
 		*bp = out
 		ok = ss.send(a, out)
@@ -92,14 +105,41 @@ func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
 	putBuf(bp)
 }
 
-// call runs one valid request and appends its response to buf. It reports false for a
-// notification, which has no response. Subscribe calls are added to ps, to be finished once
-// the answer has been written.
+// call runs one valid request, without middlewares, and appends its response to buf. It
+// reports false for a notification, which has no response. Subscribe calls are added to ps, to
+// be finished once the answer has been written. It handles the cancel notification.
 func (ss *Session) call(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs) ([]byte, bool) {
-	if raw := req.Method[1 : len(req.Method)-1]; isSubMethod(raw) && len(raw) <= ss.srv.cfg.maxMethodName {
-		return ss.callSub(ctx, buf, req, ps)
+	out, ok, _ := ss.runCall(ctx, buf, req, ps, nil)
+	return out, ok
+}
+
+// runCall runs one valid request and appends its response to buf, as call does, and also
+// returns the error it answered (nil on success). c, when not nil, is the call as resolve
+// found it (the middlewares' path); otherwise the method is looked up here, and the cancel
+// notification handled.
+func (ss *Session) runCall(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs, c *Call) ([]byte, bool, *Error) {
+	var (
+		cb *callback
+		e  *Error
+	)
+	if c != nil {
+		if c.kind == KindSubscribe || c.kind == KindUnsubscribe {
+			return ss.callSub(ctx, buf, req, ps, c)
+		}
+		cb, e = c.cb, c.e
+	} else {
+		if ss.isCancel(req) {
+			ss.cancelRequest(req.Params)
+			return buf, false, nil
+		}
+		if raw := req.Method[1 : len(req.Method)-1]; isSubMethod(raw) && len(raw) <= ss.srv.cfg.maxMethodName {
+			return ss.callSub(ctx, buf, req, ps, nil)
+		}
+		cb, e = ss.lookup(req)
 	}
-	cb, e := ss.lookup(req)
+	if e == nil && cb.perm != "" && !ss.permits(cb) {
+		e = cb.denied // checked before the params are decoded
+	}
 	var res reflect.Value
 	if e == nil {
 		var arr [6]reflect.Value // the common case: no allocation for the arguments
@@ -116,13 +156,16 @@ func (ss *Session) call(ctx context.Context, buf []byte, req *wire.Request, ps *
 			if e != nil && ctx.Err() == context.DeadlineExceeded {
 				e = errTimeout // the method gave up because of the call timeout
 			}
+			if ce := ss.cancelled(ctx); ce != nil {
+				res, e = reflect.Value{}, ce // cancelled before it could be answered
+			}
 		}
 	}
 	if req.ID == nil {
-		return buf, false
+		return buf, false, e
 	}
 	if e != nil {
-		return appendError(buf, req.ID, e), true
+		return appendError(buf, req.ID, e), true, e
 	}
 	mark := len(buf)
 	buf = wire.AppendResultHead(buf, req.ID)
@@ -131,13 +174,15 @@ func (ss *Session) call(ctx context.Context, buf []byte, req *wire.Request, ps *
 	} else {
 		var err error
 		if buf, err = appendValue(buf, res, cb.resultKind); err != nil {
-			return appendError(buf[:mark], req.ID, &Error{Code: CodeInternalError, Message: err.Error()}), true
+			e = &Error{Code: CodeInternalError, Message: err.Error()}
+			return appendError(buf[:mark], req.ID, e), true, e
 		}
 	}
-	return append(buf, '}'), true
+	return append(buf, '}'), true, nil
 }
 
-// lookup finds the method a request names, if this connection may call it.
+// lookup finds the method a request names, if this connection may call it. While the server
+// is draining it returns the method with the error to answer.
 func (ss *Session) lookup(req *wire.Request) (*callback, *Error) {
 	raw := req.Method[1 : len(req.Method)-1]
 	if n := ss.srv.cfg.maxMethodName; len(raw) > n {
@@ -158,7 +203,7 @@ func (ss *Session) lookup(req *wire.Request) (*callback, *Error) {
 		return nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("the method %s does not exist/is not available", req.MethodName())}
 	}
 	if ss.srv.draining.Load() {
-		return nil, errShuttingDown
+		return cb, errShuttingDown
 	}
 	return cb, nil
 }

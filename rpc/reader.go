@@ -1,8 +1,10 @@
 package rpc
 
 import (
+	"context"
 	"errors"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,11 +41,29 @@ type reader struct {
 	// is released, so the reader sees it when it finds no call in flight.
 	lastSlow atomic.Bool
 
-	// Used by the reading goroutine only (a hand-over of reading publishes them).
-	seq       uint64 // of the last message run inline
-	probing   bool   // reading was handed over for the last message: was it of use?
-	probeSent uint64 // Session.sent at that hand-over
-	skips     int    // slow messages still to run inline without a hand-over
+	// Used by the reading goroutine only (a hand-over of reading publishes them), and read by
+	// the watchdog's goroutine once it has claimed the message inline (see take).
+	seq       uint64    // of the last message run inline
+	probing   bool      // reading was handed over for the last message: was it of use?
+	probeSent uint64    // Session.sent at that hand-over
+	skips     int       // slow messages still to run inline without a hand-over
+	ictx      *lazyCtx  // the context of inline messages, reused until cancelled; nil: none yet
+	inl       inlineMsg // the message running inline, for take
+
+	tmu   sync.Mutex
+	taken map[uint64]*takenMsg // guarded by tmu; see take
+}
+
+// inlineMsg is a message running inline and its context.
+type inlineMsg struct {
+	msg []byte
+	ctx *lazyCtx
+}
+
+// takenMsg is an inline message whose ids a takeover registered for cancellation.
+type takenMsg struct {
+	ctx *lazyCtx
+	ids [][]byte // alias the message, which untake unregisters before it is released
 }
 
 // inlinePolicy tunes reader (tests shorten or lengthen it; see SetInlinePolicy in
@@ -121,6 +141,13 @@ func (r *reader) serve(msg []byte) bool {
 			r.skips = r.s.cfg.inline.skips
 		}
 	}
+	if ss.cancels.n.Load() > 0 && ss.tryCancel(msg) {
+		// Handled without a call slot: a peer with all its slots taken can still cancel.
+		if r.release != nil {
+			r.release(msg)
+		}
+		return true
+	}
 	if ss.calls.n.Load() == 0 && ss.acquire() {
 		if r.lastSlow.Load() {
 			if r.skips == 0 {
@@ -149,13 +176,76 @@ func (r *reader) runInline(msg []byte, start time.Time) bool {
 		r.seq = 1
 	}
 	seq := r.seq
+	ctx := r.inlineCtx(msg)
 	r.wd.begin(seq)
-	r.ss.run(msg)
+	r.ss.run(ctx, msg)
 	// Settle the hand-over while holding the slot: until it is released no other goroutine
 	// can run a message inline and so begin another.
 	mine := r.wd.end(seq)
+	if !mine && r.ss.cancelOn() {
+		r.untake(seq)
+	}
 	r.finish(msg, start)
 	return mine
+}
+
+// inlineCtx returns the context for msg, about to run inline: the session's when
+// cancellation is off; otherwise the reader's own, made once and reused from message to
+// message until a cancellation spends it, so that a quick inline call costs nothing more.
+// It records msg for a takeover.
+func (r *reader) inlineCtx(msg []byte) context.Context {
+	if !r.ss.cancelOn() {
+		return r.ss.ctx
+	}
+	c := r.ictx
+	if c == nil || c.own.Load() {
+		c = r.ss.newMsgCtx(false)
+		r.ictx = c
+	}
+	r.inl = inlineMsg{msg: msg, ctx: c}
+	return c
+}
+
+// take registers the ids of the message running inline, seq, which the watchdog has just
+// claimed, so that a cancel notification read from now on reaches it: unless it has ended
+// meanwhile (untake came first).
+func (r *reader) take(seq uint64) {
+	r.tmu.Lock()
+	defer r.tmu.Unlock()
+	if _, ended := r.taken[seq]; ended {
+		delete(r.taken, seq)
+		return
+	}
+	t := &takenMsg{ctx: r.inl.ctx, ids: messageIDs(r.inl.msg)}
+	for _, id := range t.ids {
+		r.ss.cancels.add(id, t.ctx)
+	}
+	if r.taken == nil {
+		r.taken = make(map[uint64]*takenMsg)
+	}
+	r.taken[seq] = t
+}
+
+// untake is the end of inline message seq after a takeover: it unregisters what take
+// registered, or tells take that the message has ended if take has not run yet. It runs
+// before the message is released, so take never reads a released message.
+func (r *reader) untake(seq uint64) {
+	r.tmu.Lock()
+	t, ok := r.taken[seq]
+	if ok {
+		delete(r.taken, seq)
+	} else {
+		if r.taken == nil {
+			r.taken = make(map[uint64]*takenMsg)
+		}
+		r.taken[seq] = nil
+	}
+	r.tmu.Unlock()
+	if t != nil {
+		for _, id := range t.ids {
+			r.ss.cancels.remove(id, t.ctx)
+		}
+	}
 }
 
 // runHandingOver runs msg on this goroutine, holding a call slot that it has taken, after
@@ -165,7 +255,7 @@ func (r *reader) runHandingOver(msg []byte, start time.Time) {
 		h()
 	}
 	r.s.workers.run(r.loop)
-	r.ss.run(msg)
+	r.ss.runOwn(msg)
 	r.finish(msg, start)
 }
 
@@ -174,6 +264,9 @@ func (r *reader) runHandingOver(msg []byte, start time.Time) {
 func (r *reader) takeover() {
 	if h := r.s.cfg.inline.onTakeover; h != nil {
 		h()
+	}
+	if r.ss.cancelOn() {
+		r.take(r.seq)
 	}
 	r.loop()
 }
@@ -202,6 +295,11 @@ func (r *reader) refuse(err error) bool {
 		id = wire.HeadID(re.Head)
 	}
 	ss := r.ss
+	if e == errBusy {
+		ss.refused(RefusedBusy)
+	} else {
+		ss.refused(RefusedMessageTooLarge)
+	}
 	if !ss.acquire() {
 		return false
 	}

@@ -33,7 +33,32 @@ var (
 type registry struct {
 	mu      sync.Mutex // serialises writers
 	methods atomic.Pointer[map[string]*callback]
-	subs    atomic.Pointer[map[string]*callback] // subscriptions, by subKey
+	subs    atomic.Pointer[map[string]*callback]   // subscriptions, by subKey
+	unsubs  atomic.Pointer[map[string]*MethodInfo] // NS_unsubscribe of each namespace with subscriptions, by NS
+
+	// The markers of Call.Method (see init).
+	other, batch *MethodInfo
+	// Guarded by mu: the Index of each method's MethodInfo, by wire name (and subscription
+	// name), so that a method registered again keeps its index.
+	index map[string]int
+}
+
+func (r *registry) init() {
+	r.other = &MethodInfo{Name: MethodOther, Index: 0}
+	r.batch = &MethodInfo{Name: MethodBatch, Index: 1}
+	r.index = make(map[string]int)
+}
+
+// newInfo returns the MethodInfo of a method named name (subscription sub), with its index
+// (r.mu held).
+func (r *registry) newInfo(name, sub, namespace, perm string) *MethodInfo {
+	key := name + "/" + sub
+	i, ok := r.index[key]
+	if !ok {
+		i = len(r.index) + 2 // after the markers
+		r.index[key] = i
+	}
+	return &MethodInfo{Name: name, Subscription: sub, Namespace: namespace, Permission: perm, Index: i}
 }
 
 // subKey is the key of a subscription in registry.subs.
@@ -54,33 +79,36 @@ func (r *registry) lookup(name string) *callback {
 	return (*m)[name]
 }
 
-// namespaces returns the registered namespaces.
-func (r *registry) namespaces() map[string]bool {
-	ns := make(map[string]bool)
-	for _, m := range []*map[string]*callback{r.methods.Load(), r.subs.Load()} {
-		if m != nil {
-			for _, cb := range *m {
-				ns[cb.namespace] = true
-			}
-		}
-	}
-	return ns
-}
-
 // add merges cbs into the registry; a method of the same name replaces the old one.
 func (r *registry) add(cbs []*callback) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	methods, subs := clone(r.methods.Load()), clone(r.subs.Load())
+	var unsubs map[string]*MethodInfo
 	for _, cb := range cbs {
+		cb.info = r.newInfo(cb.name, cb.subName, cb.namespace, cb.perm)
 		if cb.subName != "" {
 			subs[subKey(cb.namespace, cb.subName)] = cb
+			if m := r.unsubs.Load(); unsubs == nil && (m == nil || (*m)[cb.namespace] == nil) {
+				unsubs = make(map[string]*MethodInfo)
+				if m != nil {
+					for k, v := range *m {
+						unsubs[k] = v
+					}
+				}
+			}
+			if unsubs != nil && unsubs[cb.namespace] == nil {
+				unsubs[cb.namespace] = r.newInfo(cb.namespace+unsubscribeSuffix, "", cb.namespace, "")
+			}
 		} else {
 			methods[cb.name] = cb
 		}
 	}
 	r.methods.Store(&methods)
 	r.subs.Store(&subs)
+	if unsubs != nil {
+		r.unsubs.Store(&unsubs)
+	}
 }
 
 func clone(m *map[string]*callback) map[string]*callback {
@@ -97,7 +125,9 @@ func clone(m *map[string]*callback) map[string]*callback {
 type RegisterOption func(*registration)
 
 type registration struct {
-	names map[string][]string // Go method name → parameter names
+	names   map[string][]string // Go method name → parameter names
+	perms   map[string]string   // Go method name → permission, see WithPermission
+	permAll string              // the permission of every method, see WithPermission
 
 	meta  map[string]MethodMetadata // Go method name → generated metadata, see prepare
 	notif map[string]reflect.Type   // Go method name → notification type, see WithNotificationType
@@ -173,12 +203,16 @@ func newCallbacks(namespace string, receiver any, reg *registration) ([]*callbac
 			}
 		}
 		reg.describe(cb, m.Name)
+		reg.permit(cb, m.Name)
 		cbs = append(cbs, cb)
 	}
 	for name := range reg.names {
 		if !found[name] {
 			return nil, fmt.Errorf("rpc: WithParamNames(%q): %s has no suitable method of that name", name, rt)
 		}
+	}
+	if err := reg.checkPermissions(found, rt); err != nil {
+		return nil, err
 	}
 	if len(cbs) == 0 {
 		hint := ""
@@ -213,6 +247,9 @@ type callback struct {
 	nameIndex  map[string]int // names → position
 	fields     *structFields  // set when the only argument is a struct: by-name fills its fields
 	subName    string         // a subscription's name (name is then NS_subscribe); "" for a method
+	perm       string         // the permission a caller needs; "" for none (see WithPermission)
+	denied     *Error         // the answer to a caller without perm
+	info       *MethodInfo    // what middlewares and hooks see of it; set by registry.add
 
 	meta      *MethodMetadata                                              // generated metadata (docs, names), or nil
 	invoker   func(rcvr any, ctx context.Context, args []any) (any, error) // meta.Invoke

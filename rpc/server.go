@@ -42,6 +42,7 @@ func NewServer(opts *Options) *Server {
 	if s.cfg.maxPushBytes != unlimited {
 		s.pushBytes = subscriptions.NewBudget(s.cfg.maxPushBytes)
 	}
+	s.reg.init()
 	cbs, err := newCallbacks(rpcNamespace, &rpcService{s}, &registration{})
 	if err != nil {
 		panic(err) // the built-in service is known to be well formed
@@ -152,13 +153,14 @@ func (s *Server) Stop() {
 type rpcService struct{ s *Server }
 
 // Modules lists the namespaces callable on the caller's connection, each with version "1.0",
-// as go-ethereum's rpc_modules answers.
+// as go-ethereum's rpc_modules answers: those exposed on it with at least one method (or
+// subscription) that the caller's principal may call.
 func (r *rpcService) Modules(ctx context.Context) map[string]string {
 	ss := sessionFromContext(ctx)
 	mods := make(map[string]string)
-	for ns := range r.s.reg.namespaces() {
-		if ss == nil || ss.allowed(ns) {
-			mods[ns] = "1.0"
+	for _, cb := range r.s.reg.all() {
+		if ss == nil || ss.allowed(cb.namespace) && ss.permits(cb) {
+			mods[cb.namespace] = "1.0"
 		}
 	}
 	return mods

@@ -27,10 +27,14 @@ type Session struct {
 	calls  callCounter
 	out    writer
 	sent   atomic.Uint64 // messages written or being written (the reader's hand-over probe)
-	since  time.Time
+	info   ConnInfo      // what middlewares and hooks see of the connection
 
 	subsMu sync.Mutex
 	subs   *subscriptions.Conn // nil until the first subscribe
+
+	cancels    cancels                // calls that a cancel notification can reach (cancel.go)
+	closeAsked atomic.Pointer[string] // a middleware asked to close the session, for this reason
+	expiry     *time.Timer            // closes the session when its principal expires; or nil
 
 	closeOnce sync.Once
 }
@@ -40,7 +44,8 @@ type Session struct {
 // session's calls are cancelled when ctx is done. It fails with [ErrServerStopped] once the
 // server is stopping.
 func (s *Server) NewSession(ctx context.Context, opts ConnOptions, w MessageWriter) (*Session, error) {
-	ss := &Session{srv: s, opts: opts, since: time.Now()}
+	ss := &Session{srv: s, opts: opts}
+	ss.info = ConnInfo{ID: connIDs.Add(1), Peer: opts.Peer, Principal: opts.Principal, Since: time.Now()}
 	ss.ctx, ss.cancel = lazyCancel(ctx, sessionKey{}, ss)
 	if s.cfg.maxConcurrent != unlimited {
 		ss.sem = make(chan struct{}, s.cfg.maxConcurrent)
@@ -50,26 +55,46 @@ func (s *Server) NewSession(ctx context.Context, opts ConnOptions, w MessageWrit
 		ss.cancel()
 		return nil, err
 	}
+	if f := s.cfg.hooks.ConnOpened; f != nil {
+		f(&ss.info)
+	}
+	if exp := opts.PrincipalExpires; !exp.IsZero() {
+		t := time.AfterFunc(time.Hour, func() { ss.shut(ReasonAuthExpired, true) })
+		t.Stop()
+		ss.expiry = t // before the timer can run
+		t.Reset(time.Until(exp))
+	}
 	return ss, nil
 }
 
 // Close cancels the session's calls, closes its writer (if it is an io.Closer) and ends its
 // subscriptions. It does not wait for calls still running; the server's Stop does. Close is
 // idempotent.
-func (ss *Session) Close() error { return ss.closeWithReason("") }
+func (ss *Session) Close() error { return ss.shut("", false) }
 
-// closeWithReason is Close telling the peer why, when the writer can (a WebSocket close frame).
-func (ss *Session) closeWithReason(reason string) error {
+// shut closes the session, once, for reason ("": the peer or the transport ended it), which
+// Hooks.ConnClosed is told and, if tell and the writer can, the peer too (a WebSocket close
+// frame).
+func (ss *Session) shut(reason string, tell bool) error {
 	var err error
 	ss.closeOnce.Do(func() {
 		ss.cancel()
 		ss.srv.removeSession(ss)
-		if c, ok := ss.out.w.(ReasonCloser); ok && reason != "" {
+		if ss.expiry != nil {
+			ss.expiry.Stop()
+		}
+		if c, ok := ss.out.w.(ReasonCloser); ok && tell && reason != "" {
 			err = c.CloseWithReason(reason)
 		} else if c, ok := ss.out.w.(io.Closer); ok {
 			err = c.Close()
 		}
 		ss.closeSubs()
+		if f := ss.srv.cfg.hooks.ConnClosed; f != nil {
+			if reason == "" && ss.srv.isStopping() {
+				reason = ReasonServerStopped
+			}
+			f(&ss.info, reason)
+		}
 	})
 	return err
 }
@@ -85,7 +110,10 @@ func (ss *Session) allowed(namespace string) bool {
 }
 
 // acquire takes a call slot, waiting while the session is at its limit.
-func (ss *Session) acquire() bool {
+func (ss *Session) acquire() bool { return ss.acquireOr(nil) }
+
+// acquireOr is acquire that also gives up when stop is closed.
+func (ss *Session) acquireOr(stop <-chan struct{}) bool {
 	if ss.ctx.Err() != nil {
 		return false
 	}
@@ -103,10 +131,11 @@ func (ss *Session) acquire() bool {
 	case ss.sem <- struct{}{}:
 		return true
 	case <-ss.ctx.Done():
-		ss.calls.done()
-		ss.srv.inflight.done()
-		return false
+	case <-stop:
 	}
+	ss.calls.done()
+	ss.srv.inflight.done()
+	return false
 }
 
 func (ss *Session) release() {
@@ -153,15 +182,21 @@ func (ss *Session) Handle(msg []byte) error {
 	}
 	if ss.opts.InlineTimedCalls {
 		defer ss.release()
-		ss.processTimed(msg, dl, ss.newAnswer())
+		ss.processTimed(ss.ctx, msg, dl, ss.newAnswer())
 		return nil
 	}
 	a := ss.newAnswer()
 	msg = append([]byte(nil), msg...) // the call may outlive Handle
 	ss.srv.workers.run(func() {
 		defer ss.release()
-		ss.processTimed(msg, dl, a)
+		ss.processTimed(ss.ctx, msg, dl, a)
 	})
+	ss.await(a)
+	return nil
+}
+
+// await waits until the answer a is done, or the session is closed.
+func (ss *Session) await(a *answer) {
 	select {
 	case <-a.done:
 	case <-ss.ctx.Done():
@@ -169,6 +204,53 @@ func (ss *Session) Handle(msg []byte) error {
 			// The message's own deadline is no later than the session's: its timeout answer
 			// is being written now, and a.done closes as soon as it is.
 			<-a.done
+		}
+	}
+}
+
+// HandleContext is Handle for a sender that may stop waiting (an in-process client whose
+// call has a context that can end): the message runs on one of the server's workers, and
+// HandleContext returns once it has been answered (at its deadline, if one applies, as Handle
+// does), or with ctx's error as soon as ctx ends. The context of the message's calls then ends
+// too (if the method looks at it) and the calls are answered -32800 "request cancelled", which
+// nobody waits for. A cancel notification on the session (Options.CancelMethod) reaches them
+// too, which it does not for Handle's. With a ctx that never ends, it is Handle.
+func (ss *Session) HandleContext(ctx context.Context, msg []byte) error {
+	if ctx.Done() == nil {
+		return ss.Handle(msg)
+	}
+	if !ss.acquireOr(ctx.Done()) {
+		if err := ctx.Err(); err != nil && ss.ctx.Err() == nil {
+			return err
+		}
+		return ErrClosed
+	}
+	mc := ss.newMsgCtx(true)
+	mc.also = ctx // followed only once the method looks at its context
+	a := ss.newAnswer()
+	dl, timed := ss.deadline()
+	msg = append([]byte(nil), msg...) // the call may outlive HandleContext
+	ss.srv.workers.run(func() {
+		defer ss.release()
+		if timed {
+			ss.processTimed(mc, msg, dl, a)
+		} else {
+			ss.process(mc, msg, nil)
+			a.close()
+		}
+		ss.endMsgCtx(mc)
+	})
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-ss.ctx.Done():
+		if ss.ctx.Err() == context.DeadlineExceeded { // as in await
+			select {
+			case <-a.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 	}
 	return nil
@@ -183,7 +265,7 @@ func (ss *Session) dispatch(msg []byte, done func([]byte)) bool {
 	}
 	ss.srv.workers.run(func() {
 		defer ss.release()
-		ss.run(msg)
+		ss.runOwn(msg)
 		if done != nil {
 			done(msg)
 		}
@@ -191,20 +273,32 @@ func (ss *Session) dispatch(msg []byte, done func([]byte)) bool {
 	return true
 }
 
-// run processes msg on this goroutine, with the deadline that applies to it, if any.
-func (ss *Session) run(msg []byte) {
+// run processes msg on this goroutine with ctx, with the deadline that applies to it, if any.
+func (ss *Session) run(ctx context.Context, msg []byte) {
 	if dl, timed := ss.deadline(); timed {
-		ss.processTimed(msg, dl, ss.newAnswer())
+		ss.processTimed(ctx, msg, dl, ss.newAnswer())
 	} else {
-		ss.process(ss.ctx, msg, nil)
+		ss.process(ctx, msg, nil)
 	}
 }
 
-// processTimed runs process with a deadline; when it passes first, the unanswered calls are
-// answered -32002 and the late answers are dropped.
-func (ss *Session) processTimed(msg []byte, dl time.Time, a *answer) {
+// runOwn is run with a context of msg's own, which a cancel notification can reach (see
+// cancel.go): for a message that runs while the connection is read.
+func (ss *Session) runOwn(msg []byte) {
+	if !ss.cancelOn() {
+		ss.run(ss.ctx, msg)
+		return
+	}
+	mc := ss.newMsgCtx(true)
+	ss.run(mc, msg)
+	ss.endMsgCtx(mc)
+}
+
+// processTimed runs process with a deadline (ctx: the message's context, which the deadline's
+// is made from); when it passes first, the unanswered calls are answered -32002 and the late
+// answers are dropped.
+func (ss *Session) processTimed(ctx context.Context, msg []byte, dl time.Time, a *answer) {
 	expired := a.expire
-	ctx := ss.ctx
 	var done func()
 	if sdl, ok := ctx.Deadline(); ok && sdl.Equal(dl) {
 		stop := context.AfterFunc(ctx, func() {
@@ -239,7 +333,7 @@ func (ss *Session) send(a *answer, msg []byte) bool {
 func (ss *Session) write(msg []byte) bool {
 	ss.sent.Add(1) // before the write: the peer cannot react to msg before this is seen
 	if err := ss.out.send(msg); err != nil {
-		ss.Close()
+		ss.shut("write failed: "+err.Error(), false)
 		return false
 	}
 	return true

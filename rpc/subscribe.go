@@ -49,7 +49,11 @@ func (ss *Session) subConn() *subscriptions.Conn {
 	ss.subsMu.Lock()
 	defer ss.subsMu.Unlock()
 	if ss.subs == nil && ss.ctx.Err() == nil {
-		ss.subs = subscriptions.NewConn(sessionSink{ss}, ss.srv.cfg.subLimits, ss.srv.pushBytes)
+		var sink subscriptions.Sink = sessionSink{ss}
+		if ss.srv.cfg.hooks.watchesSubs() {
+			sink = observedSink{sessionSink{ss}}
+		}
+		ss.subs = subscriptions.NewConn(sink, ss.srv.cfg.subLimits, ss.srv.pushBytes)
 	}
 	return ss.subs
 }
@@ -92,7 +96,8 @@ var _ subscriptions.Sink = sessionSink{}
 func (k sessionSink) Send(msgs [][]byte) error {
 	err := k.ss.out.sendMany(msgs)
 	if err != nil {
-		k.ss.closeAsync("") // a broken connection; Close waits for this goroutine's return
+		// A broken connection; Close waits for this goroutine's return.
+		k.ss.closeAsync("write failed: "+err.Error(), false)
 	}
 	return err
 }
@@ -102,67 +107,107 @@ func (k sessionSink) Close(reason error) {
 	ss := k.ss
 	ss.srv.cfg.log.Warn("rpc: closing a connection whose client does not read its notifications",
 		"transport", ss.opts.Peer.Transport, "remote", ss.opts.Peer.RemoteAddr, "reason", reason)
-	ss.closeAsync(reason.Error())
+	ss.closeAsync(reason.Error(), true)
 }
 
-// closeAsync closes the session on a goroutine that the session's and the server's call
-// counters track: the caller is a publisher, which must not wait, or the drain goroutine, which
-// Close waits for.
-func (ss *Session) closeAsync(reason string) {
+// closeAsync closes the session (see shut) on a goroutine that the session's and the server's
+// call counters track: the caller is a publisher, which must not wait, or the drain goroutine,
+// which Close waits for.
+func (ss *Session) closeAsync(reason string, tell bool) {
 	ss.calls.add()
 	ss.srv.inflight.add()
 	go func() {
 		defer ss.srv.inflight.done()
 		defer ss.calls.done()
-		ss.closeWithReason(reason)
+		ss.shut(reason, tell)
 	}()
 }
 
+// subNamespace returns the namespace of the raw method name NS_subscribe or NS_unsubscribe,
+// and whether it is NS_unsubscribe.
+func subNamespace(raw []byte) ([]byte, bool) {
+	if bytes.HasSuffix(raw, []byte(unsubscribeSuffix)) {
+		return raw[:len(raw)-len(unsubscribeSuffix)], true
+	}
+	return raw[:len(raw)-len(subscribeSuffix)], false
+}
+
 // callSub answers NS_subscribe and NS_unsubscribe, appending the response to buf. It reports
-// false for a notification.
-func (ss *Session) callSub(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs) ([]byte, bool) {
-	name := req.MethodName()
+// false for a notification, and the error answered. c, when not nil, is the call as resolve
+// found it.
+func (ss *Session) callSub(ctx context.Context, buf []byte, req *wire.Request, ps *pendingSubs, c *Call) ([]byte, bool, *Error) {
 	var (
 		result []byte
 		e      *Error
 	)
-	if strings.HasSuffix(name, unsubscribeSuffix) {
+	unsub := false
+	if c != nil {
+		unsub = c.kind == KindUnsubscribe
+	} else {
+		_, unsub = subNamespace(req.Method[1 : len(req.Method)-1])
+	}
+	if unsub {
 		result, e = ss.unsubscribe(req.Params)
 	} else {
-		result, e = ss.subscribe(ctx, strings.TrimSuffix(name, subscribeSuffix), req.Params, ps)
+		var (
+			sc subCall
+			cb *callback
+		)
+		if c != nil {
+			sc, cb, e = c.sub, c.cb, c.e
+		} else {
+			sc, cb, e = ss.resolveSub(req)
+		}
+		if e == nil {
+			result, e = ss.subscribe(ctx, sc, cb, ps)
+		}
 	}
 	if req.ID == nil {
-		return buf, false
+		return buf, false, e
 	}
 	if e != nil {
-		return appendError(buf, req.ID, e), true
+		return appendError(buf, req.ID, e), true, e
 	}
 	buf = wire.AppendResultHead(buf, req.ID)
 	buf = append(buf, result...)
-	return append(buf, '}'), true
+	return append(buf, '}'), true, nil
 }
 
-// subscribe runs the subscription method that params name and returns the quoted id.
-func (ss *Session) subscribe(ctx context.Context, ns string, params []byte, ps *pendingSubs) ([]byte, *Error) {
+// resolveSub finds the subscription an NS_subscribe request names. It returns its parts, its
+// callback (nil when there is none) and the error to answer instead of running it.
+func (ss *Session) resolveSub(req *wire.Request) (subCall, *callback, *Error) {
 	if ss.opts.NoSubscriptions {
-		return nil, errNotificationsUnsupported // go-ethereum's answer over HTTP
+		return subCall{}, nil, errNotificationsUnsupported // go-ethereum's answer over HTTP
 	}
 	if ss.srv.draining.Load() {
-		return nil, errShuttingDown
+		return subCall{}, nil, errShuttingDown
 	}
-	subName, rest, e := splitSubParams(params)
+	ns := strings.TrimSuffix(req.MethodName(), subscribeSuffix)
+	subName, rest, e := splitSubParams(req.Params)
 	if e != nil {
-		return nil, e
+		return subCall{}, nil, e
 	}
+	sc := subCall{ns: ns, name: subName, rest: rest}
 	cb := ss.srv.reg.lookupSub(ns, subName)
 	if cb == nil || !ss.allowed(ns) {
-		return nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("no %q subscription in %s namespace", subName, ns)}
+		return sc, nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("no %q subscription in %s namespace", subName, ns)}
+	}
+	return sc, cb, nil
+}
+
+// subscribe runs the subscription method cb (sc names it) and returns the quoted id.
+func (ss *Session) subscribe(ctx context.Context, sc subCall, cb *callback, ps *pendingSubs) ([]byte, *Error) {
+	if !ss.permits(cb) {
+		return nil, cb.denied
+	}
+	if e := ss.cancelled(ctx); e != nil {
+		return nil, e
 	}
 	conn := ss.subConn()
 	if conn == nil {
 		return nil, errShuttingDown
 	}
-	n, err := conn.Begin(ns)
+	n, err := conn.BeginTagged(sc.ns, cb.info)
 	if err == subscriptions.ErrTooManySubscriptions {
 		return nil, &Error{Code: CodeServerBusy, Message: fmt.Sprintf("too many subscriptions on this connection (limit %d)", ss.srv.cfg.subLimits.MaxSubscriptions)}
 	}
@@ -175,7 +220,8 @@ func (ss *Session) subscribe(ctx context.Context, ns string, params []byte, ps *
 	ps.notifiers = append(ps.notifiers, n)
 	in := make([]reflect.Value, 0, 2+len(cb.args))
 	in = append(in, cb.rcvr, reflect.ValueOf(subscriptions.NewContext(ctx, n)))
-	if in, e = cb.decodeArgs(rest, in); e != nil {
+	in, e := cb.decodeArgs(sc.rest, in)
+	if e != nil {
 		return nil, e
 	}
 	res, e := ss.invoke(cb, in)
@@ -184,7 +230,7 @@ func (ss *Session) subscribe(ctx context.Context, ns string, params []byte, ps *
 	}
 	sub, _ := res.Interface().(*subscriptions.Subscription)
 	if !n.Owns(sub) {
-		ss.srv.cfg.log.Error("rpc: a subscription method returned a subscription its notifier did not create", "method", cb.name, "subscription", subName)
+		ss.srv.cfg.log.Error("rpc: a subscription method returned a subscription its notifier did not create", "method", cb.name, "subscription", sc.name)
 		return nil, &Error{Code: CodeInternalError, Message: "the subscription method returned no subscription of its own"}
 	}
 	return wire.AppendString(nil, string(sub.ID)), nil

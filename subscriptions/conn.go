@@ -20,6 +20,7 @@ type Sink interface {
 // Package rpc creates one per connection that can carry server push; services never see it.
 type Conn struct {
 	sink   Sink
+	obs    Observer // sink, when it is one
 	lim    limits
 	budget *Budget // shared with other connections; nil: none
 
@@ -39,7 +40,8 @@ type Conn struct {
 // NewConn returns the subscription state of a connection that writes to sink. Its queue is
 // bounded by l and, when shared is not nil, charged to shared too.
 func NewConn(sink Sink, l Limits, shared *Budget) *Conn {
-	return &Conn{sink: sink, lim: l.resolve(), budget: shared, subs: make(map[ID]*Subscription)}
+	obs, _ := sink.(Observer)
+	return &Conn{sink: sink, obs: obs, lim: l.resolve(), budget: shared, subs: make(map[ID]*Subscription)}
 }
 
 // Len returns the connection's live subscriptions.
@@ -149,6 +151,9 @@ func (c *Conn) end(s *Subscription, reason error) bool {
 	c.mu.Unlock()
 	for _, f := range hooks {
 		f()
+	}
+	if c.obs != nil {
+		c.obs.Ended(s.tag)
 	}
 	return true
 }

@@ -88,6 +88,9 @@ func (c *Conn) drainBurst() (more, ok bool) {
 		start = e
 	}
 	err := c.sink.Send(msgs)
+	if err == nil && c.obs != nil {
+		c.observe(sc.burst)
+	}
 	clear(sc.burst) // drop references to the data
 	clear(msgs)     // and to the buffer, before the scratch is shared
 	if cap(buf) > 4*burstBytes {

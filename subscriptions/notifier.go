@@ -7,6 +7,7 @@ import "context"
 type Notifier struct {
 	conn      *Conn
 	namespace string
+	tag       any // see Conn.BeginTagged
 
 	// Guarded by conn.mu.
 	sub      *Subscription
@@ -34,9 +35,9 @@ func NotifierFromContext(ctx context.Context) (*Notifier, bool) {
 // ErrLateSubscription.
 func (n *Notifier) CreateSubscription(opts ...Option) *Subscription {
 	s := newSubscription(n.conn, n.namespace, opts)
+	s.tag = n.tag
 	c := n.conn
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	switch {
 	case n.sub != nil || n.returned:
 		s.endLocked(ErrLateSubscription)
@@ -48,7 +49,13 @@ func (n *Notifier) CreateSubscription(opts ...Option) *Subscription {
 		n.sub = s
 		c.reserved--
 		c.subs[s.ID] = s
+		c.mu.Unlock()
+		if c.obs != nil {
+			c.obs.Started(s.tag)
+		}
+		return s
 	}
+	c.mu.Unlock()
 	return s
 }
 

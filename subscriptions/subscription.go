@@ -57,6 +57,7 @@ type Subscription struct {
 	policy Policy
 	head   []byte // the notification up to the result (wire.AppendNotificationHead)
 	ns     string // the namespace: the notices' methods are NS_subscriptionLag and NS_subscriptionPosition
+	tag    any    // the subscribe call's tag (Conn.BeginTagged), for the sink's Observer
 
 	// Guarded by conn.mu.
 	state    uint8

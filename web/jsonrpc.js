@@ -5,6 +5,9 @@
 //   await c.connect();
 //   const sum = await c.call("test_add", [1, 2]);            // params by position
 //   const r = await c.call("test_echo", { str: "x" }, { timeout: 2000 });
+//   const ctl = new AbortController();                       // ctl.abort() rejects the call
+//   const s = await c.call("test_sleep", [5000], { signal: ctl.signal }); // and cancels it
+
 //   const [a, b] = await c.batch([{ method: "test_add", params: [1, 2] }, { method: "x" }]);
 //   const sub = await c.subscribe("chat", "messages", "lobby");
 //   sub.addEventListener("data", (e) => console.log(e.detail));  // or: for await (const v of sub)
@@ -12,6 +15,10 @@
 //
 // Calls reject with an RPCError (code, message, data) when the server answers an error, and
 // with a TransportError when there is no answer: a timeout, a lost connection, a closed client.
+// A call (or batch) given an AbortSignal rejects with the signal's reason when it is aborted,
+// and if it was sent, the client tells the server with the notification named by the option
+// cancelMethod ({"id": ID}; "$/cancelRequest", polyrpc's and the Language Server Protocol's
+// name, by default; null sends nothing), so that the server stops the call.
 // After the connection drops the client reconnects with exponential backoff and subscribes its
 // subscriptions again; a subscription the server refuses then ends with a "lost" event.
 // The client dispatches "status" events ({state, attempt, delay, error}) and "notification"
@@ -51,6 +58,7 @@ const defaults = {
   minBackoff: 250, // ms before the first reconnection attempt, doubled on each failure
   maxBackoff: 10000,
   maxEarly: 256, // notifications kept for subscription ids not yet known to the client
+  cancelMethod: "$/cancelRequest", // sent when an AbortSignal aborts a call; null: nothing
 };
 
 export class Client extends EventTarget {
@@ -89,11 +97,14 @@ export class Client extends EventTarget {
     for (const sub of [...this._subs.values()]) sub._end("closed", err);
   }
 
-  /** Calls method with params (an array, an object or undefined); resolves to the result. */
-  async call(method, params, { timeout } = {}) {
+  /**
+   * Calls method with params (an array, an object or undefined); resolves to the result.
+   * Options: timeout (ms), signal (an AbortSignal that abandons and cancels the call).
+   */
+  async call(method, params, { timeout, signal } = {}) {
     const id = this._nextId++;
     const msg = request(method, params, id);
-    return this._exchange([id], msg, timeout ?? this.options.timeout, method).then((answers) => {
+    return this._exchange([id], msg, timeout ?? this.options.timeout, method, signal).then((answers) => {
       const a = answers.get(id);
       if (a.error) throw new RPCError(a.error);
       return a.result;
@@ -109,8 +120,9 @@ export class Client extends EventTarget {
   /**
    * Sends calls as one batch. Each item is {method, params, notification?}. Resolves to an
    * array in the order given, one {result} or {error: RPCError} per call (null for notifications).
+   * Options as for call; aborting cancels the whole batch (named by its first call's id).
    */
-  async batch(items, { timeout } = {}) {
+  async batch(items, { timeout, signal } = {}) {
     const ids = [];
     const msgs = items.map((it) => {
       if (it.notification) return request(it.method, it.params);
@@ -119,7 +131,7 @@ export class Client extends EventTarget {
       return request(it.method, it.params, id);
     });
     const answers = ids.length
-      ? await this._exchange(ids, msgs, timeout ?? this.options.timeout, "batch")
+      ? await this._exchange(ids, msgs, timeout ?? this.options.timeout, "batch", signal)
       : (await this._whenOpen(), this._send(msgs), new Map());
     let i = 0;
     return items.map((it) => {
@@ -139,23 +151,47 @@ export class Client extends EventTarget {
     return sub;
   }
 
-  // Sends msg once the connection is open and waits for the answers to ids.
-  async _exchange(ids, msg, timeout, what) {
+  // Sends msg once the connection is open and waits for the answers to ids, until timeout or
+  // until signal (optional) aborts: then a sent call is cancelled on the server.
+  async _exchange(ids, msg, timeout, what, signal) {
+    signal?.throwIfAborted();
     const timedOut = () => new TransportError(`${what}: no answer within ${timeout} ms`, "timeout");
-    let timer;
+    let timer, onAbort;
     const expiry = new Promise((_, reject) => { timer = setTimeout(() => reject(timedOut()), timeout); });
+    const aborted = new Promise((_, reject) => {
+      if (!signal) return;
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    let sent = false;
     try {
-      await Promise.race([this._whenOpen(), expiry]);
+      await Promise.race([this._whenOpen(), expiry, aborted]);
       const answers = new Map();
       const waits = ids.map((id) => new Promise((resolve, reject) => {
         this._pending.set(id, { resolve: (a) => { answers.set(id, a); resolve(); }, reject });
       }));
       this._send(msg);
-      await Promise.race([Promise.all(waits), expiry]);
+      sent = true;
+      await Promise.race([Promise.all(waits), expiry, aborted]);
       return answers;
+    } catch (err) {
+      if (sent && signal?.aborted && err === signal.reason) this._cancel(ids[0]);
+      throw err;
     } finally {
       clearTimeout(timer);
+      if (onAbort) signal.removeEventListener("abort", onAbort);
       for (const id of ids) this._pending.delete(id);
+    }
+  }
+
+  // Tells the server that the client gave up on call id (options.cancelMethod).
+  _cancel(id) {
+    const method = this.options.cancelMethod;
+    if (!method || this.state !== "open") return;
+    try {
+      this._send(request(method, { id }));
+    } catch {
+      // The connection is gone, and the call with it.
     }
   }
 

@@ -11,6 +11,7 @@ type docParts struct {
 	text       string // the comment without its Errors: block
 	returns    string // a paragraph beginning "Returns", joined into one line
 	notifies   string // the type of a "Notifies: T" line
+	permission string // the name of a "Permission: NAME" line
 	errors     []errorMeta
 	deprecated bool
 }
@@ -26,6 +27,10 @@ func parseDoc(text string) docParts {
 	for i := 0; i < len(lines); i++ {
 		if t, ok := strings.CutPrefix(strings.TrimSpace(lines[i]), "Notifies:"); ok {
 			d.notifies = strings.TrimSpace(t)
+			continue
+		}
+		if t, ok := strings.CutPrefix(strings.TrimSpace(lines[i]), "Permission:"); ok && len(strings.Fields(t)) == 1 {
+			d.permission = strings.TrimSpace(t)
 			continue
 		}
 		if strings.TrimSpace(lines[i]) != "Errors:" {

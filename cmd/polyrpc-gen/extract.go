@@ -32,6 +32,7 @@ type methodMeta struct {
 	errors     []errorMeta
 	deprecated bool
 	notifies   string      // a Go type expression: the subscription's notifications
+	permission string      // the permission a caller needs
 	invoke     *invokeMeta // nil: left to reflection
 }
 
@@ -146,10 +147,11 @@ func (src *source) method(f *doc.Func, imports map[string]string) methodMeta {
 	return m
 }
 
-// readDoc fills in the summary, description, result doc, errors and deprecation.
+// readDoc fills in the summary, description, result doc, errors, deprecation and permission.
 func (src *source) readDoc(m *methodMeta, f *doc.Func) {
 	d := parseDoc(f.Doc)
 	m.doc, m.errors, m.deprecated, m.resultDoc, m.notifies = d.text, d.errors, d.deprecated, d.returns, d.notifies
+	m.permission = d.permission
 	m.summary = src.pkg.Synopsis(d.text)
 	if m.resultDoc == "" && f.Decl.Type.Results != nil && len(f.Decl.Type.Results.List) > 0 {
 		m.resultDoc = src.typeDoc(f.Decl.Type.Results.List[0].Type)

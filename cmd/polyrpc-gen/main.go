@@ -25,7 +25,9 @@
 //   - a line "Notifies: T" in a subscription method's doc names the Go type T of its
 //     notifications (a type of the package or a predeclared one: *Tick, []int), for their
 //     schema in the document;
-//   - a line "Errors:" starts the list of errors the method can return, one a line, code first.
+//   - a line "Errors:" starts the list of errors the method can return, one a line, code first;
+//   - a line "Permission: NAME" names the permission a caller needs (rpc.MethodMetadata's
+//     Permission; rpc.WithPermission at registration wins over it).
 //
 // For example:
 //

@@ -102,6 +102,7 @@ func renderMethod(b *bytes.Buffer, typ string, m methodMeta) {
 	if m.deprecated {
 		b.WriteString("\t\t\tDeprecated: true,\n")
 	}
+	field(b, "Permission", m.permission)
 	if m.notifies != "" {
 		fmt.Fprintf(b, "\t\t\tNotification: reflect.TypeFor[%s](),\n", m.notifies)
 	}

@@ -97,6 +97,19 @@ received when it reconnects) resumes: the position {"epoch":EPOCH,"offset":OFFSE
 call's last positional parameter (replacing one already there), which a subscription method
 taking a trailing *subscriptions.Position uses to resume after it.
 
+# Authentication
+
+With Options.Authenticator set, each request is authenticated after the checks above (host,
+CORS, method, content type, declared length) and before its body is read: the authenticator
+sees the request's headers. A request it refuses gets 401 with WWW-Authenticate: Bearer
+(error="invalid_token" when a bearer token was given) and a short text body; no session is
+made for it. A token in the URL's query is never taken over HTTP POST (only a WebSocket upgrade
+takes one). The principal it returns is the request's session's (rpc.PrincipalFromContext).
+
+A client cancels a call by closing its request: the call's context is cancelled. A middleware
+that asks to close the connection (rpc.Outcome.Close) gets the answer sent with Connection:
+close.
+
 # Namespaces and peers
 
 Options.Namespaces limits the callable namespaces (go-ethereum's --http.api); other methods

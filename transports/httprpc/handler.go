@@ -57,13 +57,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.screen(w, r) {
 		return
 	}
+	principal, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
 	if r.Method == http.MethodGet && wantsEventStream(r) {
 		msg, err := eventsRequest(r)
 		if err != nil {
 			http.Error(w, "event stream: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		h.serveSSE(w, r, msg, func() {})
+		h.serveSSE(w, r, msg, principal, func() {})
 		return
 	}
 	bp := getBuf()
@@ -72,22 +76,52 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { h.budget.Release(reserved) }() // once the answer is written
 	switch {
 	case errors.Is(err, errBusy):
+		h.srv.ReportRefusal(peerOf(r), rpc.RefusedBusy)
 		w.Header().Set("Retry-After", "1")
 		writeAnswer(w, r, http.StatusServiceUnavailable, refusal(rpc.CodeServerBusy, busyMessage, *bp))
 	case errors.Is(err, errTooLarge):
+		h.srv.ReportRefusal(peerOf(r), rpc.RefusedMessageTooLarge)
 		http.Error(w, "request body too large (limit "+strconv.FormatInt(h.cfg.maxBody, 10)+" bytes)",
 			http.StatusRequestEntityTooLarge)
 	case err != nil:
 		http.Error(w, "error reading request body", http.StatusBadRequest)
 	case wantsEventStream(r):
-		h.serveSSE(w, r, *bp, func() {
+		h.serveSSE(w, r, *bp, principal, func() {
 			h.budget.Release(reserved)
 			reserved = 0
 		})
 	default:
-		h.serve(w, r, *bp, start) // Handle reads the body only until it returns
+		h.serve(w, r, *bp, start, principal) // Handle reads the body only until it returns
 	}
 }
+
+// authenticate runs the handler's authenticator, if any, on r and returns the principal; it
+// answers 401 with a WWW-Authenticate challenge, and reports false, when it refuses r. A token
+// in the URL's query is not a credential here: only a WebSocket upgrade takes one.
+func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (any, bool) {
+	if h.cfg.auth == nil {
+		return nil, true
+	}
+	cred := &rpc.Credentials{Peer: peerOf(r), Header: r.Header}
+	principal, expires, err := h.cfg.auth.Authenticate(r.Context(), cred)
+	if err == nil && !expires.IsZero() && !time.Now().Before(expires) {
+		err = errExpired
+	}
+	if err != nil {
+		h.srv.ReportRefusal(cred.Peer, rpc.RefusedAuth)
+		challenge := "Bearer"
+		if cred.BearerToken() != "" {
+			challenge = `Bearer error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+		http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
+		return nil, false
+	}
+	return principal, true
+}
+
+// errExpired refuses a principal that the authenticator returned already expired.
+var errExpired = errors.New("the credentials have expired")
 
 // screen answers the requests that are not JSON-RPC or are refused before their body is read,
 // and reports whether it did.
@@ -125,6 +159,7 @@ func (h *handler) screen(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	if h.cfg.maxBody >= 0 && r.ContentLength > h.cfg.maxBody {
+		h.srv.ReportRefusal(peerOf(r), rpc.RefusedMessageTooLarge)
 		http.Error(w, "content length too large ("+strconv.FormatInt(r.ContentLength, 10)+">"+
 			strconv.FormatInt(h.cfg.maxBody, 10)+")", http.StatusRequestEntityTooLarge)
 		return true
@@ -133,8 +168,9 @@ func (h *handler) screen(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // serve runs one JSON-RPC message in a session of its own and writes the answer.
-func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, start time.Time) {
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, start time.Time, principal any) {
 	opts := h.connOptions(r)
+	opts.Principal = principal
 	opts.Deadline, _ = h.cfg.callDeadline(r, start)
 	out := newCapture(w, r)
 	ss, err := h.srv.NewSession(r.Context(), opts, out)
@@ -142,6 +178,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 		writeAnswer(w, r, http.StatusServiceUnavailable, refusal(rpc.CodeShuttingDown, stoppedMessage, msg))
 		return
 	}
+	out.ss = ss
 	err = ss.Handle(msg)
 	sent := out.done()
 	ss.Close()
@@ -150,19 +187,25 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 	case err != nil:
 		writeAnswer(w, r, http.StatusServiceUnavailable, refusal(rpc.CodeShuttingDown, stoppedMessage, msg))
 	default:
+		closeAfter(w, ss)
 		writeAnswer(w, r, http.StatusOK, nil) // notifications: 200 with an empty body
+	}
+}
+
+// peerOf describes the client of r.
+func peerOf(r *http.Request) rpc.PeerInfo {
+	return rpc.PeerInfo{
+		Transport:  rpc.TransportHTTP,
+		RemoteAddr: r.RemoteAddr,
+		Host:       r.Host,
+		Origin:     r.Header.Get("Origin"),
+		UserAgent:  r.UserAgent(),
 	}
 }
 
 func (h *handler) connOptions(r *http.Request) rpc.ConnOptions {
 	return rpc.ConnOptions{
-		Peer: rpc.PeerInfo{
-			Transport:  rpc.TransportHTTP,
-			RemoteAddr: r.RemoteAddr,
-			Host:       r.Host,
-			Origin:     r.Header.Get("Origin"),
-			UserAgent:  r.UserAgent(),
-		},
+		Peer:            peerOf(r),
 		Namespaces:      h.cfg.namespaces,
 		NoSubscriptions: true,
 		// The answer is the response: capture sends a timeout answer while the call runs on.

@@ -3,6 +3,8 @@ package httprpc
 import (
 	"strings"
 	"time"
+
+	"github.com/polyrpc/polyrpc/rpc"
 )
 
 // defaultMaxBodyBytes is the default limit on a request body: 5 MiB, go-ethereum's
@@ -42,6 +44,13 @@ type Options struct {
 	// SSEKeepAlive is the interval of the comments that keep an idle event stream (Server-Sent
 	// Events) open through proxies. Default DefaultSSEKeepAlive (15 s).
 	SSEKeepAlive time.Duration
+
+	// Authenticator, when set, runs for each request before its body is read, with the
+	// request's headers (a token in the URL's query is not taken: only a WebSocket upgrade
+	// takes one). A request it refuses gets 401 with a WWW-Authenticate: Bearer challenge; the
+	// principal it returns is the request's session's (rpc.ConnOptions.Principal). nil: no
+	// authentication. CORS preflights and the GET health probe are answered before it runs.
+	Authenticator rpc.Authenticator
 }
 
 // config is Options with the defaults applied.
@@ -52,6 +61,7 @@ type config struct {
 	cors         *cors           // nil: CORS disabled
 	namespaces   []string
 	sseKeepAlive time.Duration
+	auth         rpc.Authenticator
 }
 
 func (o *Options) config() config {
@@ -62,6 +72,7 @@ func (o *Options) config() config {
 		maxBody:    int64(o.MaxBodyBytes),
 		writeLimit: o.WriteTimeout,
 		namespaces: o.Namespaces,
+		auth:       o.Authenticator,
 	}
 	if c.maxBody == 0 {
 		c.maxBody = defaultMaxBodyBytes

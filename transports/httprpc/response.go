@@ -23,6 +23,8 @@ type capture struct {
 	w http.ResponseWriter
 	r *http.Request
 
+	ss *rpc.Session // set once the session exists, before it writes
+
 	mu   sync.Mutex
 	sent bool // the answer has been sent, or done was called
 }
@@ -41,6 +43,7 @@ func (c *capture) WriteMessage(msg []byte) error {
 		return errTaken
 	}
 	c.sent = true
+	closeAfter(c.w, c.ss)
 	writeAnswer(c.w, c.r, http.StatusOK, msg)
 	http.NewResponseController(c.w).Flush() // out now, even if the handler is still held
 	return nil
@@ -53,6 +56,15 @@ func (c *capture) done() bool {
 	sent := c.sent
 	c.sent = true
 	return sent
+}
+
+// closeAfter asks net/http to close the connection after the response when a middleware asked
+// the session to close (HTTP has no place for the reason). An HTTP/2 connection, which carries
+// other requests, is not closed.
+func closeAfter(w http.ResponseWriter, ss *rpc.Session) {
+	if _, ok := ss.CloseRequested(); ok {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 // writeAnswer sends a JSON-RPC answer (empty for notifications) with its exact length,

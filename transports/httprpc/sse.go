@@ -105,7 +105,7 @@ func isPosition(v json.RawMessage) bool {
 
 // serveSSE runs one call in a session whose messages are events of the response, and keeps the
 // response open while the call's subscription lives. release gives back the request's bytes.
-func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, msg []byte, release func()) {
+func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, msg []byte, principal any, release func()) {
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
 		msg = resumeFrom(msg, id)
 	}
@@ -120,6 +120,7 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, msg []byte, r
 
 	out := &sseWriter{w: w, rc: rc, closed: make(chan struct{})}
 	opts := h.connOptions(r)
+	opts.Principal = principal
 	opts.NoSubscriptions, opts.InlineTimedCalls = false, false
 	ss, err := h.srv.NewSession(r.Context(), opts, out)
 	if err != nil {

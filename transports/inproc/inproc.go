@@ -4,12 +4,14 @@
 // so errors and edge cases behave identically; what is skipped is the pipe: a call made with a
 // context that cannot be cancelled (context.Background) runs on the caller's goroutine and its
 // answer is decoded straight from the server's buffer. Calls with a cancellable context run on a
-// goroutine of the server's session so the caller can stop waiting when the context ends.
+// worker of the server's so the caller can stop waiting when the context ends; the method's
+// context ends then too ([rpc.Session.HandleContext]), without a cancel notification.
 // Subscriptions and server notifications are delivered as they are written.
 package inproc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -77,15 +79,11 @@ func (t *transport) Send(ctx context.Context, msg []byte) error {
 	if ctx.Done() == nil {
 		return t.handle(msg)
 	}
-	msg = append([]byte(nil), msg...)
-	done := make(chan error, 1)
-	go func() { done <- t.handle(msg) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	err := t.ss.HandleContext(ctx, msg)
+	if errors.Is(err, rpc.ErrClosed) {
+		return errStopped
 	}
+	return err
 }
 
 func (t *transport) handle(msg []byte) error {

@@ -58,6 +58,16 @@ the context's deadline, or 2 seconds without one, as go-ethereum does; a path th
 name is dialled as an AF_UNIX socket (Windows 10 1803 and later). Named pipes cannot be
 half-closed: a client ends its side by closing the connection.
 
+# Authentication
+
+The socket's mode (or the pipe's access control) decides who may connect. With
+Options.Authenticator set, each accepted connection is also authenticated before it is served:
+the authenticator sees the identity of the client's process as the kernel reports it
+(rpc.Credentials.Process: uid, gid and pid, from SO_PEERCRED on Linux, LOCAL_PEERCRED and
+LOCAL_PEERPID on macOS; nil on Windows, where npipe does not expose the client's identity, and
+on other systems). A connection it refuses is closed; the principal it returns is the
+connection's, and the connection is closed when its expiry passes.
+
 # Limits and defaults
 
 Options.WriteTimeout (default 10 s, go-ethereum's value) bounds every write to a client: a client

@@ -21,6 +21,15 @@ type Options struct {
 	// WriteTimeout bounds each write to a client. A write that does not complete in time
 	// closes the connection. Default 10 s; a negative value disables the timeout.
 	WriteTimeout time.Duration
+
+	// Authenticator, when set, runs for each accepted connection before it is served, with
+	// the identity of the client's process as the operating system reports it
+	// (rpc.Credentials.Process: SO_PEERCRED on Linux, LOCAL_PEERCRED and LOCAL_PEERPID on
+	// macOS; not available on Windows named pipes, where it is nil). A connection it refuses is
+	// closed; the principal it returns is the connection's (rpc.ConnOptions.Principal), closed
+	// when the expiry it returns passes. nil: no authentication (the socket's mode 0600, or the
+	// pipe's access control, decides who connects).
+	Authenticator rpc.Authenticator
 }
 
 const (
@@ -80,9 +89,12 @@ type Endpoint struct {
 	path         string
 	opts         rpc.ConnOptions
 	writeTimeout time.Duration
+	auth         rpc.Authenticator
 
-	done chan struct{} // closed when Close begins
-	wg   sync.WaitGroup
+	done   chan struct{}   // closed when Close begins
+	ctx    context.Context // cancelled when Close begins: the authenticator's
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{} // nil once closed
@@ -117,9 +129,11 @@ func serve(srv *rpc.Server, ln net.Listener, path string, opts *Options) *Endpoi
 			Namespaces: opts.Namespaces,
 		},
 		writeTimeout: opts.WriteTimeout,
+		auth:         opts.Authenticator,
 		done:         make(chan struct{}),
 		conns:        make(map[*conn]struct{}),
 	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if e.writeTimeout == 0 {
 		e.writeTimeout = defaultWriteTimeout
 	}
@@ -142,6 +156,7 @@ func (e *Endpoint) Close() error {
 		e.conns = nil
 		e.mu.Unlock()
 		close(e.done)
+		e.cancel()
 		err := e.ln.Close()
 		for c := range conns {
 			c.Close()
@@ -192,13 +207,41 @@ func (e *Endpoint) acceptLoop() {
 		e.conns[c] = struct{}{}
 		e.mu.Unlock()
 		e.wg.Go(func() {
-			e.srv.ServeStream(c, e.opts) // closes c
+			if opts, ok := e.authenticate(c); ok {
+				e.srv.ServeStream(c, opts) // closes c
+			} else {
+				c.Close()
+			}
 			e.mu.Lock()
 			delete(e.conns, c)
 			e.mu.Unlock()
 		})
 	}
 }
+
+// authenticate returns the options to serve c with: the endpoint's, with the principal of
+// the endpoint's authenticator, if it has one. It reports false when the authenticator
+// refuses c.
+func (e *Endpoint) authenticate(c *conn) (rpc.ConnOptions, bool) {
+	opts := e.opts
+	if e.auth == nil {
+		return opts, true
+	}
+	cred := &rpc.Credentials{Peer: opts.Peer, Process: peerProcess(c.Conn)}
+	principal, expires, err := e.auth.Authenticate(e.ctx, cred)
+	if err == nil && !expires.IsZero() && !time.Now().Before(expires) {
+		err = errExpired
+	}
+	if err != nil {
+		e.srv.ReportRefusal(opts.Peer, rpc.RefusedAuth)
+		return opts, false
+	}
+	opts.Principal, opts.PrincipalExpires = principal, expires
+	return opts, true
+}
+
+// errExpired refuses a principal that the authenticator returned already expired.
+var errExpired = errors.New("ipc: the credentials have expired")
 
 // temporary reports whether err says it is temporary (net.Error's deprecated Temporary, which
 // is still how accept reports EMFILE and friends).

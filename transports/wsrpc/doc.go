@@ -52,6 +52,20 @@ allowlist (go-ethereum's --ws.origins):
     written: "https://example.com:443" does not match the origin "https://example.com". An entry
     that cannot be parsed matches nothing.
 
+# Authentication
+
+With Options.Authenticator set, each upgrade request is authenticated before the upgrade (after
+the origin check): the authenticator sees the request's headers and its "token" query parameter
+(ws://host/path?token=…, for browsers, which cannot set headers on a WebSocket). A request it
+refuses gets 401 with WWW-Authenticate: Bearer (error="invalid_token" when a token was given).
+The principal it returns is the connection's (rpc.PrincipalFromContext); when the expiry it
+returns passes, the connection is closed with code 1008 and the reason "authentication
+expired". Clients send credentials in DialOptions.Header.
+
+A client may cancel a call it sent with the cancel notification (rpc.Options.CancelMethod,
+rpc.Client.SetCancelMethod); a middleware that closes the connection (rpc.Outcome.Close) sends
+code 1008 with its reason.
+
 # Keepalive and timeouts
 
 Either side pings a peer from which it has received nothing for PingInterval (30 s by default)

@@ -1,8 +1,10 @@
 package wsrpc
 
 import (
+	"errors"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/polyrpc/polyrpc/rpc"
@@ -23,6 +25,7 @@ func NewHandler(srv *rpc.Server, opts *Options) http.Handler {
 		srv:        srv,
 		cfg:        opts.connConfig(),
 		namespaces: slices.Clone(opts.Namespaces),
+		auth:       opts.Authenticator,
 	}
 	origins := newOriginPolicy(opts.Origins)
 	h.upgrader = websocket.Upgrader{
@@ -52,6 +55,7 @@ type handler struct {
 	srv        *rpc.Server
 	cfg        connConfig
 	namespaces []string
+	auth       rpc.Authenticator
 	upgrader   websocket.Upgrader
 }
 
@@ -60,6 +64,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Upgrade", "websocket")
 		w.Header().Set("Connection", "Upgrade")
 		http.Error(w, "wsrpc: this endpoint only accepts WebSocket connections", http.StatusUpgradeRequired)
+		return
+	}
+	opts := rpc.ConnOptions{
+		Peer: rpc.PeerInfo{
+			Transport:  rpc.TransportWS,
+			RemoteAddr: r.RemoteAddr,
+			Host:       r.Host,
+			Origin:     r.Header.Get("Origin"),
+			UserAgent:  r.UserAgent(),
+		},
+		Namespaces: h.namespaces,
+	}
+	// A refused origin is left to the upgrader's 403, without running the authenticator.
+	if h.auth != nil && h.upgrader.CheckOrigin(r) && !h.authenticate(w, r, &opts) {
 		return
 	}
 	hj := &hijacker{ResponseWriter: w}
@@ -71,14 +89,31 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// only tells how the connection ended; there is no one left to tell.
 	c := newConn(ws, h.cfg, h.srv.RequestBudget(), websocket.CloseGoingAway, "server stopped")
 	c.burst = hj.conn
-	_ = h.srv.ServeConn(c, rpc.ConnOptions{
-		Peer: rpc.PeerInfo{
-			Transport:  rpc.TransportWS,
-			RemoteAddr: r.RemoteAddr,
-			Host:       r.Host,
-			Origin:     r.Header.Get("Origin"),
-			UserAgent:  r.UserAgent(),
-		},
-		Namespaces: h.namespaces,
-	})
+	_ = h.srv.ServeConn(c, opts)
 }
+
+// authenticate runs the handler's authenticator on the upgrade request r, with its headers and
+// its "token" query parameter, and puts the principal and its expiry in opts; it answers 401
+// with a WWW-Authenticate challenge before the upgrade, and reports false, when it refuses r.
+func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, opts *rpc.ConnOptions) bool {
+	cred := &rpc.Credentials{Peer: opts.Peer, Header: r.Header, Token: r.URL.Query().Get("token")}
+	principal, expires, err := h.auth.Authenticate(r.Context(), cred)
+	if err == nil && !expires.IsZero() && !time.Now().Before(expires) {
+		err = errExpired
+	}
+	if err != nil {
+		h.srv.ReportRefusal(opts.Peer, rpc.RefusedAuth)
+		challenge := "Bearer"
+		if cred.BearerToken() != "" {
+			challenge = `Bearer error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+		http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
+		return false
+	}
+	opts.Principal, opts.PrincipalExpires = principal, expires
+	return true
+}
+
+// errExpired refuses a principal that the authenticator returned already expired.
+var errExpired = errors.New("the credentials have expired")

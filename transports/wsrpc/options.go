@@ -83,6 +83,14 @@ type Options struct {
 	// DisableCompression turns off permessage-deflate. By default it is negotiated with clients
 	// that offer it (the zero value of a bool cannot mean "on", hence the negative name).
 	DisableCompression bool
+
+	// Authenticator, when set, runs for each upgrade request before the upgrade, with the
+	// request's headers and its "token" query parameter (browsers cannot set headers on a
+	// WebSocket: ws://host/?token=…). A request it refuses gets 401 with a WWW-Authenticate:
+	// Bearer challenge, before the upgrade; the principal it returns is the connection's
+	// (rpc.ConnOptions.Principal), and the connection is closed (code 1008, reason
+	// "authentication expired") when the expiry it returns passes. nil: no authentication.
+	Authenticator rpc.Authenticator
 }
 
 // DialOptions configures [Dial]. A nil *DialOptions, and the zero value of each field, give the

@@ -86,6 +86,8 @@ type Tick struct {
 func (Calc) Ticks(ctx stdctx.Context) (*Sub, error) { return nil, nil }
 
 // Area computes the area.
+//
+// Permission: geometry
 func (Calc) Area(s Shape, Shape int) float64 { return s.W * s.H }
 
 // Decode takes types of other packages, one imported under another name.
