@@ -58,7 +58,9 @@ testservice = true
 			},
 		},
 		{name: "bad metrics port", file: "[metrics]\nport = -2\n", err: "invalid metrics.port in "},
-		{name: "empty file", file: "", check: func(c *serveConfig) bool { return c.httpPort == 8545 && c.metrics == metricsConfig{addr: "127.0.0.1", port: 6060} }},
+		{name: "empty file", file: "", check: func(c *serveConfig) bool {
+			return c.httpPort == 8545 && c.metrics == metricsConfig{addr: "127.0.0.1", port: 6060}
+		}},
 		{name: "unknown key", file: "[http]\nprot = 1\n", err: `unknown key "http.prot"`},
 		{name: "unknown table", file: "[htp]\nport = 1\n", err: `unknown key "htp.port"`},
 		{name: "wrong type", file: "[http]\nport = \"80\"\n", err: `key http.port: want an integer, got "80"`},
