@@ -14,9 +14,10 @@
 // WebSocket, browsers asking for a page get the browser console, the rest goes to HTTP), and
 // IPC at a path it prints. Flags follow go-ethereum's names (--http.addr, --ws.origins,
 // --ipcpath, …) and --config FILE reads the same settings from a TOML file; run
-// polyrpc serve --help for the list. SIGINT or SIGTERM stop it gracefully: it stops
-// accepting, lets calls in flight finish (up to 5 s), ends subscriptions, closes every
-// connection, removes the IPC socket and exits 0.
+// polyrpc serve --help for the list. SIGINT or SIGTERM stop it gracefully: it drains (its
+// listeners stay open while the calls in flight finish, up to 5 s; meanwhile /readyz answers
+// 503 and new calls are refused with 503 / -32006), then ends subscriptions, closes the
+// listeners and every connection, removes the IPC socket and exits 0.
 //
 // attach opens a console like geth attach on any JSON-RPC 2.0 server (by default the IPC
 // socket of a local polyrpc); console opens it on a server embedded in the process; call makes
