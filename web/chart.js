@@ -71,7 +71,9 @@ export class Chart {
       const x0 = w - ((data.length - 1) / (points - 1)) * w;
       const pts = data.map((v, j) => `${(x0 + (j / (points - 1)) * w).toFixed(1)},${(ht - 1 - (v / top) * (ht - 16)).toFixed(1)}`);
       nodes.push(svg("polyline", { points: pts.join(" "), fill: "none", stroke: color, "stroke-width": 1.5, "data-series": name }));
-      items.push(h("li", {}, h("span.swatch", { style: `background:${color}` }), ` ${name}: ${format(data[data.length - 1] ?? 0)} ${this.unit}`));
+      const swatch = svg("svg", { viewBox: "0 0 10 10", class: "swatch", "aria-hidden": "true" });
+      swatch.append(svg("rect", { width: 10, height: 10, rx: 2, fill: color })); // an attribute: the page's policy allows no inline style
+      items.push(h("li", { "data-series": name }, swatch, ` ${name}: ${format(data[data.length - 1] ?? 0)} ${this.unit}`));
     }
     this.svg.replaceChildren(...nodes);
     this.legend.replaceChildren(...(items.length ? items : [h("li.muted", {}, "nothing yet")]));
