@@ -90,7 +90,7 @@ func setup(t *testing.T) (*tracetest.InMemoryExporter, trace.Tracer, map[string]
 func attrs(s tracetest.SpanStub) map[attribute.Key]string {
 	m := map[attribute.Key]string{}
 	for _, kv := range s.Attributes {
-		m[kv.Key] = kv.Value.Emit()
+		m[kv.Key] = kv.Value.String()
 	}
 	return m
 }
