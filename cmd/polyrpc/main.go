@@ -32,6 +32,8 @@
 //   - github.com/BurntSushi/toml for --config: the most widely used Go TOML library, TOML 1.0,
 //     stable for years, no dependencies, parse errors with line numbers. A config file is read
 //     once at start, so go-toml/v2's speed buys nothing here;
+//   - github.com/prometheus/client_golang, through observability/promrpc, for --metrics: the
+//     Prometheus client, served on a listener of its own;
 //   - github.com/peterh/liner for the console's line editing, history and completion: what
 //     go-ethereum's console uses, pure Go, working on unix terminals and the Windows console.
 //     v1.2.2 is used because v1.2.3 requires Go 1.26 and polyrpc supports Go 1.25.

@@ -95,16 +95,16 @@ func (t *transportStats) method(mi *rpc.MethodInfo) *methodStats {
 	}
 	next := make([]*methodStats, max(len(s), mi.Index+1))
 	copy(next, s)
-	m := &methodStats{transport: t.name, method: Label(mi)}
+	m := &methodStats{transport: t.name, method: label(mi)}
 	next[mi.Index] = m
 	t.methods.Store(&next)
 	return m
 }
 
-// Label is the name under which a method's calls are shown: its wire name, and for a
+// label is the name under which a method's calls are shown: its wire name, and for a
 // subscription its subscribe method and its name ("chat_subscribe/messages"), as the
 // Prometheus metrics label it.
-func Label(mi *rpc.MethodInfo) string {
+func label(mi *rpc.MethodInfo) string {
 	if mi.Subscription != "" {
 		return mi.Name + "/" + mi.Subscription
 	}
