@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -68,6 +69,8 @@ type server struct {
 	HTTP string // http://127.0.0.1:PORT
 	WS   string // ws://127.0.0.1:PORT
 	IPC  string // the socket path
+	// Metrics is the URL of /metrics when the server was started with --metrics.
+	Metrics string
 
 	cmd     *exec.Cmd
 	stderr  *logBuffer
@@ -129,20 +132,21 @@ func startServer(t testing.TB, extraArgs ...string) *server {
 		close(s.exited)
 	}()
 
-	endpoints := make(chan [3]string, 1)
+	endpoints := make(chan [4]string, 1)
+	metrics := slices.Contains(extraArgs, "--metrics") // then wait for its endpoint too
 	go func() {
 		defer outR.Close()
-		var ep [3]string // HTTP, WebSocket, IPC
+		var ep [4]string // HTTP, WebSocket, IPC, metrics
 		sent := false
 		sc := bufio.NewScanner(outR)
 		for sc.Scan() {
 			line := sc.Text()
-			for i, prefix := range []string{"HTTP endpoint: ", "WebSocket endpoint: ", "IPC endpoint: "} {
+			for i, prefix := range []string{"HTTP endpoint: ", "WebSocket endpoint: ", "IPC endpoint: ", "Metrics endpoint: "} {
 				if v, ok := strings.CutPrefix(line, prefix); ok {
 					ep[i] = v
 				}
 			}
-			if !sent && ep[0] != "" && ep[1] != "" && ep[2] != "" {
+			if !sent && ep[0] != "" && ep[1] != "" && ep[2] != "" && (!metrics || ep[3] != "") {
 				endpoints <- ep
 				sent = true
 			}
@@ -153,7 +157,7 @@ func startServer(t testing.TB, extraArgs ...string) *server {
 	defer timer.Stop()
 	select {
 	case ep := <-endpoints:
-		s.HTTP, s.WS = ep[0], ep[1]
+		s.HTTP, s.WS, s.Metrics = ep[0], ep[1], ep[3]
 		if ep[2] != s.IPC {
 			s.kill()
 			t.Fatalf("IPC endpoint %q, want %q", ep[2], s.IPC)

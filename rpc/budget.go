@@ -32,3 +32,14 @@ func (b *Budget) Reserve(n int) bool {
 
 // Release gives back n bytes taken with Reserve.
 func (b *Budget) Release(n int) { b.used.Add(-int64(n)) }
+
+// InUse returns the bytes reserved and not yet released, for metrics.
+func (b *Budget) InUse() int { return int(b.used.Load()) }
+
+// Limit returns the size of the budget in bytes; -1 when it has no limit.
+func (b *Budget) Limit() int {
+	if b.limit >= int64(unlimited) {
+		return -1
+	}
+	return int(b.limit)
+}

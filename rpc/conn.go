@@ -14,7 +14,11 @@ import (
 // answers. conn may also be a [Flusher], a [Releaser] and a [ReasonCloser]. ServeConn closes
 // conn before returning; it returns nil after a clean end.
 func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
-	ss, err := s.NewSession(context.Background(), opts, conn)
+	ctx := context.Background()
+	if opts.Context != nil {
+		ctx = context.WithoutCancel(opts.Context)
+	}
+	ss, err := s.NewSession(ctx, opts, conn)
 	if err != nil {
 		conn.Close()
 		return err

@@ -44,6 +44,11 @@ type ConnOptions struct {
 	// PrincipalExpires, when not zero, is when the principal expires: the session is closed
 	// then with [ReasonAuthExpired] (told to a WebSocket peer in its close frame).
 	PrincipalExpires time.Time
+	// Context, when set, gives its values to the session's context under [Server.ServeConn]
+	// and [Server.ServeStream] (NewSession takes its context as an argument), so that they
+	// reach middlewares and methods: a trace taken from a WebSocket upgrade request, for
+	// example. Its cancellation does not end the session.
+	Context context.Context
 
 	// The switches below describe the transport, not the peer; transports set them.
 

@@ -35,6 +35,10 @@ type Options struct {
 	// fails, resuming its subscriptions (see rpc.NewReconnectingClient); HTTP, which connects
 	// for each call, ignores it.
 	Reconnect *rpc.ReconnectOptions
+	// HeaderFunc, when set, adds headers to each HTTP request (given its call's context) and
+	// to each WebSocket handshake (given the dial's context): a trace propagator's
+	// traceparent, for example.
+	HeaderFunc func(ctx context.Context, h http.Header)
 }
 
 // Dial connects to endpoint and returns a client for it. ctx bounds the connection attempt
@@ -49,9 +53,9 @@ func Dial(ctx context.Context, endpoint string, opts *Options) (*rpc.Client, err
 	case !hasScheme || scheme == "unix":
 		return ipc.DialWith(ctx, endpoint, &ipc.DialOptions{Reconnect: opts.Reconnect})
 	case scheme == "http" || scheme == "https":
-		return httprpc.Dial(ctx, endpoint, &httprpc.ClientOptions{HTTPClient: opts.HTTPClient, Header: opts.Header})
+		return httprpc.Dial(ctx, endpoint, &httprpc.ClientOptions{HTTPClient: opts.HTTPClient, Header: opts.Header, HeaderFunc: opts.HeaderFunc})
 	case scheme == "ws" || scheme == "wss":
-		return wsrpc.Dial(ctx, endpoint, &wsrpc.DialOptions{Header: opts.Header, Origin: opts.Origin, Reconnect: opts.Reconnect})
+		return wsrpc.Dial(ctx, endpoint, &wsrpc.DialOptions{Header: opts.Header, Origin: opts.Origin, Reconnect: opts.Reconnect, HeaderFunc: opts.HeaderFunc})
 	}
 	return nil, fmt.Errorf("transports: no transport for %q: use http://, https://, ws://, wss://, unix:// or a socket path", endpoint)
 }

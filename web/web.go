@@ -15,7 +15,10 @@
 //   - result.js: renders results and errors (code, message, data).
 //   - subs.js: the live subscriptions panel (notifications, lag notices, Unsubscribe).
 //   - chat.html, chat.js: a chat page on the chat service (rooms, history, live messages).
-//   - status.js: the connection indicator of both pages.
+//   - server.html, server.js, chart.js: the Server page: calls per second, latency, errors,
+//     connections and subscriptions as live SVG charts, from admin_stats (which the page
+//     says it cannot see when the connection does not offer admin).
+//   - status.js: the connection indicator of the pages.
 //   - dom.js: tiny DOM helpers shared by the modules.
 //   - style.css: the shared style sheet.
 //   - favicon.ico: the pages' icon (16×16), which browsers also ask for at /favicon.ico.

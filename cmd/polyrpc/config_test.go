@@ -50,7 +50,17 @@ testservice = true
 			flags: []string{"--http.port", "9001"},
 			check: func(c *serveConfig) bool { return c.httpPort == 9001 && c.verbosity == 1 },
 		},
-		{name: "empty file", file: "", check: func(c *serveConfig) bool { return c.httpPort == 8545 }},
+		{
+			name: "metrics",
+			file: "[metrics]\nenabled = true\naddr = \"0.0.0.0\"\nport = 7070\n",
+			check: func(c *serveConfig) bool {
+				return c.metrics == metricsConfig{enabled: true, addr: "0.0.0.0", port: 7070}
+			},
+		},
+		{name: "bad metrics port", file: "[metrics]\nport = -2\n", err: "invalid metrics.port in "},
+		{name: "empty file", file: "", check: func(c *serveConfig) bool {
+			return c.httpPort == 8545 && c.metrics == metricsConfig{addr: "127.0.0.1", port: 6060}
+		}},
 		{name: "unknown key", file: "[http]\nprot = 1\n", err: `unknown key "http.prot"`},
 		{name: "unknown table", file: "[htp]\nport = 1\n", err: `unknown key "htp.port"`},
 		{name: "wrong type", file: "[http]\nport = \"80\"\n", err: `key http.port: want an integer, got "80"`},

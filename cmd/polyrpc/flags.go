@@ -30,6 +30,7 @@ type serveConfig struct {
 	logFormat  string
 	broker     brokerConfig
 	nodeName   string // "": not named (admin_nodeInfo says polyrpc)
+	metrics    metricsConfig
 	dev        devConfig
 
 	// ready reports whether the node can serve (its broker is reachable): /readyz. nil:
@@ -39,6 +40,13 @@ type serveConfig struct {
 	configPath string
 	// fromFile names each flag that the config file set by its key and file, for messages.
 	fromFile map[string]string
+}
+
+// metricsConfig is where the Prometheus metrics are served (go-ethereum's --metrics flags).
+type metricsConfig struct {
+	enabled bool
+	addr    string
+	port    int
 }
 
 // devConfig holds flags for development and tests, not for production.
@@ -93,6 +101,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.IntVar(&c.broker.retain, "chat.retain", 1000, "messages kept per chat room (the broker's retention)")
 	fs.IntVar(&c.broker.rooms, "chat.rooms", 1000, "chat rooms kept: past it the least recently active room is forgotten (NATS: at most retain×rooms messages in all)")
 	fs.DurationVar(&c.broker.maxAge, "chat.maxage", 0, "messages older than this are forgotten (e.g. 24h; 0: no age limit)")
+	fs.BoolVar(&c.metrics.enabled, "metrics", false, "serve Prometheus metrics at /metrics on their own listener")
+	fs.StringVar(&c.metrics.addr, "metrics.addr", "127.0.0.1", "metrics listening interface")
+	fs.IntVar(&c.metrics.port, "metrics.port", 6060, "metrics listening port (0: any free port)")
 	fs.BoolVar(&c.dev.testService, "dev.testservice", false, "register the reference test service (namespaces test, notify, get); for tests")
 	fs.BoolVar(&c.dev.noBuiltins, "dev.nobuiltins", false, "leave out the built-in services admin and chat (for the conformance transcripts, whose rpc_modules lists the test service only)")
 	fs.BoolVar(&c.dev.debug, "dev.debug", false, "serve /debug/pprof/ and /debug/stats over HTTP; for tests and diagnosis")
@@ -145,12 +156,12 @@ func (c *serveConfig) validate() error {
 	for _, p := range []struct {
 		flag string
 		port int
-	}{{"http.port", c.httpPort}, {"ws.port", c.wsPort}} {
+	}{{"http.port", c.httpPort}, {"ws.port", c.wsPort}, {"metrics.port", c.metrics.port}} {
 		if p.port < 0 || p.port > 65535 {
 			return fmt.Errorf("invalid %s %d: want 0 to 65535", c.name(p.flag), p.port)
 		}
 	}
-	for _, a := range []struct{ flag, addr string }{{"http.addr", c.httpAddr}, {"ws.addr", c.wsAddr}} {
+	for _, a := range []struct{ flag, addr string }{{"http.addr", c.httpAddr}, {"ws.addr", c.wsAddr}, {"metrics.addr", c.metrics.addr}} {
 		if a.addr != "localhost" && net.ParseIP(a.addr) == nil {
 			return fmt.Errorf("invalid %s %q: want an IP address or localhost", c.name(a.flag), a.addr)
 		}
@@ -190,4 +201,19 @@ func validNodeName(s string) bool {
 // shared reports whether HTTP and WebSocket share one listener.
 func (c *serveConfig) shared() bool {
 	return c.http && c.ws && c.wsAddr == c.httpAddr && c.wsPort == c.httpPort
+}
+
+// transports lists the transports the configuration serves, by their rpc names.
+func (c *serveConfig) transports() []string {
+	var out []string
+	if c.http {
+		out = append(out, "http")
+	}
+	if c.ws {
+		out = append(out, "ws")
+	}
+	if !c.ipcDisable {
+		out = append(out, "ipc")
+	}
+	return out
 }

@@ -14,9 +14,10 @@
 // WebSocket, browsers asking for a page get the browser console, the rest goes to HTTP), and
 // IPC at a path it prints. Flags follow go-ethereum's names (--http.addr, --ws.origins,
 // --ipcpath, …) and --config FILE reads the same settings from a TOML file; run
-// polyrpc serve --help for the list. SIGINT or SIGTERM stop it gracefully: it stops
-// accepting, lets calls in flight finish (up to 5 s), ends subscriptions, closes every
-// connection, removes the IPC socket and exits 0.
+// polyrpc serve --help for the list. SIGINT or SIGTERM stop it gracefully: it drains (its
+// listeners stay open while the calls in flight finish, up to 5 s; meanwhile /readyz answers
+// 503 and new calls are refused with 503 / -32006), then ends subscriptions, closes the
+// listeners and every connection, removes the IPC socket and exits 0.
 //
 // attach opens a console like geth attach on any JSON-RPC 2.0 server (by default the IPC
 // socket of a local polyrpc); console opens it on a server embedded in the process; call makes
@@ -31,6 +32,8 @@
 //   - github.com/BurntSushi/toml for --config: the most widely used Go TOML library, TOML 1.0,
 //     stable for years, no dependencies, parse errors with line numbers. A config file is read
 //     once at start, so go-toml/v2's speed buys nothing here;
+//   - github.com/prometheus/client_golang, through observability/promrpc, for --metrics: the
+//     Prometheus client, served on a listener of its own;
 //   - github.com/peterh/liner for the console's line editing, history and completion: what
 //     go-ethereum's console uses, pure Go, working on unix terminals and the Windows console.
 //     v1.2.2 is used because v1.2.3 requires Go 1.26 and polyrpc supports Go 1.25.

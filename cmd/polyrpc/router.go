@@ -28,10 +28,10 @@ import (
 //   - GET /favicon.ico: the console's icon, which browsers ask for on any page of the port
 //     (served by HTTP-only ports too, so that they do not log a 404);
 //   - GET /openrpc.json: the OpenRPC document of the methods offered over HTTP;
-//   - GET /health: liveness, {"status":"ok"};
+//   - GET /healthz (and /health): liveness, {"status":"ok"};
 //   - GET /readyz: readiness, 200 {"status":"ready"}, or 503 {"status":"not ready","error":…}
-//     while the chat's broker is unreachable or the server is shutting down (for load
-//     balancers' health checks);
+//     while the node is starting, while it drains on SIGTERM, or while the chat's broker is
+//     unreachable (for load balancers' health checks);
 //   - with --dev.debug, /debug/pprof/ and /debug/stats.
 //
 // The console is served where WebSocket is, since the page talks to the host that served it.
@@ -89,10 +89,13 @@ func newRouter(srv *rpc.Server, cfg *serveConfig, serveHTTP, serveWS bool) http.
 		icon = web.Handler()
 	}
 	r.Handle("/favicon.ico", icon)
-	r.Get("/health", func(w http.ResponseWriter, _ *http.Request) {
+	alive := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
 		w.Write([]byte(`{"status":"ok"}` + "\n"))
-	})
+	}
+	r.Get("/healthz", alive)
+	r.Get("/health", alive) // the name before /healthz
 	r.Get("/readyz", readyHandler(cfg.nodeName, cfg.ready))
 	mountOpenRPC(r, srv, cfg, serveHTTP)
 	if cfg.dev.debug {

@@ -49,6 +49,7 @@ func TestRouter(t *testing.T) {
 		{"GET", "/favicon.ico", "image/avif,image/webp,*/*", "", 200, "image/x-icon", ""},
 		{"GET", "/no-such-file.js", "", "", 404, "", ""},
 		{"GET", "/health", "", "", 200, "application/json", `{"status":"ok"}`},
+		{"GET", "/healthz", "", "", 200, "application/json", `{"status":"ok"}`},
 		{"POST", "/", "", `{"jsonrpc":"2.0","id":1,"method":"test_add","params":[1,2]}`, 200, "application/json", `"result":3`},
 		{"POST", "/", "", `{"jsonrpc":"2.0","id":1,"method":"admin_nodeInfo"}`, 200, "application/json", `-32601`},
 		{"POST", "/", "", `{"jsonrpc":"2.0","id":1,"method":"chat_history","params":["lobby"]}`, 200, "application/json", `"result":[]`},

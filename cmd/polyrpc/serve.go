@@ -23,6 +23,13 @@ import (
 // shutdownTimeout bounds how long calls in flight may take to finish after SIGINT or SIGTERM.
 const shutdownTimeout = 5 * time.Second
 
+// The phases of a node's readiness (/readyz).
+const (
+	phaseStarting = iota // the endpoints are opening
+	phaseServing
+	phaseDraining // SIGTERM: the calls in flight finish, new ones are refused
+)
+
 // serve runs the server until ctx is done, then shuts it down gracefully. It prints each
 // endpoint to out as "NAME endpoint: ADDRESS" once it accepts connections.
 func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
@@ -43,19 +50,24 @@ func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
 		// Started, but not reachable yet: it keeps trying, and /readyz says so meanwhile.
 		log.Warn("broker not reachable yet", "broker", cfg.broker.url, "err", err)
 	}
-	var stopping atomic.Bool
+	var phase atomic.Int32 // readiness: starting, serving, draining
 	cfg.ready = func() error {
-		if stopping.Load() {
+		switch phase.Load() {
+		case phaseStarting:
+			return errors.New("starting")
+		case phaseDraining:
 			return errors.New("shutting down")
 		}
 		return chat.Err()
 	}
-	srv := rpc.NewServer(&rpc.Options{Logger: log})
+	obs := newObservers(cfg, log)
+	srv := rpc.NewServer(obs.options(&rpc.Options{Logger: log}))
 	b, err := registerServicesOn(srv, chat, cfg.dev.noBuiltins, cfg.dev.testService)
 	if err != nil {
 		return err
 	}
 	b.admin.SetName(cfg.nodeName)
+	b.admin.SetStats(obs.stats.Stats)
 	log.Info("chat broker", "broker", cfg.broker.url, "retain", cfg.broker.retain, "rooms", cfg.broker.rooms, "maxAge", cfg.broker.maxAge)
 	if cfg.httpAPI == nil {
 		cfg.httpAPI = publicNamespaces(srv)
@@ -109,19 +121,30 @@ func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
 		}
 	}
 	if err == nil {
+		var ms *http.Server
+		if ms, err = obs.serveMetrics(cfg, srv, cfg.transports(), out, &serveWG); ms != nil {
+			servers = append(servers, ms)
+		}
+	}
+	if err == nil {
+		phase.Store(phaseServing)
 		<-ctx.Done()
-		stopping.Store(true)
 		log.Info("shutting down")
 	}
+	phase.Store(phaseDraining)
 
-	// Stop accepting and let calls in flight finish, then close every connection.
+	// Drain: the listeners stay open while the calls in flight finish (up to shutdownTimeout),
+	// /readyz answers 503 and new calls are refused (HTTP 503, -32006); then the listeners
+	// close, and the connections with them.
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
+	srv.Shutdown(sctx)
+	hctx, hcancel := context.WithTimeout(context.Background(), time.Second) // answers being written
+	defer hcancel()
 	var wg sync.WaitGroup
 	for _, hs := range servers {
-		wg.Go(func() { hs.Shutdown(sctx) })
+		wg.Go(func() { hs.Shutdown(hctx) })
 	}
-	wg.Go(func() { srv.Shutdown(sctx) })
 	wg.Wait()
 	if ep != nil {
 		ep.Close()

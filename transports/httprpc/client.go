@@ -31,6 +31,11 @@ type ClientOptions struct {
 	// MaxResponseBytes bounds a response body; a larger one fails the call. Default
 	// 128 MiB; negative: no limit.
 	MaxResponseBytes int
+
+	// HeaderFunc, when set, is called for each request with the context of its call (of the
+	// first call of a batch) and the request's headers, which it may add to: a trace
+	// propagator's traceparent, for example.
+	HeaderFunc func(ctx context.Context, h http.Header)
 }
 
 // defaultClient is the HTTP client of Dial when ClientOptions.HTTPClient is nil.
@@ -103,6 +108,7 @@ func Dial(ctx context.Context, rawURL string, opts *ClientOptions) (*rpc.Client,
 			}
 			t.header[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
 		}
+		t.hf = opts.HeaderFunc
 		switch {
 		case opts.MaxResponseBytes < 0:
 			t.max = -1
@@ -128,6 +134,7 @@ type transport struct {
 	receive func([]byte)
 	closing context.Context // done once Close is called
 	close   context.CancelFunc
+	hf      func(context.Context, http.Header) // ClientOptions.HeaderFunc
 }
 
 // Send implements rpc.Transport.
@@ -155,6 +162,9 @@ func (t *transport) send(ctx context.Context, msg []byte) error {
 	}
 	for k, v := range t.header {
 		req.Header[k] = v
+	}
+	if t.hf != nil {
+		t.hf(ctx, req.Header)
 	}
 	if t.host != "" {
 		req.Host = t.host

@@ -173,7 +173,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 	opts.Principal = principal
 	opts.Deadline, _ = h.cfg.callDeadline(r, start)
 	out := newCapture(w, r)
-	ss, err := h.srv.NewSession(r.Context(), opts, out)
+	ss, err := h.srv.NewSession(h.cfg.context(r), opts, out)
 	if err != nil {
 		writeAnswer(w, r, http.StatusServiceUnavailable, refusal(rpc.CodeShuttingDown, stoppedMessage, msg))
 		return

@@ -1,6 +1,8 @@
 package httprpc
 
 import (
+	"context"
+	"net/http"
 	"strings"
 	"time"
 
@@ -51,6 +53,11 @@ type Options struct {
 	// principal it returns is the request's session's (rpc.ConnOptions.Principal). nil: no
 	// authentication. CORS preflights and the GET health probe are answered before it runs.
 	Authenticator rpc.Authenticator
+
+	// Context, when set, returns the context of a request's calls, derived from r.Context():
+	// its values reach middlewares and methods (a trace taken from the request's headers, for
+	// example). nil: r.Context().
+	Context func(r *http.Request) context.Context
 }
 
 // config is Options with the defaults applied.
@@ -62,6 +69,7 @@ type config struct {
 	namespaces   []string
 	sseKeepAlive time.Duration
 	auth         rpc.Authenticator
+	ctx          func(r *http.Request) context.Context // nil: r.Context()
 }
 
 func (o *Options) config() config {
@@ -73,6 +81,7 @@ func (o *Options) config() config {
 		writeLimit: o.WriteTimeout,
 		namespaces: o.Namespaces,
 		auth:       o.Authenticator,
+		ctx:        o.Context,
 	}
 	if c.maxBody == 0 {
 		c.maxBody = defaultMaxBodyBytes
@@ -107,4 +116,12 @@ func vhostSet(hosts []string) map[string]bool {
 		set[h] = true
 	}
 	return set
+}
+
+// context returns the context of r's calls.
+func (c *config) context(r *http.Request) context.Context {
+	if c.ctx != nil {
+		return c.ctx(r)
+	}
+	return r.Context()
 }

@@ -122,7 +122,7 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, msg []byte, p
 	opts := h.connOptions(r)
 	opts.Principal = principal
 	opts.NoSubscriptions, opts.InlineTimedCalls = false, false
-	ss, err := h.srv.NewSession(r.Context(), opts, out)
+	ss, err := h.srv.NewSession(h.cfg.context(r), opts, out)
 	if err != nil {
 		out.WriteMessage(refusal(rpc.CodeShuttingDown, stoppedMessage, msg))
 		return

@@ -78,9 +78,14 @@ func dialer(rawURL string, opts *DialOptions) (func(context.Context) (rpc.Conn, 
 		WriteBufferPool:   writeBufferPool,
 		EnableCompression: opts.Compression,
 	}
-	target, cfg := u.String(), opts.connConfig()
+	target, cfg, hf := u.String(), opts.connConfig(), opts.HeaderFunc
 	return func(ctx context.Context) (rpc.Conn, error) {
-		ws, resp, err := d.DialContext(ctx, target, header)
+		h := header
+		if hf != nil {
+			h = header.Clone()
+			hf(ctx, h)
+		}
+		ws, resp, err := d.DialContext(ctx, target, h)
 		if err != nil {
 			if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
 				return nil, &HandshakeError{URL: target, StatusCode: resp.StatusCode, Status: resp.Status}

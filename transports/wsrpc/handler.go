@@ -1,6 +1,7 @@
 package wsrpc
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -26,6 +27,7 @@ func NewHandler(srv *rpc.Server, opts *Options) http.Handler {
 		cfg:        opts.connConfig(),
 		namespaces: slices.Clone(opts.Namespaces),
 		auth:       opts.Authenticator,
+		ctx:        opts.Context,
 	}
 	origins := newOriginPolicy(opts.Origins)
 	h.upgrader = websocket.Upgrader{
@@ -56,6 +58,7 @@ type handler struct {
 	cfg        connConfig
 	namespaces []string
 	auth       rpc.Authenticator
+	ctx        func(*http.Request) context.Context
 	upgrader   websocket.Upgrader
 }
 
@@ -75,6 +78,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			UserAgent:  r.UserAgent(),
 		},
 		Namespaces: h.namespaces,
+	}
+	if h.ctx != nil {
+		opts.Context = h.ctx(r)
 	}
 	// A refused origin is left to the upgrader's 403, without running the authenticator.
 	if h.auth != nil && h.upgrader.CheckOrigin(r) && !h.authenticate(w, r, &opts) {

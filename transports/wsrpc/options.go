@@ -1,6 +1,7 @@
 package wsrpc
 
 import (
+	"context"
 	"crypto/tls"
 	"net/http"
 	"time"
@@ -91,6 +92,11 @@ type Options struct {
 	// (rpc.ConnOptions.Principal), and the connection is closed (code 1008, reason
 	// "authentication expired") when the expiry it returns passes. nil: no authentication.
 	Authenticator rpc.Authenticator
+
+	// Context, when set, returns a context derived from the upgrade request r whose values
+	// the connection's calls see, in middlewares and methods (a trace taken from the upgrade
+	// request's headers, for example); its cancellation does not end the connection.
+	Context func(r *http.Request) context.Context
 }
 
 // DialOptions configures [Dial]. A nil *DialOptions, and the zero value of each field, give the
@@ -124,6 +130,11 @@ type DialOptions struct {
 
 	// TLSClientConfig is the TLS configuration for wss:// URLs. Default: the system's roots.
 	TLSClientConfig *tls.Config
+
+	// HeaderFunc, when set, is called for each opening handshake with the context of the
+	// dial (Dial's ctx; a reconnection's own) and the handshake's headers, which it may add
+	// to: a trace propagator's traceparent, for example.
+	HeaderFunc func(ctx context.Context, h http.Header)
 
 	// Reconnect, when set, makes the client redial the URL (with these options) whenever the
 	// connection fails, and resume its subscriptions: see rpc.NewReconnectingClient. Nil: the

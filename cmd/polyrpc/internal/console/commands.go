@@ -18,11 +18,12 @@ Commands:
   .methods [PREFIX]       the server's methods (from rpc.discover, or rpc_modules)
   .subs                   the subscriptions of this console
   .unsub ID               end a subscription
+  .stats                  the server's calls, latencies, errors and connections (polyrpc's admin_stats)
   .exit                   leave (Ctrl-D too)
 Tab completes method names and commands.`
 
 // commands are the console's dot commands, for completion.
-var commands = []string{".help", ".methods", ".subs", ".unsub", ".exit"}
+var commands = []string{".help", ".methods", ".subs", ".unsub", ".stats", ".exit"}
 
 // command runs a dot command and reports whether the console should end.
 func (c *Console) command(ctx context.Context, line string) (exit bool) {
@@ -39,6 +40,8 @@ func (c *Console) command(ctx context.Context, line string) (exit bool) {
 		c.subs.list()
 	case ".unsub":
 		c.subs.stop(arg)
+	case ".stats":
+		c.showStats(ctx)
 	default:
 		c.println(paintString(c.cfg.Color, colorError, "unknown command "+name+" (try .help)"))
 	}

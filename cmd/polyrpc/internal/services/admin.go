@@ -2,9 +2,12 @@ package services
 
 import (
 	"cmp"
+	"errors"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/polyrpc/polyrpc/cmd/polyrpc/internal/stats"
 )
 
 // Conn describes one live connection of the server, as admin_peers reports it.
@@ -34,6 +37,7 @@ type Admin struct {
 	mu        sync.Mutex
 	endpoints []Endpoint
 	name      string
+	stats     func() stats.Stats // nil: admin_stats is unavailable
 }
 
 // NewAdmin returns the admin service of a node of the given version; conns lists the live
@@ -49,6 +53,13 @@ func NewAdmin(version string, conns func() []Conn) *Admin {
 func (a *Admin) SetName(name string) {
 	a.mu.Lock()
 	a.name = name
+	a.mu.Unlock()
+}
+
+// SetStats gives admin_stats its figures.
+func (a *Admin) SetStats(f func() stats.Stats) {
+	a.mu.Lock()
+	a.stats = f
 	a.mu.Unlock()
 }
 
@@ -128,4 +139,26 @@ func (api adminAPI) Peers() []Peer {
 	}
 	slices.SortStableFunc(out, func(x, y Peer) int { return cmp.Compare(x.Since.UnixNano(), y.Since.UnixNano()) })
 	return out
+}
+
+// errNoStats answers admin_stats on a node that counts nothing.
+var errNoStats = errors.New("this node collects no statistics")
+
+// Stats reports the node's calls per transport and method (totals, calls per second, p50 and
+// p99 latency), its errors by code and its connections and subscriptions per transport. Rates
+// and latencies cover the time since the previous admin_stats call at least a second ago (or
+// since the start): asked every second, they are the last second's.
+//
+// Errors:
+//
+//	-32000 the node collects no statistics
+func (api adminAPI) Stats() (*stats.Stats, error) {
+	api.a.mu.Lock()
+	f := api.a.stats
+	api.a.mu.Unlock()
+	if f == nil {
+		return nil, errNoStats
+	}
+	st := f()
+	return &st, nil
 }

@@ -90,6 +90,17 @@ func init() {
 				return rcvr_.(*adminAPI).Peers(), nil
 			},
 		},
+		"Stats": {
+			Params:  []string{},
+			Summary: "Stats reports the node's calls per transport and method (totals, calls per second, p50 and p99 latency), its errors by code and its connections and subscriptions per transport.",
+			Doc:     "Stats reports the node's calls per transport and method (totals, calls per second, p50 and\np99 latency), its errors by code and its connections and subscriptions per transport. Rates\nand latencies cover the time since the previous admin_stats call at least a second ago (or\nsince the start): asked every second, they are the last second's.",
+			Errors: []rpc.ErrorMetadata{
+				{Code: -32000, Message: "the node collects no statistics"},
+			},
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*adminAPI).Stats()
+			},
+		},
 	}, Types: map[string]rpc.TypeMetadata{
 		"Conn": {
 			Doc: "Conn describes one live connection of the server, as admin_peers reports it.",
