@@ -3,6 +3,7 @@ package httprpc
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -27,6 +28,18 @@ type ClientOptions struct {
 	// They replace the defaults of the same name (Content-Type and Accept: application/json);
 	// a "Host" entry sets the request's Host.
 	Header http.Header
+
+	// HeaderFunc, when set, is called before each request with the call's context (a batch's
+	// for a batch); the headers it returns are set on the request, replacing those of the same
+	// name (Header's included; "Host" sets the Host). An error fails the call unsent. It is for
+	// headers that must be made anew for each request: a token signed with the current time
+	// (go-ethereum's engine API JWT), a trace context.
+	HeaderFunc func(ctx context.Context) (http.Header, error)
+
+	// TLSClientConfig, when set and HTTPClient is nil, is the TLS configuration of https://
+	// requests (a private CA's roots, a client certificate for mutual TLS), on a client of
+	// its own with the default client's settings. Default: the system's roots.
+	TLSClientConfig *tls.Config
 
 	// MaxResponseBytes bounds a response body; a larger one fails the call. Default
 	// 128 MiB; negative: no limit.
@@ -91,9 +104,15 @@ func Dial(ctx context.Context, rawURL string, opts *ClientOptions) (*rpc.Client,
 	t.closing, t.close = context.WithCancel(context.Background())
 	t.header = http.Header{"Content-Type": {contentTypeJSON}, "Accept": {contentTypeJSON}}
 	if opts != nil {
-		if opts.HTTPClient != nil {
+		switch {
+		case opts.HTTPClient != nil:
 			t.client = opts.HTTPClient
+		case opts.TLSClientConfig != nil:
+			tr := defaultClient.Transport.(*http.Transport).Clone()
+			tr.TLSClientConfig = opts.TLSClientConfig.Clone()
+			t.client = &http.Client{Transport: tr}
 		}
+		t.headerFunc = opts.HeaderFunc
 		for k, v := range opts.Header {
 			if http.CanonicalHeaderKey(k) == "Host" {
 				if len(v) > 0 {
@@ -128,6 +147,9 @@ type transport struct {
 	receive func([]byte)
 	closing context.Context // done once Close is called
 	close   context.CancelFunc
+
+	// headerFunc makes headers for each request (ClientOptions.HeaderFunc); nil: none.
+	headerFunc func(context.Context) (http.Header, error)
 }
 
 // Send implements rpc.Transport.
@@ -158,6 +180,21 @@ func (t *transport) send(ctx context.Context, msg []byte) error {
 	}
 	if t.host != "" {
 		req.Host = t.host
+	}
+	if t.headerFunc != nil {
+		extra, err := t.headerFunc(ctx)
+		if err != nil {
+			return fmt.Errorf("httprpc: request headers: %w", err)
+		}
+		for k, v := range extra {
+			if k = http.CanonicalHeaderKey(k); k == "Host" {
+				if len(v) > 0 {
+					req.Host = v[0]
+				}
+				continue
+			}
+			req.Header[k] = v
+		}
 	}
 	resp, err := t.client.Do(req)
 	if err != nil {

@@ -236,6 +236,11 @@ func TestDialHeaders(t *testing.T) {
 		{"URL credentials", "ws://al%20ice:p%40ss@" + host, nil, "Basic YWwgaWNlOnBAc3M=", ""}, // "al ice:p@ss"
 		{"header wins", "ws://alice:pass@" + host, &wsrpc.DialOptions{Header: http.Header{"Authorization": {"Bearer t0k"}}}, "Bearer t0k", ""},
 		{"origin", "ws://" + host, &wsrpc.DialOptions{Origin: "https://app.example"}, "", "https://app.example"},
+		{"header func wins", "ws://alice:pass@" + host, &wsrpc.DialOptions{
+			Header: http.Header{"Authorization": {"Bearer t0k"}},
+			HeaderFunc: func(context.Context) (http.Header, error) {
+				return http.Header{"authorization": {"Bearer fresh"}}, nil
+			}}, "Bearer fresh", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,6 +261,17 @@ func TestDialHeaders(t *testing.T) {
 				t.Errorf("test_add = %d, %v", sum, err)
 			}
 		})
+	}
+}
+
+// TestDialHeaderFuncError: a HeaderFunc error fails the dial before the handshake.
+func TestDialHeaderFuncError(t *testing.T) {
+	fail := errors.New("no key")
+	_, err := wsrpc.Dial(context.Background(), "ws://127.0.0.1:1", &wsrpc.DialOptions{
+		HeaderFunc: func(context.Context) (http.Header, error) { return nil, fail },
+	})
+	if !errors.Is(err, fail) {
+		t.Fatalf("err = %v, want the HeaderFunc's", err)
 	}
 }
 

@@ -78,9 +78,20 @@ func dialer(rawURL string, opts *DialOptions) (func(context.Context) (rpc.Conn, 
 		WriteBufferPool:   writeBufferPool,
 		EnableCompression: opts.Compression,
 	}
-	target, cfg := u.String(), opts.connConfig()
+	target, cfg, headerFunc := u.String(), opts.connConfig(), opts.HeaderFunc
 	return func(ctx context.Context) (rpc.Conn, error) {
-		ws, resp, err := d.DialContext(ctx, target, header)
+		h := header
+		if headerFunc != nil {
+			extra, err := headerFunc(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("wsrpc: dial %s: handshake headers: %w", target, err)
+			}
+			h = header.Clone()
+			for k, v := range extra {
+				h[http.CanonicalHeaderKey(k)] = v
+			}
+		}
+		ws, resp, err := d.DialContext(ctx, target, h)
 		if err != nil {
 			if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
 				return nil, &HandshakeError{URL: target, StatusCode: resp.StatusCode, Status: resp.Status}

@@ -1,6 +1,7 @@
 package wsrpc
 
 import (
+	"context"
 	"crypto/tls"
 	"net/http"
 	"time"
@@ -99,6 +100,13 @@ type DialOptions struct {
 	// Header is sent with the opening handshake (an Authorization header, for example). It
 	// takes precedence over credentials in the URL.
 	Header http.Header
+
+	// HeaderFunc, when set, is called before each opening handshake (each redial too, with
+	// Reconnect) with the dial's context; the headers it returns are sent with it, replacing
+	// those of the same name. An error fails the dial. It is for headers that must be made
+	// anew for each connection: a token signed with the current time (go-ethereum's engine API
+	// JWT), a trace context.
+	HeaderFunc func(ctx context.Context) (http.Header, error)
 
 	// Origin, when set, is sent as the Origin header of the handshake.
 	Origin string
