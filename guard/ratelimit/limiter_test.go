@@ -189,7 +189,7 @@ func TestEviction(t *testing.T) {
 		t.Fatalf("%d buckets after 2000 IPs within an instant, want them kept (none full)", n)
 	}
 	e.clock.advance(time.Second) // every bucket is full again
-	for i := range 100 { // the table reaches 2048, twice its size at the last sweep
+	for i := range 100 {         // the table reaches 2048, twice its size at the last sweep
 		ss, a := e.session(fmt.Sprintf("10.2.0.%d:1", i), nil)
 		call(t, ss, a, req(1, "a_echo"))
 		ss.Close()
