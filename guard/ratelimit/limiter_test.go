@@ -188,8 +188,9 @@ func TestEviction(t *testing.T) {
 	if n := ratelimit.Keys(e.lim)[0]; n < 1024 || n > 2000 {
 		t.Fatalf("%d buckets after 2000 IPs within an instant, want them kept (none full)", n)
 	}
-	e.clock.advance(time.Second) // every bucket is full again
-	for i := range 100 {         // the table reaches 2048, twice its size at the last sweep
+	// Every bucket is full again; the table reaches 2048, twice its size at the last sweep.
+	e.clock.advance(time.Second)
+	for i := range 100 {
 		ss, a := e.session(fmt.Sprintf("10.2.0.%d:1", i), nil)
 		call(t, ss, a, req(1, "a_echo"))
 		ss.Close()
