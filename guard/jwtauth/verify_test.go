@@ -26,8 +26,15 @@ func token(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims
 func TestVerify(t *testing.T) {
 	secret, other := jwtauth.NewSecret(), jwtauth.NewSecret()
 	v := jwtauth.NewVerifier(secret)
-	now := time.Now()
-	at := func(d time.Duration) int64 { return now.Add(d).Unix() }
+	// at is now+d in whole seconds, rounded away from now when |d| is over the window and
+	// towards it when within, so that the second's truncation cannot move a case across.
+	at := func(d time.Duration) int64 {
+		t := time.Now().Add(d)
+		if up := (d > 0) == (d.Abs() > jwtauth.IssuedAtWindow); up && t.Truncate(time.Second) != t {
+			return t.Unix() + 1
+		}
+		return t.Unix()
+	}
 	hs := func(claims jwt.MapClaims) string { return token(t, jwt.SigningMethodHS256, secret[:], claims) }
 	tests := []struct {
 		name  string
