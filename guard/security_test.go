@@ -288,4 +288,3 @@ func readLine(r io.Reader) (string, error) {
 		b = append(b, one[0])
 	}
 }
-
