@@ -163,11 +163,19 @@ func (l *Limiter) admit(c *rpc.Call, rules []*rule) (wait time.Duration, capped 
 	var resv [4]*rate.Reservation
 	taken := resv[:0]
 	now := l.now()
-	for _, r := range rules {
+	for i, r := range rules {
 		if r.Rate == 0 {
 			continue
 		}
-		res := r.buckets.get(l.key(c, r.Key), r, now).ReserveN(now, 1)
+		lim := r.buckets.get(l.key(c, r.Key), r, now)
+		if i == len(rules)-1 && len(taken) == 0 {
+			// The only rate to charge: nothing to give back if it refuses, so no reservation.
+			if !lim.AllowN(now, 1) {
+				return tokenWait(lim, now), nil, false
+			}
+			break
+		}
+		res := lim.ReserveN(now, 1)
 		if d := res.DelayFrom(now); d > 0 || !res.OK() {
 			res.CancelAt(now)
 			cancelAll(taken, now)
@@ -192,6 +200,15 @@ func (l *Limiter) admit(c *rpc.Call, rules []*rule) (wait time.Duration, capped 
 		capped = rules // released by runCapped, each rule with a cap
 	}
 	return 0, capped, true
+}
+
+// tokenWait returns how long after now lim will have a token.
+func tokenWait(lim *rate.Limiter, now time.Time) time.Duration {
+	missing := 1 - lim.TokensAt(now)
+	if missing <= 0 {
+		return 0
+	}
+	return time.Duration(math.Ceil(missing / float64(lim.Limit()) * float64(time.Second)))
 }
 
 func cancelAll(rs []*rate.Reservation, now time.Time) {
