@@ -28,11 +28,6 @@ type Options struct {
 	// Header is sent with every HTTP request and with the WebSocket handshake (an
 	// Authorization header, for example).
 	Header http.Header
-	// HeaderFunc, when set, makes headers for each HTTP request and each WebSocket handshake
-	// (each redial too), given the call's or the dial's context; they replace those of the
-	// same name. For credentials that must be fresh each time, such as go-ethereum's engine
-	// API JWT (see httprpc.ClientOptions.HeaderFunc).
-	HeaderFunc func(ctx context.Context) (http.Header, error)
 	// TLSClientConfig is the TLS configuration of https:// and wss:// endpoints (a private
 	// CA's roots, a client certificate for mutual TLS); for HTTP it is used only when
 	// HTTPClient is nil. nil: the system's roots.
@@ -45,6 +40,10 @@ type Options struct {
 	// fails, resuming its subscriptions (see rpc.NewReconnectingClient); HTTP, which connects
 	// for each call, ignores it.
 	Reconnect *rpc.ReconnectOptions
+	// HeaderFunc, when set, adds headers to each HTTP request (given its call's context) and
+	// to each WebSocket handshake (given the dial's context): a trace propagator's
+	// traceparent, for example.
+	HeaderFunc func(ctx context.Context, h http.Header)
 }
 
 // Dial connects to endpoint and returns a client for it. ctx bounds the connection attempt

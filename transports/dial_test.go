@@ -106,8 +106,8 @@ func TestDialTLSAndHeaderFunc(t *testing.T) {
 	defer hs.Close()
 	opts := &transports.Options{
 		TLSClientConfig: hs.Client().Transport.(*http.Transport).TLSClientConfig,
-		HeaderFunc: func(context.Context) (http.Header, error) {
-			return http.Header{"Authorization": {"Bearer " + strconv.FormatInt(tokens.Add(1), 10)}}, nil
+		HeaderFunc: func(_ context.Context, h http.Header) {
+			h.Set("Authorization", "Bearer "+strconv.FormatInt(tokens.Add(1), 10))
 		},
 	}
 	for _, endpoint := range []string{hs.URL, "wss" + strings.TrimPrefix(hs.URL, "https")} {

@@ -28,16 +28,16 @@ func Sign(secret Secret, claims Claims) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, rc).SignedString(secret[:])
 }
 
-// HeaderFunc returns a function that makes an "Authorization: Bearer TOKEN" header with a
-// fresh token (iat = now) signed with secret, each time it is called: give it to
-// transports.Options.HeaderFunc (or httprpc.ClientOptions.HeaderFunc, wsrpc.DialOptions'),
-// which call it for each HTTP request and each WebSocket dial, as go-ethereum's client signs.
-func HeaderFunc(secret Secret) func(context.Context) (http.Header, error) {
-	return func(context.Context) (http.Header, error) {
-		tok, err := Sign(secret, Claims{})
-		if err != nil {
-			return nil, err
+// HeaderFunc returns a function that sets an "Authorization: Bearer TOKEN" header with a
+// fresh token (iat = now) signed with secret each time it is called: give it to
+// transports.Options.HeaderFunc (or httprpc.ClientOptions', wsrpc.DialOptions'), which call it
+// for each HTTP request and each WebSocket dial, as go-ethereum's client signs. (Signing with
+// HS256 and a 32-byte key does not fail; if it did, the request would go without a token and
+// be refused.)
+func HeaderFunc(secret Secret) func(context.Context, http.Header) {
+	return func(_ context.Context, h http.Header) {
+		if tok, err := Sign(secret, Claims{}); err == nil {
+			h.Set("Authorization", "Bearer "+tok)
 		}
-		return http.Header{"Authorization": {"Bearer " + tok}}, nil
 	}
 }

@@ -29,13 +29,6 @@ type ClientOptions struct {
 	// a "Host" entry sets the request's Host.
 	Header http.Header
 
-	// HeaderFunc, when set, is called before each request with the call's context (a batch's
-	// for a batch); the headers it returns are set on the request, replacing those of the same
-	// name (Header's included; "Host" sets the Host). An error fails the call unsent. It is for
-	// headers that must be made anew for each request: a token signed with the current time
-	// (go-ethereum's engine API JWT), a trace context.
-	HeaderFunc func(ctx context.Context) (http.Header, error)
-
 	// TLSClientConfig, when set and HTTPClient is nil, is the TLS configuration of https://
 	// requests (a private CA's roots, a client certificate for mutual TLS), on a client of
 	// its own with the default client's settings. Default: the system's roots.
@@ -44,6 +37,11 @@ type ClientOptions struct {
 	// MaxResponseBytes bounds a response body; a larger one fails the call. Default
 	// 128 MiB; negative: no limit.
 	MaxResponseBytes int
+
+	// HeaderFunc, when set, is called for each request with the context of its call (of the
+	// first call of a batch) and the request's headers, which it may add to: a trace
+	// propagator's traceparent, for example.
+	HeaderFunc func(ctx context.Context, h http.Header)
 }
 
 // defaultClient is the HTTP client of Dial when ClientOptions.HTTPClient is nil.
@@ -112,7 +110,6 @@ func Dial(ctx context.Context, rawURL string, opts *ClientOptions) (*rpc.Client,
 			tr.TLSClientConfig = opts.TLSClientConfig.Clone()
 			t.client = &http.Client{Transport: tr}
 		}
-		t.headerFunc = opts.HeaderFunc
 		for k, v := range opts.Header {
 			if http.CanonicalHeaderKey(k) == "Host" {
 				if len(v) > 0 {
@@ -122,6 +119,7 @@ func Dial(ctx context.Context, rawURL string, opts *ClientOptions) (*rpc.Client,
 			}
 			t.header[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
 		}
+		t.hf = opts.HeaderFunc
 		switch {
 		case opts.MaxResponseBytes < 0:
 			t.max = -1
@@ -147,9 +145,7 @@ type transport struct {
 	receive func([]byte)
 	closing context.Context // done once Close is called
 	close   context.CancelFunc
-
-	// headerFunc makes headers for each request (ClientOptions.HeaderFunc); nil: none.
-	headerFunc func(context.Context) (http.Header, error)
+	hf      func(context.Context, http.Header) // ClientOptions.HeaderFunc
 }
 
 // Send implements rpc.Transport.
@@ -178,23 +174,11 @@ func (t *transport) send(ctx context.Context, msg []byte) error {
 	for k, v := range t.header {
 		req.Header[k] = v
 	}
+	if t.hf != nil {
+		t.hf(ctx, req.Header)
+	}
 	if t.host != "" {
 		req.Host = t.host
-	}
-	if t.headerFunc != nil {
-		extra, err := t.headerFunc(ctx)
-		if err != nil {
-			return fmt.Errorf("httprpc: request headers: %w", err)
-		}
-		for k, v := range extra {
-			if k = http.CanonicalHeaderKey(k); k == "Host" {
-				if len(v) > 0 {
-					req.Host = v[0]
-				}
-				continue
-			}
-			req.Header[k] = v
-		}
 	}
 	resp, err := t.client.Do(req)
 	if err != nil {

@@ -78,18 +78,12 @@ func dialer(rawURL string, opts *DialOptions) (func(context.Context) (rpc.Conn, 
 		WriteBufferPool:   writeBufferPool,
 		EnableCompression: opts.Compression,
 	}
-	target, cfg, headerFunc := u.String(), opts.connConfig(), opts.HeaderFunc
+	target, cfg, hf := u.String(), opts.connConfig(), opts.HeaderFunc
 	return func(ctx context.Context) (rpc.Conn, error) {
 		h := header
-		if headerFunc != nil {
-			extra, err := headerFunc(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("wsrpc: dial %s: handshake headers: %w", target, err)
-			}
+		if hf != nil {
 			h = header.Clone()
-			for k, v := range extra {
-				h[http.CanonicalHeaderKey(k)] = v
-			}
+			hf(ctx, h)
 		}
 		ws, resp, err := d.DialContext(ctx, target, h)
 		if err != nil {

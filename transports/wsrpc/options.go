@@ -101,13 +101,6 @@ type DialOptions struct {
 	// takes precedence over credentials in the URL.
 	Header http.Header
 
-	// HeaderFunc, when set, is called before each opening handshake (each redial too, with
-	// Reconnect) with the dial's context; the headers it returns are sent with it, replacing
-	// those of the same name. An error fails the dial. It is for headers that must be made
-	// anew for each connection: a token signed with the current time (go-ethereum's engine API
-	// JWT), a trace context.
-	HeaderFunc func(ctx context.Context) (http.Header, error)
-
 	// Origin, when set, is sent as the Origin header of the handshake.
 	Origin string
 
@@ -132,6 +125,11 @@ type DialOptions struct {
 
 	// TLSClientConfig is the TLS configuration for wss:// URLs. Default: the system's roots.
 	TLSClientConfig *tls.Config
+
+	// HeaderFunc, when set, is called for each opening handshake with the context of the
+	// dial (Dial's ctx; a reconnection's own) and the handshake's headers, which it may add
+	// to: a trace propagator's traceparent, for example.
+	HeaderFunc func(ctx context.Context, h http.Header)
 
 	// Reconnect, when set, makes the client redial the URL (with these options) whenever the
 	// connection fails, and resume its subscriptions: see rpc.NewReconnectingClient. Nil: the
