@@ -79,6 +79,9 @@ type server struct {
 
 	stats *http.Client // one keep-alive connection for /debug/stats, so its cost is constant
 
+	linesMu sync.Mutex
+	lines   []string // what it printed on stdout
+
 	stopOnce sync.Once
 }
 
@@ -141,6 +144,9 @@ func startServer(t testing.TB, extraArgs ...string) *server {
 		sc := bufio.NewScanner(outR)
 		for sc.Scan() {
 			line := sc.Text()
+			s.linesMu.Lock()
+			s.lines = append(s.lines, line)
+			s.linesMu.Unlock()
 			for i, prefix := range []string{"HTTP endpoint: ", "WebSocket endpoint: ", "IPC endpoint: ", "Metrics endpoint: "} {
 				if v, ok := strings.CutPrefix(line, prefix); ok {
 					ep[i] = v
@@ -169,13 +175,26 @@ func startServer(t testing.TB, extraArgs ...string) *server {
 		t.Fatalf("polyrpc printed no endpoints within %v; stderr:\n%s", startTimeout, s.stderr.tail(4<<10))
 	}
 	for _, u := range []string{s.HTTP, s.WS} {
-		if !strings.HasPrefix(u, "http://127.0.0.1:") && !strings.HasPrefix(u, "ws://127.0.0.1:") {
+		if _, hostPort, _ := strings.Cut(u, "://"); !strings.HasPrefix(hostPort, "127.0.0.1:") {
 			s.kill()
 			t.Fatalf("endpoint %q is not on 127.0.0.1", u)
 		}
 	}
 	t.Cleanup(func() { s.stop(t) })
 	return s
+}
+
+// printed returns what the server printed after prefix on the line that starts with it (the
+// lines up to its IPC endpoint's have been read), or "".
+func (s *server) printed(prefix string) string {
+	s.linesMu.Lock()
+	defer s.linesMu.Unlock()
+	for _, l := range s.lines {
+		if v, ok := strings.CutPrefix(l, prefix); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // serverEnv is the test's environment without the variables that tune the Go runtime, so that

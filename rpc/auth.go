@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"strings"
 	"time"
 )
@@ -43,6 +44,10 @@ type Credentials struct {
 	// set headers on a WebSocket; "" otherwise. Plain HTTP requests never fill it (a token in a
 	// URL ends up in logs): such a request has only its headers.
 	Token string
+	// TLS is the state of the TLS connection an HTTPS request or a wss:// upgrade came on (its
+	// PeerCertificates start with the client's verified certificate under mutual TLS); nil on
+	// plain connections and IPC.
+	TLS *tls.ConnectionState
 	// Process identifies the process at the other end of an IPC connection, as the operating
 	// system reports it (Linux, macOS); nil where it is not available (Windows named pipes,
 	// other transports).

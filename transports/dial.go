@@ -12,6 +12,7 @@ package transports
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"strings"
@@ -27,6 +28,10 @@ type Options struct {
 	// Header is sent with every HTTP request and with the WebSocket handshake (an
 	// Authorization header, for example).
 	Header http.Header
+	// TLSClientConfig is the TLS configuration of https:// and wss:// endpoints (a private
+	// CA's roots, a client certificate for mutual TLS); for HTTP it is used only when
+	// HTTPClient is nil. nil: the system's roots.
+	TLSClientConfig *tls.Config
 	// HTTPClient sends HTTP requests; nil uses a shared client with sane timeouts.
 	HTTPClient *http.Client
 	// Origin is the Origin header of the WebSocket handshake; empty sends none.
@@ -53,9 +58,11 @@ func Dial(ctx context.Context, endpoint string, opts *Options) (*rpc.Client, err
 	case !hasScheme || scheme == "unix":
 		return ipc.DialWith(ctx, endpoint, &ipc.DialOptions{Reconnect: opts.Reconnect})
 	case scheme == "http" || scheme == "https":
-		return httprpc.Dial(ctx, endpoint, &httprpc.ClientOptions{HTTPClient: opts.HTTPClient, Header: opts.Header, HeaderFunc: opts.HeaderFunc})
+		return httprpc.Dial(ctx, endpoint, &httprpc.ClientOptions{HTTPClient: opts.HTTPClient, Header: opts.Header,
+			HeaderFunc: opts.HeaderFunc, TLSClientConfig: opts.TLSClientConfig})
 	case scheme == "ws" || scheme == "wss":
-		return wsrpc.Dial(ctx, endpoint, &wsrpc.DialOptions{Header: opts.Header, Origin: opts.Origin, Reconnect: opts.Reconnect, HeaderFunc: opts.HeaderFunc})
+		return wsrpc.Dial(ctx, endpoint, &wsrpc.DialOptions{Header: opts.Header, HeaderFunc: opts.HeaderFunc,
+			Origin: opts.Origin, TLSClientConfig: opts.TLSClientConfig, Reconnect: opts.Reconnect})
 	}
 	return nil, fmt.Errorf("transports: no transport for %q: use http://, https://, ws://, wss://, unix:// or a socket path", endpoint)
 }

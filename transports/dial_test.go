@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -84,4 +85,49 @@ func TestDialUnknownScheme(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no transport") {
 		t.Fatalf("err = %v, want a clear error", err)
 	}
+}
+
+// TestDialTLSAndHeaderFunc: Options.TLSClientConfig reaches https:// and wss:// endpoints, and
+// Options.HeaderFunc's headers go with each HTTP request and each handshake.
+func TestDialTLSAndHeaderFunc(t *testing.T) {
+	rpctest.CheckLeaks(t)
+	srv := rpctest.NewServer(t, nil)
+	httpH, wsH := httprpc.NewHandler(srv, nil), wsrpc.NewHandler(srv, nil)
+	var tokens atomic.Int64
+	var lastAuth atomic.Value
+	hs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lastAuth.Store(r.Header.Get("Authorization"))
+		if wsrpc.IsUpgrade(r) {
+			wsH.ServeHTTP(w, r)
+		} else {
+			httpH.ServeHTTP(w, r)
+		}
+	}))
+	defer hs.Close()
+	opts := &transports.Options{
+		TLSClientConfig: hs.Client().Transport.(*http.Transport).TLSClientConfig,
+		HeaderFunc: func(_ context.Context, h http.Header) {
+			h.Set("Authorization", "Bearer "+strconv.FormatInt(tokens.Add(1), 10))
+		},
+	}
+	for _, endpoint := range []string{hs.URL, "wss" + strings.TrimPrefix(hs.URL, "https")} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c, err := transports.Dial(ctx, endpoint, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			var sum int
+			if err := c.Call(ctx, &sum, "test_add", 1, 2); err != nil || sum != 3 {
+				t.Fatalf("%s: test_add = %d, %v", endpoint, sum, err)
+			}
+		}
+		c.Close()
+		cancel()
+	}
+	// Two HTTP requests and one handshake: three tokens, the last one the handshake's.
+	if n, auth := tokens.Load(), lastAuth.Load(); n != 3 || auth != "Bearer 3" {
+		t.Fatalf("%d tokens made, last seen %q; want 3, the handshake's last", n, auth)
+	}
+	srv.Stop()
 }

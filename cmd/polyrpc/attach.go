@@ -20,18 +20,24 @@ import (
 type clientFlags struct {
 	timeout time.Duration
 	origin  string
+	guards  clientGuards // --jwtsecret, --tls.* (clientauth.go)
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "time limit of each call (and of connecting)")
 	fs.StringVar(&f.origin, "origin", "", "Origin header of the WebSocket handshake (for servers that check it)")
+	f.guards.register(fs)
 }
 
 // dial connects to endpoint within the timeout.
 func (f *clientFlags) dial(ctx context.Context, endpoint string) (*rpc.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	client, err := transports.Dial(ctx, endpoint, &transports.Options{Origin: f.origin})
+	opts := &transports.Options{Origin: f.origin}
+	if err := f.guards.apply(opts); err != nil {
+		return nil, err
+	}
+	client, err := transports.Dial(ctx, endpoint, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", endpoint, err)
 	}

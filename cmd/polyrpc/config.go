@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/polyrpc/polyrpc/guard/ratelimit"
 )
 
 // configKey ties a key of the TOML config file to the flag it sets.
@@ -47,13 +49,21 @@ var configKeys = []configKey{
 	{"dev.testservice", "dev.testservice", 'b'},
 	{"dev.debug", "dev.debug", 'b'},
 	{"dev.nobuiltins", "dev.nobuiltins", 'b'},
+	{"authrpc.addr", "authrpc.addr", 's'},
+	{"authrpc.port", "authrpc.port", 'i'},
+	{"authrpc.jwtsecret", "authrpc.jwtsecret", 's'},
+	{"authrpc.vhosts", "authrpc.vhosts", 'l'},
+	{"authrpc.api", "authrpc.api", 'l'},
+	{"tls.cert", "tls.cert", 's'},
+	{"tls.key", "tls.key", 's'},
+	{"tls.clientca", "tls.clientca", 's'},
 }
 
 // applyConfigFile sets the flags of fs from the TOML file at path, except those given on the
-// command line (flags win over the file). It returns, for each flag it set, the name to use
-// for it in messages ("http.port in FILE"). Unknown keys and values of the wrong type are
-// errors naming the key.
-func applyConfigFile(fs *flag.FlagSet, path string) (map[string]string, error) {
+// command line (flags win over the file), and *limits from its [[limits]] tables. It returns,
+// for each flag it set, the name to use for it in messages ("http.port in FILE"). Unknown keys
+// and values of the wrong type are errors naming the key.
+func applyConfigFile(fs *flag.FlagSet, path string, limits *[]ratelimit.Rule) (map[string]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--config: %w", err)
@@ -65,6 +75,12 @@ func applyConfigFile(fs *flag.FlagSet, path string) (map[string]string, error) {
 			return nil, fmt.Errorf("config %s: line %d: %s", path, perr.Position.Line, perr.Message)
 		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if v, ok := doc["limits"]; ok {
+		if *limits, err = parseLimits(path, v); err != nil {
+			return nil, err
+		}
+		delete(doc, "limits")
 	}
 	values := map[string]any{}
 	flatten("", doc, values)

@@ -78,6 +78,39 @@ testservice = true
 			},
 		},
 		{name: "bad broker", file: "[broker]\nurl = \"kafka://x:1\"\n", err: `invalid broker.url in `},
+		{
+			name: "authrpc",
+			file: "[authrpc]\naddr = \"127.0.0.1\"\nport = 9551\njwtsecret = \"/tmp/jwt.hex\"\nvhosts = [\"*\"]\napi = [\"admin\", \"chat\"]\n",
+			check: func(c *serveConfig) bool {
+				return c.auth.port == 9551 && c.auth.jwtSecret == "/tmp/jwt.hex" && slices.Equal(c.auth.vhosts, []string{"*"}) &&
+					slices.Equal(c.auth.api, []string{"admin", "chat"})
+			},
+		},
+		{name: "authrpc defaults", file: "", check: func(c *serveConfig) bool {
+			return c.auth.port == 8551 && c.auth.addr == "127.0.0.1" && c.auth.jwtSecret == "" && c.auth.api == nil &&
+				slices.Equal(c.auth.vhosts, []string{"localhost"})
+		}},
+		{name: "authrpc port of HTTP", file: "[authrpc]\njwtsecret = \"x\"\nport = 8545\n", err: "invalid authrpc.port in "},
+		{name: "tls files missing", file: "[tls]\ncert = \"/nonexistent.crt\"\nkey = \"/nonexistent.key\"\n", err: "invalid tls.cert in "},
+		{name: "tls cert without key", file: "[tls]\ncert = \"/nonexistent.crt\"\n", err: "tls.cert in "},
+		{
+			name: "limits",
+			file: "[[limits]]\nmethods = [\"chat_send\"]\nrate = 5.0\nburst = 10\nkey = \"ip\"\nconcurrency = 0\n" +
+				"[[limits]]\nmethods = [\"chat_*\", \"*\"]\nrate = 100\nkey = \"principal\"\n" +
+				"[[limits]]\nmethods = [\"chat_history\"]\nconcurrency = 2\n",
+			check: func(c *serveConfig) bool {
+				return len(c.limits) == 3 && c.limits[0].Rate == 5 && c.limits[0].Burst == 10 && c.limits[0].Key == "ip" &&
+					c.limits[1].Rate == 100 && c.limits[1].Key == "principal" && slices.Equal(c.limits[1].Methods, []string{"chat_*", "*"}) &&
+					c.limits[2].Concurrency == 2
+			},
+		},
+		{name: "limits unknown key", file: "[[limits]]\nmethods = [\"*\"]\nrate = 1\nbrust = 2\n", err: `[[limits]] #1: unknown key "brust"`},
+		{name: "limits bad key", file: "[[limits]]\nmethods = [\"*\"]\nrate = 1\n[[limits]]\nmethods = [\"*\"]\nrate = 1\nkey = \"user\"\n", err: `[[limits]] #2: key key: "user": want ip, connection or principal`},
+		{name: "limits negative rate", file: "[[limits]]\nmethods = [\"*\"]\nrate = -1.0\n", err: "[[limits]] #1: key rate: -1"},
+		{name: "limits bad method", file: "[[limits]]\nmethods = [\"chat*\"]\nrate = 1\n", err: `[[limits]] #1: key methods: "chat*"`},
+		{name: "limits method not a list", file: "[[limits]]\nmethods = \"chat_send\"\nrate = 1\n", err: "[[limits]] #1: key methods: want an array of strings"},
+		{name: "limits limiting nothing", file: "[[limits]]\nmethods = [\"*\"]\n", err: "[[limits]] #1: key rate: neither"},
+		{name: "limits not tables", file: "limits = 3\n", err: "limits: want [[limits]] tables"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "polyrpc.toml")
@@ -142,6 +175,10 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"--chat.retain", "0"}, "invalid --chat.retain 0"},
 		{[]string{"--chat.rooms", "-1"}, "invalid --chat.rooms -1"},
 		{[]string{"--chat.maxage", "-1s"}, "invalid --chat.maxage"},
+		{[]string{"--authrpc.port", "70000"}, "invalid --authrpc.port 70000"},
+		{[]string{"--authrpc.addr", "host"}, "invalid --authrpc.addr"},
+		{[]string{"--tls.key", "k.pem"}, "--tls.cert and --tls.key go together"},
+		{[]string{"--tls.clientca", "ca.pem"}, "--tls.cert and --tls.key go together"},
 	} {
 		if _, err := parseServeFlags(tt.args, io.Discard); err == nil || !strings.Contains(err.Error(), tt.err) {
 			t.Errorf("%q: got %v, want %q", tt.args, err, tt.err)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/polyrpc/polyrpc/guard/ratelimit"
 )
 
 // serveConfig is what serve needs; parseServeFlags fills it from go-ethereum-style flags.
@@ -32,6 +34,13 @@ type serveConfig struct {
 	nodeName   string // "": not named (admin_nodeInfo says polyrpc)
 	metrics    metricsConfig
 	dev        devConfig
+
+	// Guards: the authenticated endpoint (authrpc.go), TLS (tls.go), the [[limits]] of the
+	// config file (limits.go) and, once serve has built it, their limiter.
+	auth    authFlags
+	tls     tlsFlags
+	limits  []ratelimit.Rule
+	limiter *ratelimit.Limiter
 
 	// ready reports whether the node can serve (its broker is reachable): /readyz. nil:
 	// always ready.
@@ -107,6 +116,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.BoolVar(&c.dev.testService, "dev.testservice", false, "register the reference test service (namespaces test, notify, get); for tests")
 	fs.BoolVar(&c.dev.noBuiltins, "dev.nobuiltins", false, "leave out the built-in services admin and chat (for the conformance transcripts, whose rpc_modules lists the test service only)")
 	fs.BoolVar(&c.dev.debug, "dev.debug", false, "serve /debug/pprof/ and /debug/stats over HTTP; for tests and diagnosis")
+	c.auth.register(fs)
+	c.tls.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -115,7 +126,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	}
 	if c.configPath != "" {
 		var err error
-		if c.fromFile, err = applyConfigFile(fs, c.configPath); err != nil {
+		if c.fromFile, err = applyConfigFile(fs, c.configPath, &c.limits); err != nil {
 			return nil, err
 		}
 	}
@@ -180,6 +191,12 @@ func (c *serveConfig) validate() error {
 	}
 	if !validNodeName(c.nodeName) {
 		return fmt.Errorf("invalid %s %q: want up to 64 letters, digits, '.', '_' or '-'", c.name("node.name"), c.nodeName)
+	}
+	if err := c.auth.validate(c); err != nil {
+		return err
+	}
+	if err := c.tls.validate(c); err != nil {
+		return err
 	}
 	return c.validateBroker()
 }

@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, io stdio) int {
 	case "serve":
 		var cfg *serveConfig
 		if cfg, err = parseServeFlags(args, io.err); err == nil {
-			sctx, stop := signal.NotifyContext(ctx, stopSignals...)
+			sctx, stop := signal.NotifyContext(ctx, cfg.tls.stopSignals()...)
 			err = serve(sctx, cfg, io.out)
 			stop()
 		}

@@ -40,14 +40,16 @@ func newRouter(srv *rpc.Server, cfg *serveConfig, serveHTTP, serveWS bool) http.
 	r.Use(middleware.Recoverer)
 	var rpcH, wsH, webH http.Handler
 	if serveHTTP {
-		rpcH = httprpc.NewHandler(srv, &httprpc.Options{
-			Namespaces:   cfg.httpAPI,
-			CORSOrigins:  cfg.httpCORS,
-			VirtualHosts: cfg.httpVHosts,
-		})
+		rpcH = cfg.limitHTTP(httprpc.NewHandler(srv, &httprpc.Options{
+			Namespaces:    cfg.httpAPI,
+			CORSOrigins:   cfg.httpCORS,
+			VirtualHosts:  cfg.httpVHosts,
+			Authenticator: cfg.tls.authenticator(),
+		}))
 	}
 	if serveWS {
-		wsH = wsrpc.NewHandler(srv, &wsrpc.Options{Namespaces: cfg.wsAPI, Origins: cfg.wsOrigins})
+		wsH = wsrpc.NewHandler(srv, &wsrpc.Options{Namespaces: cfg.wsAPI, Origins: cfg.wsOrigins,
+			Authenticator: cfg.tls.authenticator()})
 		webH = web.Handler()
 	}
 	root := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

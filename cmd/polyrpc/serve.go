@@ -61,7 +61,11 @@ func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
 		return chat.Err()
 	}
 	obs := newObservers(cfg, log)
-	srv := rpc.NewServer(obs.options(&rpc.Options{Logger: log}))
+	ropts := obs.options(&rpc.Options{Logger: log})
+	if err := cfg.addLimiter(ropts); err != nil {
+		return err
+	}
+	srv := rpc.NewServer(ropts)
 	b, err := registerServicesOn(srv, chat, cfg.dev.noBuiltins, cfg.dev.testService)
 	if err != nil {
 		return err
@@ -78,38 +82,56 @@ func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
 
 	var servers []*http.Server
 	var serveWG sync.WaitGroup
-	start := func(name, addr string, h http.Handler, scheme ...string) error {
+	// start serves h on addr (over TLS with --tls.cert) and prints an endpoint line for each
+	// scheme, its name prefixed with prefix.
+	start := func(name, addr string, h http.Handler, prefix string, scheme ...string) error {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("%s endpoint: %w", name, err)
 		}
 		hs := httprpc.NewHTTPServer(h, httprpc.DefaultTimeouts)
 		hs.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+		hs.TLSConfig = cfg.tls.config
 		servers = append(servers, hs)
 		serveWG.Go(func() {
-			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			run := hs.Serve
+			if hs.TLSConfig != nil {
+				run = func(ln net.Listener) error { return hs.ServeTLS(ln, "", "") }
+			}
+			if err := run(ln); !errors.Is(err, http.ErrServerClosed) {
 				log.Error("HTTP server failed", "addr", addr, "err", err)
 			}
 		})
 		for _, s := range scheme {
+			s = cfg.tls.secure(s)
 			url := s + "://" + ln.Addr().String()
-			fmt.Fprintf(out, "%s endpoint: %s\n", endpointName(s), url)
-			log.Info("endpoint opened", "transport", endpointName(s), "url", url)
+			fmt.Fprintf(out, "%s%s endpoint: %s\n", prefix, endpointName(s), url)
+			log.Info("endpoint opened", "transport", prefix+endpointName(s), "url", url)
+			if prefix != "" {
+				s = "authrpc-" + s
+			}
 			b.admin.AddEndpoint(s, url)
 		}
 		return nil
 	}
+	defer cfg.tls.reloadOnHangup(log)()
 	httpAddr := net.JoinHostPort(cfg.httpAddr, strconv.Itoa(cfg.httpPort))
 	wsAddr := net.JoinHostPort(cfg.wsAddr, strconv.Itoa(cfg.wsPort))
 	switch {
 	case cfg.shared():
-		err = start("HTTP", httpAddr, newRouter(srv, cfg, true, true), "http", "ws")
+		err = start("HTTP", httpAddr, newRouter(srv, cfg, true, true), "", "http", "ws")
 	default:
 		if cfg.http {
-			err = start("HTTP", httpAddr, newRouter(srv, cfg, true, false), "http")
+			err = start("HTTP", httpAddr, newRouter(srv, cfg, true, false), "", "http")
 		}
 		if err == nil && cfg.ws {
-			err = start("WebSocket", wsAddr, newRouter(srv, cfg, false, true), "ws")
+			err = start("WebSocket", wsAddr, newRouter(srv, cfg, false, true), "", "ws")
+		}
+	}
+	if err == nil && cfg.auth.jwtSecret != "" {
+		var h http.Handler
+		if h, err = cfg.auth.handler(srv, cfg, out, log); err == nil {
+			err = start("authenticated", cfg.auth.address(), h, "Auth ", "http", "ws")
 		}
 	}
 	var ep *ipc.Endpoint
@@ -160,7 +182,7 @@ func serve(ctx context.Context, cfg *serveConfig, out io.Writer) error {
 }
 
 func endpointName(scheme string) string {
-	if scheme == "ws" {
+	if scheme == "ws" || scheme == "wss" {
 		return "WebSocket"
 	}
 	return "HTTP"

@@ -14,8 +14,9 @@ Usage:
   polyrpc version                       print the version
   polyrpc help [COMMAND]                this text, or a command's flags
 
-ENDPOINT is http://HOST:PORT, ws://HOST:PORT, an IPC socket path (unix://PATH too) or, on
-Windows, \\.\pipe\NAME. Run polyrpc COMMAND --help for a command's flags.
+ENDPOINT is http://HOST:PORT, ws://HOST:PORT (https:// and wss:// with TLS), an IPC socket
+path (unix://PATH too) or, on Windows, \\.\pipe\NAME. Run polyrpc COMMAND --help for a
+command's flags.
 `
 
 const serveUsage = `Usage: polyrpc [serve] [flags]
@@ -23,7 +24,10 @@ const serveUsage = `Usage: polyrpc [serve] [flags]
 Serves the built-in services (admin, chat, rpc) over HTTP and WebSocket on one port
 (default 127.0.0.1:8545; the browser console is at http://127.0.0.1:8545/) and over IPC at a
 path it prints. admin is offered over IPC and in-process only unless --http.api or --ws.api
-name it. SIGINT or SIGTERM stop it gracefully.
+name it. SIGINT or SIGTERM stop it gracefully (SIGHUP too, unless --tls.cert is set: then it
+reloads the certificate). --authrpc.jwtsecret FILE adds go-ethereum's authenticated endpoint
+(127.0.0.1:8551, every namespace, each request and connection needing a JWT signed with the
+secret in FILE).
 
 Flags:
 `

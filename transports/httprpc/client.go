@@ -3,6 +3,7 @@ package httprpc
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -27,6 +28,11 @@ type ClientOptions struct {
 	// They replace the defaults of the same name (Content-Type and Accept: application/json);
 	// a "Host" entry sets the request's Host.
 	Header http.Header
+
+	// TLSClientConfig, when set and HTTPClient is nil, is the TLS configuration of https://
+	// requests (a private CA's roots, a client certificate for mutual TLS), on a client of
+	// its own with the default client's settings. Default: the system's roots.
+	TLSClientConfig *tls.Config
 
 	// MaxResponseBytes bounds a response body; a larger one fails the call. Default
 	// 128 MiB; negative: no limit.
@@ -96,8 +102,13 @@ func Dial(ctx context.Context, rawURL string, opts *ClientOptions) (*rpc.Client,
 	t.closing, t.close = context.WithCancel(context.Background())
 	t.header = http.Header{"Content-Type": {contentTypeJSON}, "Accept": {contentTypeJSON}}
 	if opts != nil {
-		if opts.HTTPClient != nil {
+		switch {
+		case opts.HTTPClient != nil:
 			t.client = opts.HTTPClient
+		case opts.TLSClientConfig != nil:
+			tr := defaultClient.Transport.(*http.Transport).Clone()
+			tr.TLSClientConfig = opts.TLSClientConfig.Clone()
+			t.client = &http.Client{Transport: tr}
 		}
 		for k, v := range opts.Header {
 			if http.CanonicalHeaderKey(k) == "Host" {

@@ -102,7 +102,7 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (any, boo
 	if h.cfg.auth == nil {
 		return nil, true
 	}
-	cred := &rpc.Credentials{Peer: peerOf(r), Header: r.Header}
+	cred := &rpc.Credentials{Peer: peerOf(r), Header: r.Header, TLS: r.TLS}
 	principal, expires, err := h.cfg.auth.Authenticate(r.Context(), cred)
 	if err == nil && !expires.IsZero() && !time.Now().Before(expires) {
 		err = errExpired

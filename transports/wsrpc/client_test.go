@@ -236,6 +236,10 @@ func TestDialHeaders(t *testing.T) {
 		{"URL credentials", "ws://al%20ice:p%40ss@" + host, nil, "Basic YWwgaWNlOnBAc3M=", ""}, // "al ice:p@ss"
 		{"header wins", "ws://alice:pass@" + host, &wsrpc.DialOptions{Header: http.Header{"Authorization": {"Bearer t0k"}}}, "Bearer t0k", ""},
 		{"origin", "ws://" + host, &wsrpc.DialOptions{Origin: "https://app.example"}, "", "https://app.example"},
+		{"header func wins", "ws://alice:pass@" + host, &wsrpc.DialOptions{
+			Header:     http.Header{"Authorization": {"Bearer t0k"}},
+			HeaderFunc: func(_ context.Context, h http.Header) { h.Set("Authorization", "Bearer fresh") },
+		}, "Bearer fresh", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -102,7 +102,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // its "token" query parameter, and puts the principal and its expiry in opts; it answers 401
 // with a WWW-Authenticate challenge before the upgrade, and reports false, when it refuses r.
 func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, opts *rpc.ConnOptions) bool {
-	cred := &rpc.Credentials{Peer: opts.Peer, Header: r.Header, Token: r.URL.Query().Get("token")}
+	cred := &rpc.Credentials{Peer: opts.Peer, Header: r.Header, Token: r.URL.Query().Get("token"), TLS: r.TLS}
 	principal, expires, err := h.auth.Authenticate(r.Context(), cred)
 	if err == nil && !expires.IsZero() && !time.Now().Before(expires) {
 		err = errExpired
