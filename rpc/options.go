@@ -89,6 +89,15 @@ type Options struct {
 	// ignored; the notification is never answered and middlewares do not see it. Default
 	// [DefaultCancelMethod], the Language Server Protocol's name; "-" turns cancellation off.
 	CancelMethod string
+
+	// MaxCallbacks bounds the calls to the client ([CallClient]) that wait for their answers at
+	// once on one connection; the next waits until one returns or its context ends. Default 16.
+	MaxCallbacks int
+
+	// CallbackTimeout bounds a call to the client ([CallClient]) whose context has no
+	// deadline, so that a client that never answers cannot hold a method. Default
+	// [DefaultCallbackTimeout] (30 s); negative: no bound.
+	CallbackTimeout time.Duration
 }
 
 // DefaultCancelMethod is the default of Options.CancelMethod, the name the Language Server
@@ -97,21 +106,23 @@ const DefaultCancelMethod = "$/cancelRequest"
 
 // config is Options with the defaults applied and negative values turned into "no limit".
 type config struct {
-	batchItems    int
-	batchBytes    int
-	maxMessage    int
-	maxConcurrent int
-	maxInFlight   int
-	maxMethodName int
-	callTimeout   time.Duration
-	stopTimeout   time.Duration
-	log           *slog.Logger
-	subLimits     subscriptions.Limits
-	maxPushBytes  int // MaxQueuedNotificationBytes; unlimited: none
-	inline        inlinePolicy
-	handler       Handler // the middlewares around final; nil without middlewares
-	hooks         Hooks
-	cancelQuoted  []byte // CancelMethod as a JSON string; nil: cancellation is off
+	batchItems      int
+	batchBytes      int
+	maxMessage      int
+	maxConcurrent   int
+	maxInFlight     int
+	maxMethodName   int
+	callTimeout     time.Duration
+	stopTimeout     time.Duration
+	log             *slog.Logger
+	subLimits       subscriptions.Limits
+	maxPushBytes    int // MaxQueuedNotificationBytes; unlimited: none
+	inline          inlinePolicy
+	handler         Handler // the middlewares around final; nil without middlewares
+	hooks           Hooks
+	cancelQuoted    []byte // CancelMethod as a JSON string; nil: cancellation is off
+	maxCallbacks    int
+	callbackTimeout time.Duration // 0: none
 
 	name, version string // the OpenRPC document's info, see documentInfo
 }
@@ -147,6 +158,13 @@ func (o *Options) config() config {
 		inline:        defaultInline,
 		handler:       chain(o.Middleware),
 		hooks:         o.Hooks,
+		maxCallbacks:  limit(o.MaxCallbacks, 16),
+	}
+	switch {
+	case o.CallbackTimeout == 0:
+		c.callbackTimeout = DefaultCallbackTimeout
+	case o.CallbackTimeout > 0:
+		c.callbackTimeout = o.CallbackTimeout
 	}
 	switch o.CancelMethod {
 	case "-":

@@ -80,6 +80,10 @@ func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
 		ss.sendError(a, nil, parseError(err))
 		return
 	}
+	if req.Method == nil && req.IsResponse {
+		ss.takeAnswer(msg) // not a request: never answered (see callclient.go)
+		return
+	}
 	if e := checkRequest(&req); e != nil {
 		ss.refused(RefusedInvalid)
 		ss.sendError(a, req.ID, e)

@@ -1,0 +1,134 @@
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"strings"
+
+	"github.com/polyrpc/polyrpc/internal/wire"
+)
+
+// A client serves methods to its server (the server's calls to the client, see CallClient)
+// with the server's own machinery: it holds a small Server, made on first use, with the
+// methods registered on it, and one Session per connection (for a reconnecting client, per
+// connection in turn) whose writer is that connection. An incoming request runs on one of that
+// Server's workers, so that the read loop goes on reading (a method may call the server and
+// wait for its answer); a request that finds every call slot taken is answered -32005 at once
+// rather than waiting, for the same reason. Close stops that Server, which waits for the
+// methods still running.
+
+// Register makes the client serve the exported methods of receiver to its server, as
+// namespace_method, with the rules of [Server.Register]: the same shapes (a context first,
+// (T, error) results), params by position and by name, panics recovered (-32603). The server
+// calls them with CallClient; each runs on a goroutine of its own, with a context that ends
+// when the connection closes (or when the server cancels the call). A method the client does
+// not serve is answered -32601. It may be called at any time; calls that arrived before it
+// found no method.
+func (c *Client) Register(namespace string, receiver any, opts ...RegisterOption) error {
+	srv := c.servingServer()
+	if srv == nil {
+		return ErrClosed
+	}
+	return srv.Register(namespace, receiver, opts...)
+}
+
+// servingServer returns the server of the methods the client serves, made on first use; nil
+// once the client has closed.
+func (c *Client) servingServer() *Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil && c.served == nil {
+		return nil
+	}
+	if c.served == nil {
+		c.served = NewServer(nil)
+	}
+	return c.served
+}
+
+// servingSession returns the session that serves the server's requests on cc (nil: the
+// client's only connection), made on first use; nil once the client or cc has closed.
+func (c *Client) servingSession(cc *clientConn) *Session {
+	srv := c.servingServer()
+	if srv == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	slot, send := &c.serving, c.send
+	if cc != nil {
+		if c.rc == nil || c.rc.cur != cc {
+			return nil // lost meanwhile
+		}
+		slot, send = &cc.serving, cc.send
+	}
+	if c.err != nil || *slot != nil {
+		return *slot
+	}
+	opts := ConnOptions{ConcurrentWrites: true} // the client's writer serialises
+	ss, err := srv.NewSession(context.Background(), opts, writerFunc(func(msg []byte) error {
+		return send(context.Background(), msg)
+	}))
+	if err != nil {
+		return nil
+	}
+	*slot = ss
+	return ss
+}
+
+// writerFunc is a MessageWriter that calls itself.
+type writerFunc func(msg []byte) error
+
+func (f writerFunc) WriteMessage(msg []byte) error { return f(msg) }
+
+// serveRequest runs one request (or notification) the server sent on cc, b, on a worker of
+// the serving server. b must stay unchanged until then unless the client copies what it
+// receives (a Transport's receive, whose messages are valid only during the call).
+func (c *Client) serveRequest(cc *clientConn, b []byte) {
+	ss := c.servingSession(cc)
+	if ss == nil {
+		return
+	}
+	if c.roundTrip {
+		b = bytes.Clone(b)
+	}
+	stop := make(chan struct{})
+	close(stop)
+	if !ss.acquireOr(stop) { // at its limit: refuse now rather than stop reading
+		if id := wire.HeadID(b); id != nil && ss.ctx.Err() == nil {
+			ss.sendError(nil, id, errBusy)
+		}
+		return
+	}
+	ss.srv.workers.run(func() {
+		defer ss.release()
+		ss.runOwn(b)
+	})
+}
+
+// isSubNotification reports whether method (raw, quoted) is one a subscription's
+// notifications use: they are delivered to the client's subscriptions, never served.
+func isSubNotification(method []byte) bool {
+	m := string(method)
+	return strings.HasSuffix(m, `_subscription"`) || strings.HasSuffix(m, `_subscriptionLag"`) ||
+		strings.HasSuffix(m, `_subscriptionPosition"`)
+}
+
+// closeServing closes the sessions serving the server's requests and stops the serving server,
+// waiting for the methods still running; for Close.
+func (c *Client) closeServing() {
+	c.mu.Lock()
+	srv := c.served
+	c.mu.Unlock()
+	if srv != nil {
+		srv.Stop()
+	}
+}
+
+// endServing closes the session serving the server's requests on a connection that failed
+// (ss may be nil): its methods' contexts end.
+func endServing(ss *Session) {
+	if ss != nil {
+		ss.Close()
+	}
+}
