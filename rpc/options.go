@@ -98,6 +98,14 @@ type Options struct {
 	// deadline, so that a client that never answers cannot hold a method. Default
 	// [DefaultCallbackTimeout] (30 s); negative: no bound.
 	CallbackTimeout time.Duration
+
+	// MaxStreams bounds the client streams open at once on one connection (see [Stream]); a
+	// stream is open from the call that opens it to its end (or the connection's). Default 16.
+	MaxStreams int
+
+	// StreamBuffer is how many values a client stream holds for its method: a value that finds
+	// it full is answered once the method has taken one. Default 16.
+	StreamBuffer int
 }
 
 // DefaultCancelMethod is the default of Options.CancelMethod, the name the Language Server
@@ -123,6 +131,8 @@ type config struct {
 	cancelQuoted    []byte // CancelMethod as a JSON string; nil: cancellation is off
 	maxCallbacks    int
 	callbackTimeout time.Duration // 0: none
+	maxStreams      int
+	streamBuffer    int
 
 	name, version string // the OpenRPC document's info, see documentInfo
 }
@@ -159,6 +169,8 @@ func (o *Options) config() config {
 		handler:       chain(o.Middleware),
 		hooks:         o.Hooks,
 		maxCallbacks:  limit(o.MaxCallbacks, 16),
+		maxStreams:    limit(o.MaxStreams, 16),
+		streamBuffer:  max(o.StreamBuffer, 0),
 	}
 	switch {
 	case o.CallbackTimeout == 0:
@@ -172,6 +184,9 @@ func (o *Options) config() config {
 		c.cancelQuoted = wire.AppendString(nil, DefaultCancelMethod)
 	default:
 		c.cancelQuoted = wire.AppendString(nil, o.CancelMethod)
+	}
+	if c.streamBuffer == 0 {
+		c.streamBuffer = 16
 	}
 	if c.stopTimeout <= 0 {
 		c.stopTimeout = 5 * time.Second

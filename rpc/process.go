@@ -144,6 +144,9 @@ func (ss *Session) runCall(ctx context.Context, buf []byte, req *wire.Request, p
 	if e == nil && cb.perm != "" && !ss.permits(cb) {
 		e = cb.denied // checked before the params are decoded
 	}
+	if e == nil && cb.stream != nil {
+		return ss.openStream(ctx, buf, req, cb)
+	}
 	var res reflect.Value
 	if e == nil {
 		var arr [6]reflect.Value // the common case: no allocation for the arguments

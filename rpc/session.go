@@ -36,6 +36,7 @@ type Session struct {
 	closeAsked atomic.Pointer[string] // a middleware asked to close the session, for this reason
 	expiry     *time.Timer            // closes the session when its principal expires; or nil
 	back       *backCalls             // calls to the client (callclient.go); nil unless TwoWay
+	streams    upstreams              // client streams (upstream.go)
 
 	closeOnce sync.Once
 }

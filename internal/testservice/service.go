@@ -176,6 +176,19 @@ func (s *Service) Callback(ctx context.Context, method string, params []any) (js
 	return res, nil
 }
 
+// SumStream adds the numbers the client streams to it (test_streamItem) and answers their sum
+// when the client ends the stream (test_streamEnd).
+func (s *Service) SumStream(ctx context.Context, in *rpc.Stream[float64]) (float64, error) {
+	var sum float64
+	for v, err := range in.All() {
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
 // Peer returns the caller's transport.
 func (s *Service) Peer(ctx context.Context) string { return rpc.PeerInfoFromContext(ctx).Transport }
 

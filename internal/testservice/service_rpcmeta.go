@@ -183,6 +183,14 @@ func init() {
 				return rcvr_.(*Service).Sum(*args_[0].(*int), *args_[1].(*int), *args_[2].(*int)), nil
 			},
 		},
+		"SumStream": {
+			Params:  []string{"in"},
+			Summary: "SumStream adds the numbers the client streams to it (test_streamItem) and answers their sum when the client ends the stream (test_streamEnd).",
+			Doc:     "SumStream adds the numbers the client streams to it (test_streamItem) and answers their sum\nwhen the client ends the stream (test_streamEnd).",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).SumStream(ctx_, *args_[0].(**rpc.Stream[float64]))
+			},
+		},
 		"Update": {
 			Params:  []string{"a", "b", "c", "d", "e"},
 			Summary: "Update is the specification's notification example.",
