@@ -149,11 +149,13 @@ func backSession(ctx context.Context) (*Session, error) {
 // callClient is CallClient on the session ss.
 func (ss *Session) callClient(ctx context.Context, result any, method string, args []any) error {
 	b := ss.back
+	timeout := time.Duration(0) // the default timeout applies
 	if _, ok := ctx.Deadline(); !ok && b.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, b.timeout,
-			fmt.Errorf("rpc: the client did not answer %s within %v: %w", method, b.timeout, context.DeadlineExceeded))
+		// From the server's shared deadline timer: no timer is armed per call.
+		ctx, cancel = ss.srv.deadlines.with(ctx, time.Now().Add(b.timeout), nil)
 		defer cancel()
+		timeout = b.timeout
 	}
 	if b.slots != nil {
 		select {
@@ -162,9 +164,9 @@ func (ss *Session) callClient(ctx context.Context, result any, method string, ar
 			select {
 			case b.slots <- struct{}{}:
 			case <-ctx.Done():
-				return ss.backFailed(ctx, method, "waiting for one of the connection's Options.MaxCallbacks")
+				return ss.backFailed(ctx, method, timeout, "waiting for one of the connection's Options.MaxCallbacks")
 			case <-ss.ctx.Done():
-				return ss.backFailed(ctx, method, "")
+				return ss.backFailed(ctx, method, timeout, "")
 			}
 		}
 		defer func() { <-b.slots }()
@@ -195,23 +197,25 @@ func (ss *Session) callClient(ctx context.Context, result any, method string, ar
 	case <-ctx.Done():
 	case <-ss.ctx.Done(): // ctx may not follow the session's (context.WithoutCancel)
 	}
-	return pc.finish(ss.backFailed(ctx, method, "")) // the answer, if it came meanwhile
+	return pc.finish(ss.backFailed(ctx, method, timeout, "")) // the answer, if it came meanwhile
 }
 
 // backFailed words the end of a call to the client whose ctx ended: the connection closed, or
-// the call's deadline or cancellation (while waiting, if not "", for what).
-func (ss *Session) backFailed(ctx context.Context, method, waiting string) error {
+// the call's deadline (the default timeout, when not 0) or cancellation (while waiting, if not
+// "", for what).
+func (ss *Session) backFailed(ctx context.Context, method string, timeout time.Duration, waiting string) error {
 	if ss.ctx.Err() != nil {
 		return fmt.Errorf("%w: the connection closed before the client answered %s", ErrConnectionLost, method)
 	}
-	err := context.Cause(ctx)
+	err := ctx.Err()
+	why := "the call's context ended"
+	if err == context.DeadlineExceeded && timeout > 0 {
+		why = "the client did not answer within " + timeout.String() + " (Options.CallbackTimeout)"
+	}
 	if waiting != "" {
-		return fmt.Errorf("rpc: call to the client's %s: %s: %w", method, waiting, err)
+		why += " " + waiting
 	}
-	if err == ctx.Err() {
-		return fmt.Errorf("rpc: call to the client's %s: %w", method, err)
-	}
-	return err
+	return fmt.Errorf("rpc: call to the client's %s: %s: %w", method, why, err)
 }
 
 // RefusedStrayAnswer is the reason [Hooks].Refused is given for an answer the server dropped

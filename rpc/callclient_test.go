@@ -124,7 +124,7 @@ func TestCallClientErrors(t *testing.T) {
 			}
 			var raw json.RawMessage
 			err := e.client.Call(context.Background(), &raw, "test_callback", "slow_wait", nil)
-			if err == nil || !strings.Contains(err.Error(), "did not answer slow_wait within 50ms") {
+			if err == nil || !strings.Contains(err.Error(), "call to the client's slow_wait: the client did not answer within 50ms") {
 				t.Fatalf("got %v, want the timeout", err)
 			}
 		})

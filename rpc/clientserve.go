@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"time"
 
 	"github.com/polyrpc/polyrpc/internal/wire"
 )
@@ -13,9 +14,9 @@ import (
 // methods registered on it, and one Session per connection (for a reconnecting client, per
 // connection in turn) whose writer is that connection. An incoming request runs on one of that
 // Server's workers, so that the read loop goes on reading (a method may call the server and
-// wait for its answer); a request that finds every call slot taken is answered -32005 at once
-// rather than waiting, for the same reason. Close stops that Server, which waits for the
-// methods still running.
+// wait for its answer); a request that finds every call slot taken waits for one at most
+// clientSlotWait, and is then answered -32005, for the same reason. Close stops that Server,
+// which waits for the methods still running.
 
 // Register makes the client serve the exported methods of receiver to its server, as
 // namespace_method, with the rules of [Server.Register]: the same shapes (a context first,
@@ -92,11 +93,19 @@ func (c *Client) serveRequest(cc *clientConn, b []byte) {
 	if c.roundTrip {
 		b = bytes.Clone(b)
 	}
-	stop := make(chan struct{})
-	close(stop)
-	if !ss.acquireOr(stop) { // at its limit: refuse now rather than stop reading
+	var stop <-chan struct{}
+	if len(ss.sem) == cap(ss.sem) {
+		// At its limit: wait a while, as the server waits for a slot before reading on (the
+		// slots are often held by methods whose answers are out already), but not for good,
+		// since the methods may wait for answers that only this read loop can read.
+		ch := make(chan struct{})
+		t := time.AfterFunc(clientSlotWait, func() { close(ch) })
+		defer t.Stop()
+		stop = ch
+	}
+	if !ss.acquireOr(stop) {
 		if id := wire.HeadID(b); id != nil && ss.ctx.Err() == nil {
-			ss.sendError(nil, id, errBusy)
+			ss.sendError(nil, id, errCallsBusy)
 		}
 		return
 	}
@@ -105,6 +114,12 @@ func (c *Client) serveRequest(cc *clientConn, b []byte) {
 		ss.runOwn(b)
 	})
 }
+
+// clientSlotWait bounds the wait of a request the server sent for one of the client's call
+// slots.
+const clientSlotWait = time.Second
+
+var errCallsBusy = &Error{Code: CodeServerBusy, Message: "busy: too many calls in flight on this connection, retry later"}
 
 // isSubNotification reports whether method (raw, quoted) is one a subscription's
 // notifications use: they are delivered to the client's subscriptions, never served.
