@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -32,6 +33,42 @@ func (c *Client) Register(namespace string, receiver any, opts ...RegisterOption
 	}
 	return srv.Register(namespace, receiver, opts...)
 }
+
+// ServeOther makes the client answer the server's calls of methods it does not serve
+// (Register) with fn: method is the wire name, params the raw params (nil when absent); what
+// fn returns is the result, or the error answered (an *[Error] keeps its code; a notification
+// is not answered). A console, a proxy or a test that takes every call uses it; nil stops it.
+func (c *Client) ServeOther(fn func(ctx context.Context, method string, params json.RawMessage) (any, error)) error {
+	srv := c.servingServer()
+	if srv == nil {
+		return ErrClosed
+	}
+	var cb *callback
+	if fn != nil {
+		cbs, err := newCallbacks("other", otherService{fn}, &registration{})
+		if err != nil {
+			return err
+		}
+		cb = cbs[0]
+		cb.rawParams = true
+	}
+	srv.other.Store(cb)
+	return nil
+}
+
+// otherService is the method behind ServeOther.
+type otherService struct {
+	fn func(ctx context.Context, method string, params json.RawMessage) (any, error)
+}
+
+// Call runs fn with the method's name, which rawParams calls carry in their context.
+func (o otherService) Call(ctx context.Context, params json.RawMessage) (any, error) {
+	name, _ := ctx.Value(methodNameKey{}).(string)
+	return o.fn(ctx, name, params)
+}
+
+// methodNameKey carries the wire name of a call to ServeOther's function.
+type methodNameKey struct{}
 
 // servingServer returns the server of the methods the client serves, made on first use; nil
 // once the client has closed.

@@ -261,6 +261,7 @@ type callback struct {
 	info       *MethodInfo    // what middlewares and hooks see of it; set by registry.add
 
 	meta       *MethodMetadata // generated metadata (docs, names), or nil
+	rawParams  bool            // ServeOther's: takes the raw params and the method's name (in ctx)
 	stream     reflect.Type    // a client-streaming method's *Stream[T] (its last argument), or nil
 	streamElem argType         // T, for decoding the stream's values
 
