@@ -81,6 +81,9 @@ func (c *Client) receiveOn(cc *clientConn, msg []byte) {
 // receiveOne handles one object from cc and returns the call it answered, if any. A request
 // (or a notification that is not a subscription's) goes to the methods the client serves.
 func (c *Client) receiveOne(cc *clientConn, b []byte) *pendingCall {
+	if len(b) == 0 || b[0] != '{' {
+		return nil
+	}
 	r, err := parseResponse(b)
 	if err != nil {
 		return nil
@@ -92,7 +95,10 @@ func (c *Client) receiveOne(cc *clientConn, b []byte) *pendingCall {
 				c.notification(r.method, r.params)
 			}
 		case r.method[0] == '"':
-			c.serveRequest(cc, b)
+			// Never answer garbage, nor an invalid notification (it has nobody to tell).
+			if req, err := wire.ParseRequest(b); err == nil && (r.id != nil || checkRequest(&req) == nil) {
+				c.serveRequest(cc, b)
+			}
 		}
 		return nil
 	}
