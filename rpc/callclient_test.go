@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,6 +132,15 @@ func TestCallClientErrors(t *testing.T) {
 	}
 }
 
+// timedCaller calls the client with a deadline of its own.
+type timedCaller struct{}
+
+func (timedCaller) Call(ctx context.Context, method string, ms int) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+	defer cancel()
+	return rpc.CallClient(ctx, nil, method)
+}
+
 type slowService struct{ release chan struct{} }
 
 func (s slowService) Wait(ctx context.Context) error {
@@ -139,4 +149,93 @@ func (s slowService) Wait(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	return nil
+}
+
+// TestCallClientReconnecting: a reconnecting client serves the server's calls on whichever
+// connection is current; a method waiting on a lost connection ends with the connection.
+func TestCallClientReconnecting(t *testing.T) {
+	e := newRCEnv(t, nil)
+	ui := &uiService{client: e.client}
+	if err := e.client.Register("ui", ui); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for round := range 3 {
+		var ok bool
+		if err := e.client.Call(ctx, &ok, "test_callback", "ui_confirm", []any{"ok?"}); err != nil || !ok {
+			t.Fatalf("round %d: %v, %v", round, ok, err)
+		}
+		e.d.cut(false)
+		e.waitEvent(t, true)
+	}
+}
+
+// TestCallClientLimits over a raw connection: at most MaxCallbacks calls to the client wait at
+// once, the next waits for a slot until its context ends; stray and malformed answers are
+// dropped without disturbing the call that waits; an answer with both a result and an error
+// fails its call.
+func TestCallClientLimits(t *testing.T) {
+	rpctest.CheckLeaks(t)
+	var stray atomic.Int64
+	srv := rpctest.NewServer(t, &rpc.Options{MaxCallbacks: 1,
+		Hooks: rpc.Hooks{Refused: func(_ *rpc.ConnInfo, reason string) {
+			if reason == rpc.RefusedStrayAnswer {
+				stray.Add(1)
+			}
+		}}})
+	if err := srv.Register("timed", timedCaller{}); err != nil {
+		t.Fatal(err)
+	}
+	c, r := rawPipe(t, srv)
+	send := func(s string) {
+		t.Helper()
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte(s + "\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recv := func() wireNote {
+		t.Helper()
+		n, err := readNote(t, c, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	send(`{"jsonrpc":"2.0","id":1,"method":"timed_call","params":["ui_a",400]}`)
+	first := recv()
+	if first.Method != "ui_a" {
+		t.Fatalf("got %+v, want the call to the client", first)
+	}
+	// The slot is taken: the next call to the client waits for it until its context ends,
+	// without being written; then the first times out.
+	send(`{"jsonrpc":"2.0","id":2,"method":"timed_call","params":["ui_b",50]}`)
+	for _, want := range []struct{ id, msg string }{
+		{"2", "call to the client's ui_b: the call's context ended waiting for one of the connection's Options.MaxCallbacks: context deadline exceeded"},
+		{"1", "call to the client's ui_a: the call's context ended: context deadline exceeded"},
+	} {
+		if n := recv(); string(n.ID) != want.id || n.Error == nil || !strings.HasSuffix(n.Error.Message, want.msg) {
+			t.Fatalf("got %+v, want the error %q", n, want.msg)
+		}
+	}
+	// A late answer, a made-up one, a batch of answers: dropped.
+	send(`{"jsonrpc":"2.0","id":` + string(first.ID) + `,"result":1}`)
+	send(`{"jsonrpc":"2.0","id":"s77","error":{"code":1,"message":"x"}}`)
+	send(`[{"jsonrpc":"2.0","id":"s3","result":1}]`)
+	// A call that waits is not disturbed by them, and an answer with both members fails it.
+	send(`{"jsonrpc":"2.0","id":3,"method":"test_callback","params":["ui_c",[]]}`)
+	call := recv()
+	send(`{"jsonrpc":"2.0","id":"s999","result":"not yours"}`)
+	send(`{"jsonrpc":"2.0","id":` + string(call.ID) + `,"result":1,"error":{"code":1,"message":"both"}}`)
+	n := recv()
+	if string(n.ID) != "3" || n.Error == nil || !strings.Contains(n.Error.Message, "both a result and an error") {
+		t.Fatalf("got %+v, want the malformed answer's error", n)
+	}
+	send(`{"jsonrpc":"2.0","id":4,"method":"test_add","params":[1,2]}`)
+	if n := recv(); string(n.ID) != "4" || string(n.Result) != "3" {
+		t.Fatalf("got %+v", n)
+	}
+	if s := stray.Load(); s != 4 {
+		t.Errorf("%d stray answers reported, want 4", s)
+	}
 }

@@ -95,11 +95,12 @@ func (ss *Session) openStream(ctx context.Context, buf []byte, req *wire.Request
 	u.m[c.id] = c
 	u.mu.Unlock()
 	in = append(in, sv)
-	ss.calls.add() // the method is the session's work: Stop waits for it
+	// Stop waits for the method, as for a call; the session's own count (which a connection
+	// whose peer ended its side waits for before it closes) leaves it out: it ends once the
+	// session closes.
 	ss.srv.inflight.add()
 	ss.srv.workers.run(func() {
 		defer ss.srv.inflight.done()
-		defer ss.calls.done()
 		res, e := ss.invoke(cb, in)
 		var out []byte
 		if e == nil {

@@ -161,3 +161,90 @@ func TestClientStreamErrors(t *testing.T) {
 		})
 	}
 }
+
+// confirmer is a stream method that calls its client back for every value.
+type confirmer struct{ ended chan error }
+
+func (s *confirmer) Count(ctx context.Context, in *rpc.Stream[string]) (int, error) {
+	n := 0
+	for q, err := range in.All() {
+		if err != nil {
+			if s.ended != nil {
+				s.ended <- err
+			}
+			return 0, err
+		}
+		var ok bool
+		if err := rpc.CallClient(ctx, &ok, "ui_confirm", q); err != nil {
+			return 0, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// TestClientStreamCallsBack: a stream method calls its client for each value while the client
+// keeps values outstanding.
+func TestClientStreamCallsBack(t *testing.T) {
+	for _, tr := range ctTransports {
+		t.Run(tr.name, func(t *testing.T) {
+			rpctest.CheckLeaks(t)
+			e := tr.dial(t, &rpc.Options{StreamBuffer: 1})
+			if err := e.srv.Register("conf", &confirmer{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.client.Register("ui", &uiService{client: e.client}); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			s, err := e.client.OpenStream(ctx, "conf_count")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 100 {
+				q := "no"
+				if i%4 == 0 {
+					q = "ok?"
+				}
+				if err := s.Send(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var n int
+			if err := s.CloseAndRecv(ctx, &n); err != nil || n != 25 {
+				t.Fatalf("count %d, %v; want 25", n, err)
+			}
+		})
+	}
+}
+
+// TestClientStreamClientGone: when the client goes away, the stream's method sees its context
+// end, and nothing is left running.
+func TestClientStreamClientGone(t *testing.T) {
+	for _, tr := range ctTransports {
+		t.Run(tr.name, func(t *testing.T) {
+			rpctest.CheckLeaks(t)
+			e := tr.dial(t, nil)
+			svc := &confirmer{ended: make(chan error, 1)}
+			if err := e.srv.Register("conf", svc); err != nil {
+				t.Fatal(err)
+			}
+			s, err := e.client.OpenStream(context.Background(), "conf_count")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = s
+			e.client.Close()
+			select {
+			case err := <-svc.ended:
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("the method's Recv: %v, want context.Canceled", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the stream's method did not see the client go")
+			}
+		})
+	}
+}
