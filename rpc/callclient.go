@@ -149,13 +149,15 @@ func backSession(ctx context.Context) (*Session, error) {
 // callClient is CallClient on the session ss.
 func (ss *Session) callClient(ctx context.Context, result any, method string, args []any) error {
 	b := ss.back
-	timeout := time.Duration(0) // the default timeout applies
+	// expired ends the call at the default timeout when ctx has no deadline: a context of the
+	// server's shared deadline timer (no timer armed per call) that follows nothing, so that
+	// waiting on it links it to no parent; nil otherwise.
+	var expired <-chan struct{}
+	timeout := time.Duration(0)
 	if _, ok := ctx.Deadline(); !ok && b.timeout > 0 {
-		var cancel context.CancelFunc
-		// From the server's shared deadline timer: no timer is armed per call.
-		ctx, cancel = ss.srv.deadlines.with(ctx, time.Now().Add(b.timeout), nil)
+		tctx, cancel := ss.srv.deadlines.with(context.Background(), time.Now().Add(b.timeout), nil)
 		defer cancel()
-		timeout = b.timeout
+		expired, timeout = tctx.Done(), b.timeout
 	}
 	if b.slots != nil {
 		select {
@@ -164,9 +166,11 @@ func (ss *Session) callClient(ctx context.Context, result any, method string, ar
 			select {
 			case b.slots <- struct{}{}:
 			case <-ctx.Done():
+				return ss.backFailed(ctx, method, 0, "waiting for one of the connection's Options.MaxCallbacks")
+			case <-expired:
 				return ss.backFailed(ctx, method, timeout, "waiting for one of the connection's Options.MaxCallbacks")
 			case <-ss.ctx.Done():
-				return ss.backFailed(ctx, method, timeout, "")
+				return ss.backFailed(ctx, method, 0, "")
 			}
 		}
 		defer func() { <-b.slots }()
@@ -195,13 +199,16 @@ func (ss *Session) callClient(ctx context.Context, result any, method string, ar
 	case <-pc.done:
 		return pc.finish(nil)
 	case <-ctx.Done():
+		timeout = 0
+	case <-expired:
 	case <-ss.ctx.Done(): // ctx may not follow the session's (context.WithoutCancel)
+		timeout = 0
 	}
 	return pc.finish(ss.backFailed(ctx, method, timeout, "")) // the answer, if it came meanwhile
 }
 
-// backFailed words the end of a call to the client whose ctx ended: the connection closed, or
-// the call's deadline (the default timeout, when not 0) or cancellation (while waiting, if not
+// backFailed words the end of a call to the client: the connection closed, the default
+// timeout passed (timeout, when not 0), or ctx's deadline or cancellation (while waiting, if not
 // "", for what).
 func (ss *Session) backFailed(ctx context.Context, method string, timeout time.Duration, waiting string) error {
 	if ss.ctx.Err() != nil {
@@ -209,7 +216,8 @@ func (ss *Session) backFailed(ctx context.Context, method string, timeout time.D
 	}
 	err := ctx.Err()
 	why := "the call's context ended"
-	if err == context.DeadlineExceeded && timeout > 0 {
+	if timeout > 0 {
+		err = context.DeadlineExceeded
 		why = "the client did not answer within " + timeout.String() + " (Options.CallbackTimeout)"
 	}
 	if waiting != "" {
