@@ -104,7 +104,8 @@ type Options struct {
 	MaxStreams int
 
 	// StreamBuffer is how many values a client stream holds for its method: a value that finds
-	// it full is answered once the method has taken one. Default 16.
+	// it full is answered once the method has taken one. Default 16, also for a negative value:
+	// a stream's buffer is always bounded.
 	StreamBuffer int
 }
 

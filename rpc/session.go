@@ -169,6 +169,9 @@ func (ss *Session) deadline() (time.Time, bool) {
 // answered, or once it has run if it needs no answer. It returns [ErrClosed] if the session is
 // closed.
 //
+// An answer to one of the server's calls to the client (see [CallClient]) is routed at once,
+// without waiting for a call slot.
+//
 // Handle reads msg only until it returns: the caller may reuse msg then. The message runs on the
 // calling goroutine unless a deadline applies (Options.CallTimeout, ConnOptions.Deadline, a
 // deadline of the session's context): then it runs on a worker, with a copy of msg, and Handle
