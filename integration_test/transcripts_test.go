@@ -26,14 +26,14 @@ func TestTranscripts(t *testing.T) {
 		}
 	})
 	t.Run("WebSocket", func(t *testing.T) {
-		for _, dir := range []string{transcriptDir, transcriptDir + "/push"} {
+		for _, dir := range []string{transcriptDir, transcriptDir + "/push", transcriptDir + "/twoway"} {
 			rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
 				return dialWS(t, startServer(t, "--dev.nobuiltins").WS)
 			})
 		}
 	})
 	t.Run("IPC", func(t *testing.T) {
-		for _, dir := range []string{transcriptDir, transcriptDir + "/push"} {
+		for _, dir := range []string{transcriptDir, transcriptDir + "/push", transcriptDir + "/twoway"} {
 			rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
 				s := startServer(t, "--dev.nobuiltins")
 				c := s.dialIPC(t)

@@ -72,11 +72,13 @@ func TestBrowserConsole(t *testing.T) {
 	})()`)
 
 	// The client module on its own, over /ws: calls by position and by name, an error, a
-	// timeout, an aborted call (which sends the cancel notification), a batch, and a
+	// timeout, an aborted call (which sends the cancel notification), a batch, the server's
+	// calls to handlers (a result, a thrown error, a method without a handler), and a
 	// subscription read as an async iterator (leaving the loop unsubscribes).
 	got := eval[string](ex, "use jsonrpc.js", fmt.Sprintf(moduleScript, room+"-module"), chromedp.EvalAwaitPromise)
 	const want = `{"sum":3,"byName":7,"err":[true,-32042,{"why":"testing"}],"timeout":[true,"timeout"],"abort":["AbortError",true],` +
-		`"batch":[2,-32601],"note":"via module","active":false,"unsubscribed":"unsubscribed"}`
+		`"batch":[2,-32601],"callback":true,"refused":[4001,"no",{"why":"user"}],"nope":-32601,` +
+		`"note":"via module","active":false,"unsubscribed":"unsubscribed"}`
 	if got != want {
 		t.Errorf("jsonrpc.js:\n got %s\nwant %s", got, want)
 	}
@@ -252,6 +254,11 @@ const moduleScript = `(async () => {
 	}
 	const b = await c.batch([{ method: "test_add", params: [1, 1] }, { method: "no_such" }]);
 	out.batch = [b[0].result, b[1].error.code];
+	c.handle("ui_confirm", async ([q]) => q === "ok?");
+	c.handle("ui_refuse", () => { throw new RPCError({ code: 4001, message: "no", data: { why: "user" } }); });
+	out.callback = await c.call("test_callback", ["ui_confirm", ["ok?"]]);
+	try { await c.call("test_callback", ["ui_refuse", []]); } catch (e) { out.refused = [e.code, e.message, e.data]; }
+	try { await c.call("test_callback", ["ui_nope", []]); } catch (e) { out.nope = e.code; }
 	const sub = await c.subscribe("chat", "messages", %q);
 	const ended = new Promise((resolve) => sub.addEventListener("end", (e) => resolve(e.detail.reason)));
 	await c.call("chat_send", [sub.args[0], "module", "via module"]);

@@ -74,6 +74,7 @@ func (b *batch) finish() []byte {
 func (b *batch) expire() []byte {
 	for _, it := range b.items[b.next:] {
 		switch {
+		case it.err == errAnswerItem:
 		case it.err != nil:
 			b.appendItem(appendError(nil, it.req.ID, it.err))
 		case it.req.ID != nil:
@@ -83,6 +84,9 @@ func (b *batch) expire() []byte {
 	b.next = len(b.items)
 	return b.finish()
 }
+
+// errAnswerItem marks a batch element that is an answer: it is dropped, never answered.
+var errAnswerItem = invalidRequest("an answer in a batch")
 
 // errNotObject answers a batch element that is not an object.
 var errNotObject = invalidRequest("invalid request: not an object")
@@ -95,6 +99,10 @@ func parseBatch(msg []byte, items []batchItem) ([]batchItem, error) {
 		it := &items[len(items)-1]
 		if !object {
 			it.err = errNotObject
+			return
+		}
+		if it.req.Method == nil && it.req.IsResponse {
+			it.err = errAnswerItem // dropped: the server sends no batches (see callclient.go)
 			return
 		}
 		it.err = checkRequest(&it.req)
@@ -198,6 +206,9 @@ func (ss *Session) runBatch(ctx context.Context, b *batch, a *answer) (size int)
 // its size limit; n: the batch's size. It reports false when the item needs no answer.
 func (ss *Session) callItem(ctx context.Context, buf []byte, it *batchItem, full bool, ps *pendingSubs, n int) ([]byte, bool) {
 	switch {
+	case it.err == errAnswerItem:
+		ss.strayAnswer(it.req.ID, "an answer in a batch")
+		return buf, false
 	case it.err != nil:
 		ss.refused(RefusedInvalid)
 		return appendError(buf, it.req.ID, it.err), true

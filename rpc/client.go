@@ -36,6 +36,9 @@ type Client struct {
 
 	cancelMethod string // see SetCancelMethod
 
+	served  *Server  // the methods the client serves (clientserve.go); nil until first used
+	serving *Session // serves the server's requests (not on a reconnecting client); or nil
+
 	closeOnce sync.Once
 }
 
@@ -201,6 +204,7 @@ func (c *Client) Close() error {
 			<-c.readDone
 		}
 		c.subsWG.Wait()
+		c.closeServing()
 	})
 	return err
 }
@@ -216,10 +220,12 @@ func (c *Client) fail(err error) {
 	close(c.closed)
 	pending := c.pending
 	c.pending = make(map[uint64]*pendingCall)
+	serving := c.serving
 	c.mu.Unlock()
 	for _, pc := range pending {
 		pc.finish(err)
 	}
+	endServing(serving)
 	c.failSubs(err)
 }
 
@@ -384,6 +390,12 @@ func appendRequest(buf []byte, id uint64, hasID bool, method string, args []any,
 		buf = strconv.AppendUint(buf, id, 10)
 		buf = append(buf, ',')
 	}
+	return appendCall(buf, method, args, named)
+}
+
+// appendCall appends the rest of a request object after its id: method and params, and the
+// closing brace.
+func appendCall(buf []byte, method string, args []any, named any) ([]byte, error) {
 	buf = append(buf, `"method":`...)
 	buf = wire.AppendString(buf, method)
 	var err error

@@ -39,8 +39,12 @@ func parseResponse(b []byte) (response, error) {
 	return r, err
 }
 
-// receive takes one message from the server: an answer, a batch of answers, or a notification.
-func (c *Client) receive(msg []byte) {
+// receive takes one message from the server: an answer, a batch of answers, a notification or
+// a request.
+func (c *Client) receive(msg []byte) { c.receiveOn(nil, msg) }
+
+// receiveOn is receive for a message read from cc (nil: the client's only connection).
+func (c *Client) receiveOn(cc *clientConn, msg []byte) {
 	if msg == nil {
 		c.fail(errServerClosed)
 		return
@@ -50,7 +54,7 @@ func (c *Client) receive(msg []byte) {
 		return
 	}
 	if msg[i] != '[' {
-		c.receiveOne(msg[i:])
+		c.receiveOne(cc, msg[i:])
 		return
 	}
 	elems, err := wire.SplitArray(msg[i:])
@@ -59,7 +63,7 @@ func (c *Client) receive(msg []byte) {
 	}
 	var batches []*pendingCall
 	for _, e := range elems {
-		pc := c.receiveOne(e)
+		pc := c.receiveOne(cc, e)
 		if pc != nil && pc.batch != nil && (len(batches) == 0 || batches[len(batches)-1] != pc) {
 			batches = append(batches, pc)
 		}
@@ -74,15 +78,27 @@ func (c *Client) receive(msg []byte) {
 	}
 }
 
-// receiveOne handles one answer object and returns the call it answered, if any.
-func (c *Client) receiveOne(b []byte) *pendingCall {
+// receiveOne handles one object from cc and returns the call it answered, if any. A request
+// (or a notification that is not a subscription's) goes to the methods the client serves.
+func (c *Client) receiveOne(cc *clientConn, b []byte) *pendingCall {
+	if len(b) == 0 || b[0] != '{' {
+		return nil
+	}
 	r, err := parseResponse(b)
 	if err != nil {
 		return nil
 	}
 	if r.method != nil {
-		if r.params != nil && r.params[0] == '{' {
-			c.notification(r.method, r.params)
+		switch {
+		case r.id == nil && isSubNotification(r.method):
+			if r.params != nil && r.params[0] == '{' {
+				c.notification(r.method, r.params)
+			}
+		case r.method[0] == '"':
+			// Never answer garbage, nor an invalid notification (it has nobody to tell).
+			if req, err := wire.ParseRequest(b); err == nil && (r.id != nil || checkRequest(&req) == nil) {
+				c.serveRequest(cc, b)
+			}
 		}
 		return nil
 	}

@@ -152,6 +152,7 @@ type clientConn struct {
 	conn      Conn
 	w         writer
 	gone      chan struct{} // closed when its reader has returned
+	serving   *Session      // serves the server's requests on it; or nil (guarded by c.mu)
 	err       error         // why the reader returned; read after gone is closed
 	closeOnce sync.Once
 }
@@ -248,7 +249,7 @@ func (r *reconnector) read(cc *clientConn) {
 			r.lost(cc, err)
 			return
 		}
-		r.c.receive(msg)
+		r.c.receiveOn(cc, msg)
 	}
 }
 
@@ -271,7 +272,9 @@ func (r *reconnector) lost(cc *clientConn, cause error) {
 		r.suspended[cs] = struct{}{}
 	}
 	c.subs = nil
+	serving := cc.serving
 	c.mu.Unlock()
+	endServing(serving)
 	err := fmt.Errorf("%w: %w", ErrConnectionLost, cause)
 	for _, pc := range pending {
 		pc.finish(err)

@@ -14,6 +14,7 @@ import (
 // answers. conn may also be a [Flusher], a [Releaser] and a [ReasonCloser]. ServeConn closes
 // conn before returning; it returns nil after a clean end.
 func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
+	opts.TwoWay = true
 	ctx := context.Background()
 	if opts.Context != nil {
 		ctx = context.WithoutCancel(opts.Context)
@@ -25,6 +26,7 @@ func (s *Server) ServeConn(conn Conn, opts ConnOptions) error {
 	}
 	defer ss.Close()
 	r := newReader(s, ss, conn)
+	ss.back.handOff = r.handOff
 	defer r.wd.stop()
 	r.loop()
 	err = <-r.done

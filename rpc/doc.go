@@ -83,6 +83,10 @@ large), -32005 (server busy), -32006 (server shutting down), -32012 (permission 
 
 # Requests, notifications and batches
 
+An answer sent to the server (an object with a result or an error and no method) is not a
+request: it goes to the server's call to the client that waits for it, or is dropped, and is
+never answered (see "Calls in both directions").
+
 Every MUST of the JSON-RPC 2.0 specification holds on every transport. The id is echoed exactly
 as sent (a string with its escapes, integers of any size, fractions, null); an id of another type
 is -32600 with id null. A request without an id member is a notification: it runs and is never
@@ -222,6 +226,24 @@ connection, and the server's lag notices arrive on [ClientSubscription.Lagged]. 
 tracks positions ([ClientSubscription.Position]) and reports notifications lost while a
 subscription goes on on [ClientSubscription.Gaps]; a reconnecting client resumes each
 subscription from its last position.
+
+# Calls in both directions
+
+On a connection that carries messages both ways (WebSocket, IPC, in-process; not HTTP) a method
+can call its client, and a client can stream values to a method:
+
+  - [CallClient] (and [NotifyClient]) calls a method the client serves, from the method's
+    context: the result decoded, or the client's *[Error]; bounded by the context's deadline or
+    Options.CallbackTimeout, at most Options.MaxCallbacks at once per connection. The server's
+    requests carry ids of their own ("s1", "s2", …); their answers are routed without a call
+    slot, and an answer no call waits for is dropped. Over HTTP it fails with [ErrNoCallback].
+  - A [Client] serves methods: [Client.Register] (the same rules as [Server.Register]) and
+    [Client.ServeOther].
+  - A method whose last argument is a *[Stream] is client-streaming: calling it opens the stream
+    and answers its id, NS_streamItem {stream, value, seq} sends each value (answered once the
+    stream's buffer, Options.StreamBuffer, holds it: the client is slowed to the method's pace),
+    and NS_streamEnd {stream} answers the method's result. [Client.OpenStream] drives it from
+    Go.
 
 # Metadata and discovery
 

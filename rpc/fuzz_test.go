@@ -89,6 +89,19 @@ func fzIsNotification(b []byte) bool {
 	return !ok || p[0] == '[' || p[0] == '{' || string(p) == "null"
 }
 
+// fzIsAnswer reports whether b is an object without a method and with a result or an error: an
+// answer, which the server routes to its calls to the client or drops, and never answers.
+func fzIsAnswer(b []byte) bool {
+	m := fzObject(b)
+	if m == nil {
+		return false
+	}
+	_, method := m["method"]
+	_, result := m["result"]
+	_, err := m["error"]
+	return !method && (result || err)
+}
+
 // fzCheckID checks that a response's id matches the request's (null for a missing or invalid id).
 func fzCheckID(t *testing.T, req, resp json.RawMessage) {
 	t.Helper()
@@ -219,7 +232,7 @@ func FuzzServerMessage(f *testing.F) {
 				t.Fatalf("invalid JSON answered %q, want one -32700", rec.msgs)
 			}
 		case v[0] == '{':
-			if fzIsNotification(in) {
+			if fzIsNotification(in) || fzIsAnswer(in) {
 				if len(rec.msgs) != 0 {
 					t.Fatalf("notification answered %q", rec.msgs)
 				}
@@ -240,7 +253,7 @@ func FuzzServerMessage(f *testing.F) {
 			}
 			var answered []json.RawMessage
 			for _, e := range elems {
-				if !fzIsNotification(e) {
+				if !fzIsNotification(e) && !fzIsAnswer(e) {
 					answered = append(answered, e)
 				}
 			}
@@ -311,7 +324,7 @@ func FuzzStreamConn(f *testing.F) {
 }
 
 // FuzzParseBatch holds parseBatch to its definition: for each element of a valid batch, the
-// envelope wire.ParseRequest gives and its check, or errNotObject.
+// envelope wire.ParseRequest gives and its check (errAnswerItem for an answer), or errNotObject.
 func FuzzParseBatch(f *testing.F) {
 	for _, s := range fzServerSeeds {
 		f.Add([]byte(s))
@@ -336,7 +349,11 @@ func FuzzParseBatch(f *testing.F) {
 			want := batchItem{err: errNotObject}
 			if e[0] == '{' {
 				want.req, _ = wire.ParseRequest(e)
-				want.err = checkRequest(&want.req)
+				if want.req.Method == nil && want.req.IsResponse {
+					want.err = errAnswerItem
+				} else {
+					want.err = checkRequest(&want.req)
+				}
 			}
 			if !reflect.DeepEqual(items[i], want) {
 				t.Fatalf("parseBatch(%q)[%d] = %+v, want %+v", b, i, items[i], want)

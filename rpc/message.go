@@ -27,7 +27,7 @@ func checkRequest(r *wire.Request) *Error {
 	}
 	switch {
 	case r.Method == nil && r.IsResponse:
-		return invalidRequest("invalid request: this server makes no calls, so it takes no responses")
+		return invalidRequest("invalid request: an answer is not a request")
 	case r.Method == nil:
 		return invalidRequest(`invalid request: "method" is missing`)
 	case r.Method[0] != '"':

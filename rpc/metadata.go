@@ -172,8 +172,12 @@ func (reg *registration) describe(cb *callback, goName string) {
 	if cb.notifType == nil {
 		cb.notifType = mm.Notification
 	}
-	if cb.names == nil && !mm.Positional && cb.fields == nil && len(mm.Params) > 0 && usableNames(mm.Params) {
-		_ = cb.setNames(mm.Params) // usableNames checked what setNames refuses
+	params := mm.Params
+	if cb.stream != nil && len(params) > 0 {
+		params = params[:len(params)-1] // the stream is not a param
+	}
+	if cb.names == nil && !mm.Positional && cb.fields == nil && len(params) > 0 && usableNames(params) {
+		_ = cb.setNames(params) // usableNames checked what setNames refuses
 	}
 }
 

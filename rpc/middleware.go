@@ -206,6 +206,10 @@ func (ss *Session) processSingleThrough(h Handler, ctx context.Context, msg []by
 		ss.sendError(a, nil, parseError(err))
 		return
 	}
+	if req.Method == nil && req.IsResponse {
+		ss.takeAnswer(msg)
+		return
+	}
 	if e := checkRequest(req); e != nil {
 		ss.refused(RefusedInvalid)
 		ss.sendError(a, req.ID, e)

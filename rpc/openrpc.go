@@ -37,6 +37,7 @@ type (
 		Errors         []openrpcError       `json:"errors,omitempty"`
 		Deprecated     bool                 `json:"deprecated,omitempty"`
 		Subscription   *subscriptionMembers `json:"x-subscription,omitempty"`
+		Stream         *streamMembers       `json:"x-stream,omitempty"`
 	}
 	contentDescriptor struct {
 		Name        string      `json:"name"`
@@ -56,6 +57,13 @@ type (
 		Unsubscribe  string      `json:"unsubscribe"`  // NS_unsubscribe
 		Result       *jsonSchema `json:"result"`       // of each notification's params.result
 	}
+	// streamMembers is the x-stream extension of a client-streaming method's entry.
+	streamMembers struct {
+		Item   string      `json:"item"`   // NS_streamItem
+		End    string      `json:"end"`    // NS_streamEnd
+		Value  *jsonSchema `json:"value"`  // of each value
+		Result *jsonSchema `json:"result"` // of NS_streamEnd's answer: the method's result
+	}
 )
 
 // Param structures of a method entry.
@@ -74,7 +82,7 @@ type docScope struct {
 }
 
 func (sc docScope) covers(cb *callback) bool {
-	return (sc.allow == nil || sc.allow[cb.namespace]) && !(sc.noSubs && cb.subName != "") &&
+	return (sc.allow == nil || sc.allow[cb.namespace]) && !(sc.noSubs && (cb.subName != "" || cb.stream != nil || cb.rcvr.Type() == streamBuiltinsType)) &&
 		!sc.denied[cb.perm]
 }
 
@@ -131,6 +139,16 @@ func (b *schemaBuilder) method(cb *callback) openrpcMethod {
 	m.Result = b.result(cb)
 	if cb.subName != "" {
 		b.subscription(&m, cb)
+	}
+	if cb.stream != nil {
+		res := &jsonSchema{Type: "null"}
+		if cb.hasResult {
+			res = b.schemaOf(cb.result)
+		}
+		m.Stream = &streamMembers{Item: cb.namespace + streamItemSuffix, End: cb.namespace + streamEndSuffix,
+			Value: b.schemaOf(cb.streamElem.typ), Result: res}
+		m.Result = &contentDescriptor{Name: "stream", Schema: &jsonSchema{Type: "string"},
+			Description: "the stream's id, for its values (" + m.Stream.Item + ") and its end (" + m.Stream.End + "), which answers the method's result"}
 	}
 	return m
 }

@@ -183,6 +183,11 @@ func TestDiscoverRoundTrip(t *testing.T) {
 	}
 	gen := orSampler{defs: doc.Components.Schemas}
 	for i, m := range doc.Methods {
+		if m.Name == "test_callback" {
+			// It calls the method its params name on the client, which answers -32601: no
+			// client serves the sampled name.
+			continue
+		}
 		wire := m.Name
 		if m.Subscription != nil {
 			wire = m.Subscription.Method

@@ -89,6 +89,24 @@ type Options struct {
 	// ignored; the notification is never answered and middlewares do not see it. Default
 	// [DefaultCancelMethod], the Language Server Protocol's name; "-" turns cancellation off.
 	CancelMethod string
+
+	// MaxCallbacks bounds the calls to the client ([CallClient]) that wait for their answers at
+	// once on one connection; the next waits until one returns or its context ends. Default 16.
+	MaxCallbacks int
+
+	// CallbackTimeout bounds a call to the client ([CallClient]) whose context has no
+	// deadline, so that a client that never answers cannot hold a method. Default
+	// [DefaultCallbackTimeout] (30 s); negative: no bound.
+	CallbackTimeout time.Duration
+
+	// MaxStreams bounds the client streams open at once on one connection (see [Stream]); a
+	// stream is open from the call that opens it to its end (or the connection's). Default 16.
+	MaxStreams int
+
+	// StreamBuffer is how many values a client stream holds for its method: a value that finds
+	// it full is answered once the method has taken one. Default 16, also for a negative value:
+	// a stream's buffer is always bounded.
+	StreamBuffer int
 }
 
 // DefaultCancelMethod is the default of Options.CancelMethod, the name the Language Server
@@ -97,21 +115,25 @@ const DefaultCancelMethod = "$/cancelRequest"
 
 // config is Options with the defaults applied and negative values turned into "no limit".
 type config struct {
-	batchItems    int
-	batchBytes    int
-	maxMessage    int
-	maxConcurrent int
-	maxInFlight   int
-	maxMethodName int
-	callTimeout   time.Duration
-	stopTimeout   time.Duration
-	log           *slog.Logger
-	subLimits     subscriptions.Limits
-	maxPushBytes  int // MaxQueuedNotificationBytes; unlimited: none
-	inline        inlinePolicy
-	handler       Handler // the middlewares around final; nil without middlewares
-	hooks         Hooks
-	cancelQuoted  []byte // CancelMethod as a JSON string; nil: cancellation is off
+	batchItems      int
+	batchBytes      int
+	maxMessage      int
+	maxConcurrent   int
+	maxInFlight     int
+	maxMethodName   int
+	callTimeout     time.Duration
+	stopTimeout     time.Duration
+	log             *slog.Logger
+	subLimits       subscriptions.Limits
+	maxPushBytes    int // MaxQueuedNotificationBytes; unlimited: none
+	inline          inlinePolicy
+	handler         Handler // the middlewares around final; nil without middlewares
+	hooks           Hooks
+	cancelQuoted    []byte // CancelMethod as a JSON string; nil: cancellation is off
+	maxCallbacks    int
+	callbackTimeout time.Duration // 0: none
+	maxStreams      int
+	streamBuffer    int
 
 	name, version string // the OpenRPC document's info, see documentInfo
 }
@@ -147,6 +169,15 @@ func (o *Options) config() config {
 		inline:        defaultInline,
 		handler:       chain(o.Middleware),
 		hooks:         o.Hooks,
+		maxCallbacks:  limit(o.MaxCallbacks, 16),
+		maxStreams:    limit(o.MaxStreams, 16),
+		streamBuffer:  max(o.StreamBuffer, 0),
+	}
+	switch {
+	case o.CallbackTimeout == 0:
+		c.callbackTimeout = DefaultCallbackTimeout
+	case o.CallbackTimeout > 0:
+		c.callbackTimeout = o.CallbackTimeout
 	}
 	switch o.CancelMethod {
 	case "-":
@@ -154,6 +185,9 @@ func (o *Options) config() config {
 		c.cancelQuoted = wire.AppendString(nil, DefaultCancelMethod)
 	default:
 		c.cancelQuoted = wire.AppendString(nil, o.CancelMethod)
+	}
+	if c.streamBuffer == 0 {
+		c.streamBuffer = 16
 	}
 	if c.stopTimeout <= 0 {
 		c.stopTimeout = 5 * time.Second

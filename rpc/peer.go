@@ -66,6 +66,12 @@ type ConnOptions struct {
 	// answer comes first (HTTP, whose writer is the response). Without it, Handle runs a timed
 	// message on a worker and returns at the deadline.
 	InlineTimedCalls bool
+	// TwoWay tells that the connection lasts beyond one message and that the client's answers
+	// to the server's own requests come back through the session's Handle (the in-process
+	// transport): methods can then call the client ([CallClient]) and clients can stream to
+	// them ([Stream]). [Server.ServeConn] sets it; without it those answer with an error that
+	// says the transport cannot (HTTP).
+	TwoWay bool
 }
 
 type sessionKey struct{}

@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"runtime"
@@ -80,6 +81,10 @@ func (ss *Session) processSingle(ctx context.Context, msg []byte, a *answer) {
 		ss.sendError(a, nil, parseError(err))
 		return
 	}
+	if req.Method == nil && req.IsResponse {
+		ss.takeAnswer(msg) // not a request: never answered (see callclient.go)
+		return
+	}
 	if e := checkRequest(&req); e != nil {
 		ss.refused(RefusedInvalid)
 		ss.sendError(a, req.ID, e)
@@ -140,6 +145,9 @@ func (ss *Session) runCall(ctx context.Context, buf []byte, req *wire.Request, p
 	if e == nil && cb.perm != "" && !ss.permits(cb) {
 		e = cb.denied // checked before the params are decoded
 	}
+	if e == nil && cb.stream != nil {
+		return ss.openStream(ctx, buf, req, cb)
+	}
 	var res reflect.Value
 	if e == nil {
 		var arr [6]reflect.Value // the common case: no allocation for the arguments
@@ -151,7 +159,13 @@ func (ss *Session) runCall(ctx context.Context, buf []byte, req *wire.Request, p
 		if cb.hasCtx {
 			in = append(in, reflect.ValueOf(ctx))
 		}
-		if in, e = cb.decodeArgs(req.Params, in); e == nil {
+		if cb.rawParams {
+			in[1] = reflect.ValueOf(context.WithValue(ctx, methodNameKey{}, req.MethodName()))
+			in = append(in, reflect.ValueOf(json.RawMessage(req.Params)))
+		} else {
+			in, e = cb.decodeArgs(req.Params, in)
+		}
+		if e == nil {
 			res, e = ss.invoke(cb, in)
 			if e != nil && ctx.Err() == context.DeadlineExceeded {
 				e = errTimeout // the method gave up because of the call timeout
@@ -194,6 +208,11 @@ func (ss *Session) lookup(req *wire.Request) (*callback, *Error) {
 			cb = (*m)[string(raw)]
 		} else {
 			cb = (*m)[req.MethodName()]
+		}
+	}
+	if cb == nil {
+		if o := ss.srv.other.Load(); o != nil {
+			return o, nil // Client.ServeOther
 		}
 	}
 	if cb == nil && ss.opts.NoSubscriptions && bytes.HasSuffix(raw, []byte("_subscribe")) {

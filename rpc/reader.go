@@ -141,6 +141,14 @@ func (r *reader) serve(msg []byte) bool {
 			r.skips = r.s.cfg.inline.skips
 		}
 	}
+	if ss.back.n.Load() > 0 && ss.tryAnswer(msg) {
+		// An answer to a call to the client, routed without a call slot: the calls waiting
+		// for answers may hold every slot.
+		if r.release != nil {
+			r.release(msg)
+		}
+		return true
+	}
 	if ss.cancels.n.Load() > 0 && ss.tryCancel(msg) {
 		// Handled without a call slot: a peer with all its slots taken can still cancel.
 		if r.release != nil {
@@ -257,6 +265,18 @@ func (r *reader) runHandingOver(msg []byte, start time.Time) {
 	r.s.workers.run(r.loop)
 	r.ss.runOwn(msg)
 	r.finish(msg, start)
+}
+
+// handOff moves reading to a worker now if a message runs inline on the reading goroutine, as
+// the watchdog would after a while: a call of that message (or of anything else on the
+// session) is about to wait for the peer, whose answer must be read. It claims the message as
+// the watchdog does, so at most one of them takes reading over.
+func (r *reader) handOff() {
+	s := r.wd.cur.Load()
+	if s == 0 || s == claimed || !r.wd.cur.CompareAndSwap(s, claimed) {
+		return
+	}
+	r.s.workers.run(r.takeover)
 }
 
 // takeover is the watchdog's: the reading goroutine is stuck in a message, so this one reads

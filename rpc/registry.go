@@ -193,6 +193,9 @@ func newCallbacks(namespace string, receiver any, reg *registration) ([]*callbac
 			}
 			cb.subName = formatName(m.Name)
 			cb.name = namespace + subscribeSuffix
+			if cb.stream != nil {
+				return nil, fmt.Errorf("rpc: %s.%s: a subscription method cannot take a stream", rt, m.Name)
+			}
 		} else if n := formatName(m.Name); n == "subscribe" || n == "unsubscribe" {
 			return nil, fmt.Errorf("rpc: %s.%s: %s_%s is reserved for subscriptions; rename the method", rt, m.Name, namespace, n)
 		}
@@ -213,6 +216,12 @@ func newCallbacks(namespace string, receiver any, reg *registration) ([]*callbac
 	}
 	if err := reg.checkPermissions(found, rt); err != nil {
 		return nil, err
+	}
+	for _, cb := range cbs {
+		if cb.stream != nil {
+			cbs = append(cbs, streamBuiltinCallbacks(namespace)...)
+			break
+		}
 	}
 	if len(cbs) == 0 {
 		hint := ""
@@ -251,7 +260,11 @@ type callback struct {
 	denied     *Error         // the answer to a caller without perm
 	info       *MethodInfo    // what middlewares and hooks see of it; set by registry.add
 
-	meta      *MethodMetadata                                              // generated metadata (docs, names), or nil
+	meta       *MethodMetadata // generated metadata (docs, names), or nil
+	rawParams  bool            // ServeOther's: takes the raw params and the method's name (in ctx)
+	stream     reflect.Type    // a client-streaming method's *Stream[T] (its last argument), or nil
+	streamElem argType         // T, for decoding the stream's values
+
 	invoker   func(rcvr any, ctx context.Context, args []any) (any, error) // meta.Invoke
 	rcvrPtr   any                                                          // the receiver for invoker
 	notifType reflect.Type                                                 // a subscription's notification type, or nil (WithNotificationType)
@@ -269,6 +282,17 @@ func newCallback(rcvr reflect.Value, m reflect.Method) (*callback, bool) {
 	}
 	for i := first; i < ft.NumIn(); i++ {
 		t := ft.In(i)
+		if t.Implements(streamArgType) {
+			if i != ft.NumIn()-1 {
+				return nil, false // a stream is the last argument
+			}
+			elem := reflect.New(t.Elem()).Interface().(streamArg).elem()
+			if !decodable(elem) {
+				return nil, false
+			}
+			cb.stream, cb.streamElem = t, newArgType(elem)
+			break
+		}
 		if !decodable(t) {
 			return nil, false
 		}

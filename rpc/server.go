@@ -22,10 +22,11 @@ type Server struct {
 	draining  atomic.Bool // Shutdown began: no new calls
 	stopped   bool        // Stop began: no new connections
 	inflight  callCounter
-	budget    Budget                // request bytes in flight, see RequestBudget
-	pushBytes *subscriptions.Budget // notifications queued, see NotificationBudget
-	workers   workers               // goroutines that run messages
-	deadlines deadlines             // the timer for calls' deadlines
+	budget    Budget                   // request bytes in flight, see RequestBudget
+	pushBytes *subscriptions.Budget    // notifications queued, see NotificationBudget
+	workers   workers                  // goroutines that run messages
+	deadlines deadlines                // the timer for calls' deadlines
+	other     atomic.Pointer[callback] // answers the methods not registered (Client.ServeOther); or nil
 	stopOnce  sync.Once
 	stopDone  chan struct{}
 }

@@ -35,6 +35,8 @@ type Session struct {
 	cancels    cancels                // calls that a cancel notification can reach (cancel.go)
 	closeAsked atomic.Pointer[string] // a middleware asked to close the session, for this reason
 	expiry     *time.Timer            // closes the session when its principal expires; or nil
+	back       *backCalls             // calls to the client (callclient.go); nil unless TwoWay
+	streams    upstreams              // client streams (upstream.go)
 
 	closeOnce sync.Once
 }
@@ -51,6 +53,9 @@ func (s *Server) NewSession(ctx context.Context, opts ConnOptions, w MessageWrit
 		ss.sem = make(chan struct{}, s.cfg.maxConcurrent)
 	}
 	ss.out.init(w, opts.ConcurrentWrites)
+	if opts.TwoWay {
+		ss.back = newBackCalls(&s.cfg)
+	}
 	if err := s.addSession(ss); err != nil {
 		ss.cancel()
 		return nil, err
@@ -164,6 +169,9 @@ func (ss *Session) deadline() (time.Time, bool) {
 // answered, or once it has run if it needs no answer. It returns [ErrClosed] if the session is
 // closed.
 //
+// An answer to one of the server's calls to the client (see [CallClient]) is routed at once,
+// without waiting for a call slot.
+//
 // Handle reads msg only until it returns: the caller may reuse msg then. The message runs on the
 // calling goroutine unless a deadline applies (Options.CallTimeout, ConnOptions.Deadline, a
 // deadline of the session's context): then it runs on a worker, with a copy of msg, and Handle
@@ -171,6 +179,9 @@ func (ss *Session) deadline() (time.Time, bool) {
 // background. With [ConnOptions].InlineTimedCalls, a timed message runs on the calling goroutine
 // too, and Handle returns once its calls have returned.
 func (ss *Session) Handle(msg []byte) error {
+	if ss.back != nil && ss.back.n.Load() > 0 && ss.tryAnswer(msg) {
+		return nil // an answer to a call to the client: no call slot (see callclient.go)
+	}
 	if !ss.acquire() {
 		return ErrClosed
 	}
@@ -218,6 +229,9 @@ func (ss *Session) await(a *answer) {
 func (ss *Session) HandleContext(ctx context.Context, msg []byte) error {
 	if ctx.Done() == nil {
 		return ss.Handle(msg)
+	}
+	if ss.back != nil && ss.back.n.Load() > 0 && ss.tryAnswer(msg) {
+		return nil
 	}
 	if !ss.acquireOr(ctx.Done()) {
 		if err := ctx.Err(); err != nil && ss.ctx.Err() == nil {

@@ -2,6 +2,8 @@ package rpc_test
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,6 +43,41 @@ func dialSession(opts *rpc.Options, conn rpc.ConnOptions, reflect bool) rpctest.
 			t.Fatal(err)
 		}
 		return &sessionWire{ss, inbox}
+	}
+}
+
+// asyncWire sends each message on a goroutine of its own, for a wire whose Send returns only
+// once the message is answered (Handle, the in-process transport), when the server's answer
+// waits for the test (a call to the client, a stream value waiting for room).
+type asyncWire struct {
+	rpctest.Wire
+	t  testing.TB
+	wg sync.WaitGroup
+}
+
+func (w *asyncWire) Send(msg []byte) error {
+	msg = append([]byte(nil), msg...)
+	w.wg.Go(func() {
+		// A message still being sent when the transcript ends finds the session closed.
+		if err := w.Wire.Send(msg); err != nil && !errors.Is(err, rpc.ErrClosed) {
+			w.t.Errorf("send %s: %v", msg, err)
+		}
+	})
+	return nil
+}
+
+func (w *asyncWire) Close() error {
+	err := w.Wire.Close()
+	w.wg.Wait()
+	return err
+}
+
+// dialTwoWaySession is dialSession for the transcripts of testdata/twoway: a two-way session
+// (as the in-process transport's) whose messages are sent asynchronously.
+func dialTwoWaySession(opts *rpc.Options) rpctest.Dialer {
+	return func(t testing.TB) rpctest.Wire {
+		w := dialSession(opts, rpc.ConnOptions{TwoWay: true}, false)(t)
+		return &asyncWire{Wire: w, t: t}
 	}
 }
 
@@ -140,6 +177,22 @@ func TestTranscripts(t *testing.T) {
 				rpctest.RunTranscripts(t, dir.path, m.dial)
 			})
 		}
+	}
+	// testdata/twoway: the server calls its client, the client streams to the server. A
+	// session (Handle) must be two-way, and sent to asynchronously.
+	twoWay := []struct {
+		name string
+		dial rpctest.Dialer
+	}{
+		{"session", dialTwoWaySession(nil)},
+		{"session/timed", dialTwoWaySession(timed)},
+		{"stream", dialStream(nil, nil)},
+		{"stream/timed", dialStream(timed, nil)},
+		{"stream/handover", dialStream(nil, handOver)},
+		{"stream/watchdog", dialStall(&takeovers)},
+	}
+	for _, m := range twoWay {
+		t.Run("twoway/"+m.name, func(t *testing.T) { rpctest.RunTranscripts(t, "testdata/twoway", m.dial) })
 	}
 	// testdata/limits: a server whose limits are tiny, with every message on the caller's
 	// goroutine (the whole message in hand) and on a stream (the framer stops at the limit).

@@ -12,6 +12,7 @@
 //   const sub = await c.subscribe("chat", "messages", "lobby");
 //   sub.addEventListener("data", (e) => console.log(e.detail));  // or: for await (const v of sub)
 //   await sub.unsubscribe();
+//   c.handle("ui_confirm", async ([question]) => window.confirm(question)); // the server calls it
 //
 // Calls reject with an RPCError (code, message, data) when the server answers an error, and
 // with a TransportError when there is no answer: a timeout, a lost connection, a closed client.
@@ -22,7 +23,15 @@
 // After the connection drops the client reconnects with exponential backoff and subscribes its
 // subscriptions again; a subscription the server refuses then ends with a "lost" event.
 // The client dispatches "status" events ({state, attempt, delay, error}) and "notification"
-// events for notifications that belong to no subscription.
+// events for notifications that belong to no subscription and no handler.
+//
+// Calls from the server (a polyrpc method's rpc.CallClient): handle(method, fn) makes the
+// client answer the server's requests for method with fn(params) (params as sent: an array, an
+// object or undefined; fn may be async). What fn returns is the result (undefined: null); what
+// it throws is the error: its code, message and data when it has them (an RPCError, or any
+// object with a numeric code), else -32000 with its message. A request for a method without a
+// handler is answered -32601. A notification from the server for a handled method runs fn and
+// is not answered.
 //
 // Positions: a subscription backed by a polyrpc Feed (chat_subscribe, for one) gets position
 // notices (NS_subscriptionPosition) and an offset with each notification; sub.position is the
@@ -70,6 +79,7 @@ export class Client extends EventTarget {
     this.state = "idle"; // idle | connecting | open | reconnecting | closed
     this._nextId = 1;
     this._pending = new Map(); // id -> {resolve, reject, timer}
+    this._handlers = new Map(); // method -> fn, for the server's calls
     this._subs = new Map(); // server id -> Subscription
     this._early = []; // notifications that arrived before their subscription's id
     this._waiters = []; // {resolve, reject} waiting for the connection to open
@@ -109,6 +119,15 @@ export class Client extends EventTarget {
       if (a.error) throw new RPCError(a.error);
       return a.result;
     });
+  }
+
+  /**
+   * Serves method to the server: its requests are answered with fn(params), awaited (see the
+   * comment at the top). handle(method, null) stops serving it.
+   */
+  handle(method, fn) {
+    if (fn) this._handlers.set(method, fn);
+    else this._handlers.delete(method);
   }
 
   /** Sends a notification (no answer expected). */
@@ -281,8 +300,12 @@ export class Client extends EventTarget {
 
   _handle(m) {
     if (m === null || typeof m !== "object") return;
-    if (typeof m.method === "string" && m.id === undefined) {
+    if (typeof m.method === "string" && m.id === undefined && !this._handlers.has(m.method)) {
       this._notification(m);
+      return;
+    }
+    if (typeof m.method === "string") {
+      this._serve(m);
       return;
     }
     const p = this._pending.get(m.id);
@@ -293,6 +316,27 @@ export class Client extends EventTarget {
       // An error without a usable id (e.g. a parse error): no call can take it.
       this.dispatchEvent(new CustomEvent("protocolerror", { detail: { error: m.error } }));
     }
+  }
+
+  // Answers a request of the server's (or runs a notification) with its handler.
+  async _serve(m) {
+    const fn = this._handlers.get(m.method);
+    const ws = this._ws;
+    let answer;
+    if (!fn) {
+      answer = { error: { code: -32601, message: `the method ${m.method} does not exist/is not available` } };
+    } else {
+      try {
+        const result = await fn(m.params);
+        answer = { result: result === undefined ? null : result };
+      } catch (err) {
+        answer = { error: errorObject(err) };
+      }
+    }
+    if (m.id === undefined) return; // a notification: no answer
+    // The answer goes back on the connection the request came on; gone, it is moot.
+    if (this._ws !== ws || !ws || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(JSON.stringify({ jsonrpc: "2.0", id: m.id, ...answer }));
   }
 
   _notification(m) {
@@ -325,6 +369,16 @@ function withPosition(args, pos) {
   const isPos = last === null || (typeof last === "object" && !Array.isArray(last) &&
     typeof last.epoch === "string" && typeof last.offset === "number");
   return isPos ? [...args.slice(0, -1), pos] : [...args, pos];
+}
+
+// errorObject turns what a handler threw into a JSON-RPC error object.
+function errorObject(err) {
+  if (err && typeof err === "object" && Number.isInteger(err.code)) {
+    const e = { code: err.code, message: String(err.message ?? "") };
+    if (err.data !== undefined) e.data = err.data;
+    return e;
+  }
+  return { code: -32000, message: err instanceof Error ? err.message : String(err) };
 }
 
 function request(method, params, id) {

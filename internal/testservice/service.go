@@ -5,6 +5,7 @@ package testservice
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -25,6 +26,7 @@ func Register(srv *rpc.Server) error {
 			rpc.WithParamNames("Subtract", "minuend", "subtrahend"),
 			rpc.WithParamNames("Echo", "str", "int", "args"),
 			rpc.WithParamNames("Sleep", "ms"),
+			rpc.WithParamNames("Callback", "method", "params"),
 		),
 		srv.Register("notify", &Notify{}),
 		srv.Register("get", Get{}),
@@ -161,6 +163,30 @@ func (s *Service) Repeat(str string, n int) string {
 		return ""
 	}
 	return strings.Repeat(str, n)
+}
+
+// Callback calls method on the calling client with params (positional; none when absent) and
+// returns the client's result; an error answer comes back with its code, message and data.
+// Over HTTP, which has no way back to the client, it fails with -32000.
+func (s *Service) Callback(ctx context.Context, method string, params []any) (json.RawMessage, error) {
+	var res json.RawMessage
+	if err := rpc.CallClient(ctx, &res, method, params...); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// SumStream adds the numbers the client streams to it (test_streamItem) and answers their sum
+// when the client ends the stream (test_streamEnd).
+func (s *Service) SumStream(ctx context.Context, in *rpc.Stream[float64]) (float64, error) {
+	var sum float64
+	for v, err := range in.All() {
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return sum, nil
 }
 
 // Peer returns the caller's transport.

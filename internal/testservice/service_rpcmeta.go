@@ -28,6 +28,14 @@ func init() {
 				return rcvr_.(*Service).Block(*args_[0].(*int)), nil
 			},
 		},
+		"Callback": {
+			Params:  []string{"method", "params"},
+			Summary: "Callback calls method on the calling client with params (positional; none when absent) and returns the client's result; an error answer comes back with its code, message and data.",
+			Doc:     "Callback calls method on the calling client with params (positional; none when absent) and\nreturns the client's result; an error answer comes back with its code, message and data.\nOver HTTP, which has no way back to the client, it fails with -32000.",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).Callback(ctx_, *args_[0].(*string), *args_[1].(*[]any))
+			},
+		},
 		"Count": {
 			Params:  []string{},
 			Summary: "Count returns how many times Incr ran.",
@@ -173,6 +181,14 @@ func init() {
 			Doc:        "Sum adds three integers. Its params are positional only.",
 			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
 				return rcvr_.(*Service).Sum(*args_[0].(*int), *args_[1].(*int), *args_[2].(*int)), nil
+			},
+		},
+		"SumStream": {
+			Params:  []string{"in"},
+			Summary: "SumStream adds the numbers the client streams to it (test_streamItem) and answers their sum when the client ends the stream (test_streamEnd).",
+			Doc:     "SumStream adds the numbers the client streams to it (test_streamItem) and answers their sum\nwhen the client ends the stream (test_streamEnd).",
+			Invoke: func(rcvr_ any, ctx_ context.Context, args_ []any) (any, error) {
+				return rcvr_.(*Service).SumStream(ctx_, *args_[0].(**rpc.Stream[float64]))
 			},
 		},
 		"Update": {

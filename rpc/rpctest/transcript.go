@@ -35,9 +35,11 @@ type Step struct {
 
 // ReadTranscript parses a transcript file: lines starting "--> " are sent, lines starting
 // "<-- " must be the next message received, byte for byte; blank lines and lines starting
-// with "//" are ignored. A placeholder $NAME in a <-- line stands for a subscription id: it
-// matches any "0x…" string the first time and that same id afterwards, in <-- and --> lines.
-// A placeholder whose name starts with E ($E, $E2) stands for an epoch: any JSON string.
+// with "//" are ignored. A placeholder $NAME in a <-- line stands for a subscription (or
+// stream) id: it matches any "0x…" string the first time and that same id afterwards, in <--
+// and --> lines. A placeholder whose name starts with E ($E, $E2) stands for an epoch: any JSON
+// string; one whose name starts with S ($S, $S1) for the id of a call the server makes to the
+// client ("s1", "s2", …), which a --> line answers with "id":$S1.
 func ReadTranscript(path string) ([]Step, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -69,14 +71,15 @@ const (
 )
 
 // placeholder is a variable of a transcript: $NAME in a <-- line matches a subscription id
-// (a JSON string "0x…"), or $E… any JSON string (an epoch), and binds it the first time; later
-// $NAME are replaced by the bound value.
+// (a JSON string "0x…"), $E… any JSON string (an epoch), $S… the id of a server's call ("sN"),
+// and binds it the first time; later $NAME are replaced by the bound value.
 var placeholder = regexp.MustCompile(`\$[A-Z][A-Z0-9]*`)
 
 // Patterns of unbound placeholders.
 const (
 	idPattern     = `("0x[0-9a-f]{1,64}")`
 	stringPattern = `("(?:[^"\\]|\\.)*")`
+	callIDPattern = `("s[1-9][0-9]*")`
 )
 
 // substitute replaces bound placeholders in msg.
@@ -103,9 +106,12 @@ func match(got, want []byte, vars map[string]string) bool {
 		if id, ok := vars[v]; ok {
 			pat.WriteString(regexp.QuoteMeta(id))
 		} else {
-			if v[1] == 'E' {
+			switch v[1] {
+			case 'E':
 				pat.WriteString(stringPattern)
-			} else {
+			case 'S':
+				pat.WriteString(callIDPattern)
+			default:
 				pat.WriteString(idPattern)
 			}
 			names = append(names, v)

@@ -6,7 +6,9 @@
 // answer is decoded straight from the server's buffer. Calls with a cancellable context run on a
 // worker of the server's so the caller can stop waiting when the context ends; the method's
 // context ends then too ([rpc.Session.HandleContext]), without a cancel notification.
-// Subscriptions and server notifications are delivered as they are written.
+// Subscriptions and server notifications are delivered as they are written; the server's calls to
+// the client (rpc.CallClient) reach the methods the client serves (rpc.Client.Register), whose
+// answers go back through the transport's Send.
 package inproc
 
 import (
@@ -42,6 +44,8 @@ func Connect(srv *rpc.Server, opts rpc.ConnOptions, receive rpc.Receiver) (rpc.T
 	// The client takes answers from several goroutines at once, so concurrent callers decode
 	// their answers in parallel.
 	opts.ConcurrentWrites = true
+	// The client's answers to the server's calls (rpc.CallClient) come back through Send.
+	opts.TwoWay = true
 	ss, err := srv.NewSession(context.Background(), opts, sink(receive))
 	if err != nil {
 		return nil, err

@@ -38,7 +38,36 @@ func TestTranscripts(t *testing.T) {
 	for _, dir := range []string{"../../rpc/testdata", "../../rpc/testdata/push"} {
 		rpctest.RunTranscripts(t, dir, connect(nil))
 	}
+	// The server calls the client, whose answer comes through Send while the call's Send
+	// waits: each message is sent on a goroutine of its own.
+	rpctest.RunTranscripts(t, "../../rpc/testdata/twoway", func(t testing.TB) rpctest.Wire {
+		return &asyncWire{wire: connect(nil)(t).(*wire), t: t}
+	})
 	rpctest.RunTranscripts(t, "../../rpc/testdata/limits", connect(rpctest.LimitsOptions()))
+}
+
+// asyncWire is a wire whose Send returns at once, the message sent on a goroutine of its own.
+type asyncWire struct {
+	*wire
+	t  testing.TB
+	wg sync.WaitGroup
+}
+
+func (w *asyncWire) Send(msg []byte) error {
+	msg = append([]byte(nil), msg...)
+	w.wg.Go(func() {
+		// A message still being sent when the transcript ends finds the connection closed.
+		if err := w.wire.Send(msg); err != nil && !errors.Is(err, rpc.ErrClosed) {
+			w.t.Errorf("send %s: %v", msg, err)
+		}
+	})
+	return nil
+}
+
+func (w *asyncWire) Close() error {
+	err := w.wire.Close()
+	w.wg.Wait()
+	return err
 }
 
 func dial(t *testing.T, opts *rpc.Options) (*rpc.Server, *rpc.Client) {

@@ -75,7 +75,7 @@ func transcriptDir() string {
 
 func TestTranscripts(t *testing.T) {
 	rpctest.CheckLeaks(t)
-	for _, dir := range []string{transcriptDir(), filepath.Join(transcriptDir(), "push")} {
+	for _, dir := range []string{transcriptDir(), filepath.Join(transcriptDir(), "push"), filepath.Join(transcriptDir(), "twoway")} {
 		rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
 			_, ep := start(t, nil)
 			return rpctest.NewStreamWire(rawConn(t, ep.Path()))

@@ -11,7 +11,7 @@ var _ rpctest.Wire = (*wire)(nil)
 // TestTranscripts replays the conformance transcripts of rpc/testdata over WebSocket, each
 // transcript on its own server and connection.
 func TestTranscripts(t *testing.T) {
-	for _, dir := range []string{"../../rpc/testdata", "../../rpc/testdata/push"} {
+	for _, dir := range []string{"../../rpc/testdata", "../../rpc/testdata/push", "../../rpc/testdata/twoway"} {
 		rpctest.RunTranscripts(t, dir, func(t testing.TB) rpctest.Wire {
 			return dialRaw(t, serve(t, rpctest.NewServer(t, nil), nil), nil, nil)
 		})

@@ -19,11 +19,15 @@ Commands:
   .subs                   the subscriptions of this console
   .unsub ID               end a subscription
   .stats                  the server's calls, latencies, errors and connections (polyrpc's admin_stats)
+  .handle METHOD JSON     answer the server's calls of METHOD with the result JSON
+                          (the server calls its client: each call prints as it comes,
+                          answered -32601 without a handler); .handle METHOD removes it,
+                          .handle lists them
   .exit                   leave (Ctrl-D too)
 Tab completes method names and commands.`
 
 // commands are the console's dot commands, for completion.
-var commands = []string{".help", ".methods", ".subs", ".unsub", ".stats", ".exit"}
+var commands = []string{".help", ".methods", ".subs", ".unsub", ".stats", ".handle", ".exit"}
 
 // command runs a dot command and reports whether the console should end.
 func (c *Console) command(ctx context.Context, line string) (exit bool) {
@@ -42,6 +46,8 @@ func (c *Console) command(ctx context.Context, line string) (exit bool) {
 		c.subs.stop(arg)
 	case ".stats":
 		c.showStats(ctx)
+	case ".handle":
+		c.handlers.command(arg)
 	default:
 		c.println(paintString(c.cfg.Color, colorError, "unknown command "+name+" (try .help)"))
 	}

@@ -44,7 +44,8 @@ type Console struct {
 	outMu     sync.Mutex
 	prompting bool // the input is showing a prompt
 
-	subs subList
+	subs     subList
+	handlers handlerList
 }
 
 // New returns a console for cfg.
@@ -55,6 +56,7 @@ func New(cfg Config) *Console {
 	c := &Console{cfg: cfg}
 	c.methods.client = cfg.Client
 	c.subs.init(c)
+	c.handlers.init(c)
 	return c
 }
 

@@ -292,3 +292,33 @@ func TestInterrupt(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestConsoleHandle: the server's calls to the console print as they arrive and are answered
+// -32601, or with the result .handle set.
+func TestConsoleHandle(t *testing.T) {
+	client := newTestClient(t)
+	out := runScript(t, client, `test_callback ui_confirm ["ok?"]
+.handle ui_confirm {"yes":true}
+.handle ui_bad {
+test_callback ui_confirm ["ok?"]
+.handle
+.handle ui_confirm
+test_callback ui_confirm []
+`)
+	want := `server called ui_confirm ["ok?"] → -32601 (no handler: .handle ui_confirm JSON answers it)
+error -32601: the method ui_confirm does not exist/is not available
+(the server's calls of ui_confirm are answered {"yes":true})
+the result must be JSON: .handle ui_bad true
+server called ui_confirm ["ok?"] → {"yes":true}
+{
+  "yes": true
+}
+  ui_confirm → {"yes":true}
+(the server's calls of ui_confirm are answered -32601)
+server called ui_confirm → -32601 (no handler: .handle ui_confirm JSON answers it)
+error -32601: the method ui_confirm does not exist/is not available
+`
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+}

@@ -10,8 +10,11 @@
 //	{"jsonrpc":"2.0","id":1,"method":"test_add","params":[1,2]}
 //	chat_subscribe messages lobby      a subscription: notifications print as they arrive
 //
-// and commands start with a dot: .help, .methods [PREFIX], .subs, .unsub ID, .exit. Results
-// are printed as indented JSON, coloured when Config.Color is set.
+// and commands start with a dot: .help, .methods [PREFIX], .subs, .unsub ID, .handle [METHOD
+// [JSON]], .exit. Results are printed as indented JSON, coloured when Config.Color is set.
+//
+// The server may call the console's client (a method's rpc.CallClient): each call prints as it
+// arrives and is answered -32601, unless .handle METHOD JSON gave METHOD a canned result.
 //
 // The console reads lines through a [LineReader]: [NewTerminal] gives line editing, history
 // and tab completion on a terminal (github.com/peterh/liner); [NewLines] reads plain lines
