@@ -104,7 +104,7 @@ func benchHandleBatch(b *testing.B, srv *rpc.Server) {
 	msg = append(msg, ']')
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := ss.Handle(msg); err != nil {
+		if err := ss.Handle(context.Background(), msg); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -124,7 +124,7 @@ func BenchmarkHandleEcho(b *testing.B) {
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := ss.Handle(msg); err != nil {
+		if err := ss.Handle(context.Background(), msg); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -21,9 +21,9 @@ import (
 //     its own, registered under its ids once it has been parsed, and ended when it is done;
 //   - a message run inline gets the reader's reusable context (see reader.inlineCtx), which
 //     the watchdog registers under the message's ids when it takes reading over;
-//   - Session.HandleContext (in-process calls with a context that can end) runs its message
-//     on a worker, registered; Session.Handle (HTTP, whose client cancels by closing the
-//     request; in-process calls that cannot be cancelled) does not register.
+//   - Session.Handle with a context that can end (in-process calls) runs its message on a
+//     worker, registered; with one that cannot (HTTP, whose client cancels by closing the
+//     request; in-process calls that cannot be cancelled) it does not register.
 //
 // Invariants: cancels.n is the number of ids registered, and the call path looks at a call's
 // context for a cancellation only while it is not zero; cancels.ctxs is the number of message

@@ -169,8 +169,8 @@ type lazyCtx struct {
 	key, val any        // a value of its own (lazyCancel); key nil: none
 	reg      bool       // a message's context, registered for cancellation (see cancel.go)
 	// also, when not nil, is a second context whose end cancels c as the cancel notification
-	// does (Session.HandleContext's caller's), followed as lazily as parent; its values are
-	// not c's.
+	// does (the one given to Session.Handle, when it can end), followed as lazily as parent;
+	// its values are not c's.
 	also context.Context
 
 	prev, next *lazyCtx // guarded by d.mu

@@ -147,7 +147,7 @@ calls that can see a cancel coming are tracked, those running while their connec
 (on a worker, or after reading moved on to another goroutine), so a quick call pays nothing. The
 [Client] sends the notification when a call's context ends, after [Client.SetCancelMethod]; over
 HTTP a client cancels by closing its request, and in-process by its context
-([Session.HandleContext]).
+([Session.Handle]'s context).
 
 # Transports
 

@@ -80,10 +80,10 @@ func ExampleServer_NewSession() {
 	srv.Register("calc", Calculator{})
 	ss, _ := srv.NewSession(context.Background(), rpc.ConnOptions{}, stdout{})
 	defer ss.Close()
-	ss.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"calc_add","params":[1,2]}`))
-	ss.Handle([]byte(`[{"jsonrpc":"2.0","id":"a","method":"calc_div","params":[1,4]},{"jsonrpc":"2.0","method":"calc_add","params":[1,1]},{"jsonrpc":"2.0","id":"b","method":"calc_sub"}]`))
-	ss.Handle([]byte(`{"jsonrpc":"2.0","id":2,"method":"calc_add","params":{"a":1}}`))
-	ss.Handle([]byte(`{"jsonrpc":"2.0","id":3,"method":"calc_norm1","params":{"x":1,"z":2}}`))
+	ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"calc_add","params":[1,2]}`))
+	ss.Handle(context.Background(), []byte(`[{"jsonrpc":"2.0","id":"a","method":"calc_div","params":[1,4]},{"jsonrpc":"2.0","method":"calc_add","params":[1,1]},{"jsonrpc":"2.0","id":"b","method":"calc_sub"}]`))
+	ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":2,"method":"calc_add","params":{"a":1}}`))
+	ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":3,"method":"calc_norm1","params":{"x":1,"z":2}}`))
 	// Output:
 	// {"jsonrpc":"2.0","id":1,"result":3}
 	// [{"jsonrpc":"2.0","id":"a","result":0.25},{"jsonrpc":"2.0","id":"b","error":{"code":-32601,"message":"the method calc_sub does not exist/is not available"}}]

@@ -197,7 +197,7 @@ func FuzzServerMessage(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer ss.Close()
-		if err := ss.Handle(in); err != nil {
+		if err := ss.Handle(context.Background(), in); err != nil {
 			t.Fatal(err)
 		}
 		if len(rec.msgs) > 1 {

@@ -93,7 +93,7 @@ func TestHooksRefused(t *testing.T) {
 		{"invalid item", `[{"jsonrpc":"2.0","method":"test_incr"},5]`, `refused test "invalid"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := ss.Handle([]byte(tc.msg)); err != nil {
+			if err := ss.Handle(context.Background(), []byte(tc.msg)); err != nil {
 				t.Fatal(err)
 			}
 			expect(t, ch, tc.want)
@@ -185,13 +185,13 @@ func TestHooksSubscriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, ch, "opened test")
-	ss.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"burst_subscribe","params":["burst",50]}`))
+	ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"burst_subscribe","params":["burst",50]}`))
 	for range 1 + 5 + 1 { // the answer, 5 notifications, the lag notice
 		recv(t, inbox)
 	}
 	expect(t, ch, "started burst_subscribe(burst)", "sent burst_subscribe(burst) 5", "dropped burst_subscribe(burst) drop-newest 45")
 
-	ss.Handle([]byte(`{"jsonrpc":"2.0","id":2,"method":"nftest_subscribe","params":["ticks",3,0]}`))
+	ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":2,"method":"nftest_subscribe","params":["ticks",3,0]}`))
 	var id json.RawMessage
 	for range 4 {
 		var a struct {
@@ -217,7 +217,7 @@ func TestHooksSubscriptions(t *testing.T) {
 		}
 		sent += n
 	}
-	ss.Handle([]byte(`{"jsonrpc":"2.0","id":3,"method":"nftest_unsubscribe","params":[` + string(id) + `]}`))
+	ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":3,"method":"nftest_unsubscribe","params":[`+string(id)+`]}`))
 	if got := recv(t, inbox); got != `{"jsonrpc":"2.0","id":3,"result":true}` {
 		t.Fatalf("unsubscribe: %s", got)
 	}

@@ -148,7 +148,7 @@ func TestMiddlewareSeesEveryCall(t *testing.T) {
 			mu.Lock()
 			seen = nil
 			mu.Unlock()
-			if err := ss.Handle([]byte(strings.ReplaceAll(tc.req, "SUB", sub))); err != nil {
+			if err := ss.Handle(context.Background(), []byte(strings.ReplaceAll(tc.req, "SUB", sub))); err != nil {
 				t.Fatal(err)
 			}
 			var answers []string
@@ -194,7 +194,7 @@ func TestMiddlewareOrder(t *testing.T) {
 		}
 	}
 	_, ss, inbox := mwServer(t, &rpc.Options{Middleware: []rpc.Middleware{named("a"), named("b"), named("c")}}, nil)
-	if err := ss.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"mw_value"}`)); err != nil {
+	if err := ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"mw_value"}`)); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := recv(t, inbox), `{"jsonrpc":"2.0","id":1,"result":"abc"}`; got != want {
@@ -277,7 +277,7 @@ func TestMiddlewareRefuses(t *testing.T) {
 			w := &closeRecorder{Inbox: rpctest.NewInbox(), closed: make(chan struct{})}
 			_, ss, _ := mwServer(t, &rpc.Options{Middleware: []rpc.Middleware{tc.mw}}, w)
 			before := decodes.Load()
-			if err := ss.Handle([]byte(tc.req)); err != nil {
+			if err := ss.Handle(context.Background(), []byte(tc.req)); err != nil {
 				t.Fatal(err)
 			}
 			if tc.want != "" {
@@ -295,13 +295,13 @@ func TestMiddlewareRefuses(t *testing.T) {
 				if w.reason != tc.reason {
 					t.Errorf("closed with %q, want %q", w.reason, tc.reason)
 				}
-				if err := ss.Handle([]byte(`{"jsonrpc":"2.0","id":9,"method":"test_add","params":[1,2]}`)); !errors.Is(err, rpc.ErrClosed) {
+				if err := ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":9,"method":"test_add","params":[1,2]}`)); !errors.Is(err, rpc.ErrClosed) {
 					t.Errorf("Handle after the close: %v, want ErrClosed", err)
 				}
 				return
 			}
 			if tc.want == "" { // nothing was answered: the next answer is the next call's
-				ss.Handle([]byte(`{"jsonrpc":"2.0","id":9,"method":"test_add","params":[1,2]}`))
+				ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":9,"method":"test_add","params":[1,2]}`))
 				if got := recv(t, w.Inbox); !strings.Contains(got, `"id":9`) {
 					t.Errorf("got %s, want the answer to id 9 only", got)
 				}
@@ -325,7 +325,7 @@ func TestMethodInfo(t *testing.T) {
 	}}, nil)
 	call := func(req string) *rpc.MethodInfo {
 		t.Helper()
-		if err := ss.Handle([]byte(req)); err != nil {
+		if err := ss.Handle(context.Background(), []byte(req)); err != nil {
 			t.Fatal(err)
 		}
 		recv(t, inbox)

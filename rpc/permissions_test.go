@@ -100,7 +100,7 @@ func TestPermissions(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ss.Close()
-			if err := ss.Handle([]byte(tc.req)); err != nil {
+			if err := ss.Handle(context.Background(), []byte(tc.req)); err != nil {
 				t.Fatal(err)
 			}
 			if got := recv(t, inbox); got != tc.want {
@@ -137,7 +137,7 @@ func TestPermissionsDiscovery(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ss.Close()
-			ss.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"rpc_modules"}`))
+			ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"rpc_modules"}`))
 			var mods struct{ Result map[string]string }
 			json.Unmarshal([]byte(recv(t, inbox)), &mods)
 			var got []string
@@ -148,7 +148,7 @@ func TestPermissionsDiscovery(t *testing.T) {
 			if !slices.Equal(got, tc.modules) {
 				t.Errorf("rpc_modules: %v, want %v", got, tc.modules)
 			}
-			ss.Handle([]byte(`{"jsonrpc":"2.0","id":2,"method":"rpc.discover"}`))
+			ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":2,"method":"rpc.discover"}`))
 			var doc struct {
 				Result struct{ Methods []struct{ Name string } }
 			}

@@ -26,7 +26,7 @@ type seamSessionWriter struct {
 
 func (w seamSessionWriter) Close() error { close(w.closed); return nil }
 
-func (w *seamSessionWire) Send(msg []byte) error { return w.ss.Handle(msg) }
+func (w *seamSessionWire) Send(msg []byte) error { return w.ss.Handle(context.Background(), msg) }
 
 func (w *seamSessionWire) Recv(timeout time.Duration) ([]byte, error) {
 	select {

@@ -45,7 +45,7 @@ func exchange(t *testing.T, opts *rpc.Options, cases []struct{ name, req, want s
 	_, ss, inbox := session(t, opts)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if err := ss.Handle([]byte(c.req)); err != nil {
+			if err := ss.Handle(context.Background(), []byte(c.req)); err != nil {
 				t.Fatal(err)
 			}
 			if got := recv(t, inbox); got != c.want {
@@ -110,7 +110,7 @@ func TestAnswersAreLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ss.Close()
-	ss.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"pretty_get"}`))
+	ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"pretty_get"}`))
 	want := `{"jsonrpc":"2.0","id":1,"result":{"a":[1,2]}}` + "\n"
 	if out.String() != want {
 		t.Fatalf("got %q, want %q", out.String(), want)
@@ -148,7 +148,7 @@ func TestCallTimeout(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			start := time.Now()
-			if err := ss.Handle([]byte(c.req)); err != nil {
+			if err := ss.Handle(context.Background(), []byte(c.req)); err != nil {
 				t.Fatal(err)
 			}
 			if d := time.Since(start); d > 350*time.Millisecond {
@@ -263,7 +263,7 @@ func TestStop(t *testing.T) {
 	if got, want := recv(t, inbox), `{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"context canceled"}}`; got != want {
 		t.Fatalf("in-flight call answered %s, want %s", got, want)
 	}
-	if err := ss.Handle([]byte(`{"jsonrpc":"2.0","id":2,"method":"test_add","params":[1,2]}`)); err == nil {
+	if err := ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":2,"method":"test_add","params":[1,2]}`)); err == nil {
 		t.Fatal("Handle on a stopped server's session succeeded")
 	}
 	if _, err := srv.NewSession(context.Background(), rpc.ConnOptions{}, inbox); err != rpc.ErrServerStopped {
@@ -338,7 +338,7 @@ func TestNotificationsRun(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		ss.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"test_count"}`))
+		ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"test_count"}`))
 		got := recv(t, inbox)
 		if got == `{"jsonrpc":"2.0","id":1,"result":5}` {
 			return
@@ -386,7 +386,7 @@ func TestResponsesValidUTF8(t *testing.T) {
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_echoAny\",\"params\":[\"\xf0\x28\x8c\x28\"]}",
 	}
 	for _, in := range inputs {
-		ss.Handle([]byte(in))
+		ss.Handle(context.Background(), []byte(in))
 		got := recv(t, inbox)
 		if !utf8.ValidString(got) || !json.Valid([]byte(got)) {
 			t.Errorf("input %q: answer %q is not valid UTF-8 JSON", in, got)
@@ -453,7 +453,7 @@ func TestNoSubscriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ss.Close()
-	ss.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"test_subscribe","params":["ticks"]}`))
+	ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"test_subscribe","params":["ticks"]}`))
 	if got, want := recv(t, inbox), `{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"notifications not supported"}}`; got != want {
 		t.Fatalf("\n got: %s\nwant: %s", got, want)
 	}

@@ -165,20 +165,8 @@ func (ss *Session) deadline() (time.Time, bool) {
 	return dl, ok
 }
 
-// Handle processes one incoming message (a request or a batch) and returns once it has been
-// answered, or once it has run if it needs no answer. It returns [ErrClosed] if the session is
-// closed.
-//
-// An answer to one of the server's calls to the client (see [CallClient]) is routed at once,
-// without waiting for a call slot.
-//
-// Handle reads msg only until it returns: the caller may reuse msg then. The message runs on the
-// calling goroutine unless a deadline applies (Options.CallTimeout, ConnOptions.Deadline, a
-// deadline of the session's context): then it runs on a worker, with a copy of msg, and Handle
-// returns at the deadline with the timeout answer written while the call finishes in the
-// background. With [ConnOptions].InlineTimedCalls, a timed message runs on the calling goroutine
-// too, and Handle returns once its calls have returned.
-func (ss *Session) Handle(msg []byte) error {
+// handleNow is Handle for a sender that waits however long the message takes.
+func (ss *Session) handleNow(msg []byte) error {
 	if ss.back != nil && ss.back.n.Load() > 0 && ss.tryAnswer(msg) {
 		return nil // an answer to a call to the client: no call slot (see callclient.go)
 	}
@@ -219,17 +207,35 @@ func (ss *Session) await(a *answer) {
 	}
 }
 
-// HandleContext is Handle for a sender that may stop waiting (an in-process client whose
-// call has a context that can end): the message runs on one of the server's workers, and
-// HandleContext returns once it has been answered (at its deadline, if one applies, as Handle
-// does), or with ctx's error as soon as ctx ends. The context of the message's calls then ends
-// too (if the method looks at it) and the calls are answered -32800 "request cancelled", which
-// nobody waits for. A cancel notification on the session (Options.CancelMethod) reaches them
-// too, which it does not for Handle's. With a ctx that never ends, it is Handle.
-func (ss *Session) HandleContext(ctx context.Context, msg []byte) error {
+// Handle processes one incoming message (a request or a batch) and returns once it has been
+// answered, or once it has run if it needs no answer. It returns [ErrClosed] if the session is
+// closed. ctx is the sender's: when it can end (an in-process client whose call has a context
+// that can end), Handle returns with ctx's error as soon as it ends, and the message's calls are
+// cancelled (answered -32800 "request cancelled", which nobody waits for); a sender that waits
+// however long the message takes (an HTTP request, whose session's context carries the
+// request's) passes context.Background().
+//
+// An answer to one of the server's calls to the client (see [CallClient]) is routed at once,
+// without waiting for a call slot.
+//
+// Handle reads msg only until it returns: the caller may reuse msg then. With a ctx that cannot
+// end, the message runs on the calling goroutine unless a deadline applies
+// (Options.CallTimeout, ConnOptions.Deadline, a deadline of the session's context): then it
+// runs on a worker, with a copy of msg, and Handle returns at the deadline with the timeout
+// answer written while the call finishes in the background. With
+// [ConnOptions].InlineTimedCalls, a timed message runs on the calling goroutine too, and Handle
+// returns once its calls have returned. With a ctx that can end, the message runs on a worker
+// with a copy of msg; a cancel notification on the session (Options.CancelMethod) reaches it
+// too.
+func (ss *Session) Handle(ctx context.Context, msg []byte) error {
 	if ctx.Done() == nil {
-		return ss.Handle(msg)
+		return ss.handleNow(msg)
 	}
+	return ss.handleCtx(ctx, msg)
+}
+
+// handleCtx is Handle for a sender whose ctx can end.
+func (ss *Session) handleCtx(ctx context.Context, msg []byte) error {
 	if ss.back != nil && ss.back.n.Load() > 0 && ss.tryAnswer(msg) {
 		return nil
 	}
@@ -243,7 +249,7 @@ func (ss *Session) HandleContext(ctx context.Context, msg []byte) error {
 	mc.also = ctx // followed only once the method looks at its context
 	a := ss.newAnswer()
 	dl, timed := ss.deadline()
-	msg = append([]byte(nil), msg...) // the call may outlive HandleContext
+	msg = append([]byte(nil), msg...) // the call may outlive Handle
 	ss.srv.workers.run(func() {
 		defer ss.release()
 		if timed {

@@ -23,7 +23,7 @@ type sessionWire struct {
 	inbox *rpctest.Inbox
 }
 
-func (w *sessionWire) Send(msg []byte) error                { return w.ss.Handle(msg) }
+func (w *sessionWire) Send(msg []byte) error                { return w.ss.Handle(context.Background(), msg) }
 func (w *sessionWire) Recv(d time.Duration) ([]byte, error) { return w.inbox.Recv(d) }
 func (w *sessionWire) Close() error                         { return w.ss.Close() }
 

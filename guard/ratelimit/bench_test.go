@@ -48,7 +48,7 @@ func BenchmarkMiddleware(b *testing.B) {
 			msg := []byte(`{"jsonrpc":"2.0","id":1,"method":"` + bc.method + `","params":[1]}`)
 			b.ReportAllocs()
 			for b.Loop() {
-				ss.Handle(msg)
+				ss.Handle(context.Background(), msg)
 			}
 		})
 	}

@@ -120,7 +120,7 @@ func call(t *testing.T, ss *rpc.Session, a *answers, msg string) []answer {
 	a.mu.Lock()
 	a.msgs = nil
 	a.mu.Unlock()
-	if err := ss.Handle([]byte(msg)); err != nil {
+	if err := ss.Handle(context.Background(), []byte(msg)); err != nil {
 		t.Fatal(err)
 	}
 	a.mu.Lock()

@@ -1,6 +1,7 @@
 package httprpc
 
 import (
+	"context"
 	"errors"
 	"mime"
 	"net/http"
@@ -179,7 +180,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, msg []byte, star
 		return
 	}
 	out.ss = ss
-	err = ss.Handle(msg)
+	err = ss.Handle(context.Background(), msg)
 	sent := out.done()
 	ss.Close()
 	switch {

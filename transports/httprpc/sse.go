@@ -2,6 +2,7 @@ package httprpc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"mime"
@@ -128,7 +129,7 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, msg []byte, p
 		return
 	}
 	defer ss.Close()
-	err = ss.Handle(msg)
+	err = ss.Handle(context.Background(), msg)
 	release()
 	if err != nil || ss.Subscriptions() == 0 {
 		return // no subscription: the answer was all

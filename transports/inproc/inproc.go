@@ -5,7 +5,7 @@
 // context that cannot be cancelled (context.Background) runs on the caller's goroutine and its
 // answer is decoded straight from the server's buffer. Calls with a cancellable context run on a
 // worker of the server's so the caller can stop waiting when the context ends; the method's
-// context ends then too ([rpc.Session.HandleContext]), without a cancel notification.
+// context ends then too ([rpc.Session.Handle]), without a cancel notification.
 // Subscriptions and server notifications are delivered as they are written; the server's calls to
 // the client (rpc.CallClient) reach the methods the client serves (rpc.Client.Register), whose
 // answers go back through the transport's Send.
@@ -80,21 +80,11 @@ type transport struct{ ss *rpc.Session }
 var errStopped = fmt.Errorf("inproc: %w (client closed or server stopped)", rpc.ErrClosed)
 
 func (t *transport) Send(ctx context.Context, msg []byte) error {
-	if ctx.Done() == nil {
-		return t.handle(msg)
-	}
-	err := t.ss.HandleContext(ctx, msg)
+	err := t.ss.Handle(ctx, msg)
 	if errors.Is(err, rpc.ErrClosed) {
 		return errStopped
 	}
 	return err
-}
-
-func (t *transport) handle(msg []byte) error {
-	if err := t.ss.Handle(msg); err != nil {
-		return errStopped
-	}
-	return nil
 }
 
 func (t *transport) Close() error { return t.ss.Close() }

@@ -15,7 +15,7 @@ import (
 
 // closingWire is wire that also tells when the server closed the connection, and whose Send
 // returns at once: each message is handled as a call with a cancellable context is
-// (Session.HandleContext, on a goroutine of its own), so that a cancel notification can follow
+// (Session.Handle with its context, on a worker), so that a cancel notification can follow
 // a call that waits for one.
 type closingWire struct {
 	wire

@@ -43,7 +43,7 @@ func (c *chatSession) call(method string, params ...any) json.RawMessage {
 	c.t.Helper()
 	c.next++
 	p, _ := json.Marshal(params)
-	if err := c.ss.Handle(fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":%q,"params":%s}`, c.next, method, p)); err != nil {
+	if err := c.ss.Handle(context.Background(), fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":%q,"params":%s}`, c.next, method, p)); err != nil {
 		c.t.Fatal(err)
 	}
 	var answer struct {
@@ -178,7 +178,7 @@ func TestChatBrokerDown(t *testing.T) {
 		`"chat_rooms","params":[]`,
 		`"chat_subscribe","params":["messages","lobby"]`,
 	} {
-		ss.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":` + req + `}`))
+		ss.Handle(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":`+req+`}`))
 		m, err := inbox.Recv(5 * time.Second)
 		if err != nil || !strings.Contains(string(m), `"code":-32000`) || !strings.Contains(string(m), "chat: ") {
 			t.Errorf("%s: %s, %v", req, m, err)
