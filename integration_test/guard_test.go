@@ -301,6 +301,43 @@ key = "ip"
 	}
 }
 
+// TestTrustedProxies: behind a trusted proxy ([http] trustedproxies), a limit keyed by ip
+// holds per client named by X-Forwarded-For; a header from an untrusted peer (the same client
+// once the setting names another proxy) changes nothing.
+func TestTrustedProxies(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		proxies string
+		want    string // statuses: client A, A again, client B
+	}{
+		{"trusted", `["127.0.0.1"]`, "[200 429 200]"},
+		{"not trusted", `["10.0.0.0/8"]`, "[200 429 429]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			config := filepath.Join(t.TempDir(), "polyrpc.toml")
+			os.WriteFile(config, []byte(`
+[http]
+trustedproxies = `+tt.proxies+`
+[[limits]]
+methods = ["test_add"]
+rate = 0.01
+burst = 1
+key = "ip"
+`), 0o600)
+			s := startServer(t, "--config", config)
+			const add = `{"jsonrpc":"2.0","id":1,"method":"test_add","params":[1,2]}`
+			var statuses []int
+			for _, client := range []string{"203.0.113.1", "203.0.113.1", "198.51.100.7"} {
+				status, _ := curlPost(t, s.HTTP, add, []string{"X-Forwarded-For: " + client}, nil, nil)
+				statuses = append(statuses, status)
+			}
+			if got := fmt.Sprint(statuses); got != tt.want {
+				t.Errorf("statuses %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestCancel: the $/cancelRequest notification cancels a running call over WebSocket and
 // IPC against the binary: the call is answered -32800 at once.
 func TestCancel(t *testing.T) {

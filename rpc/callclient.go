@@ -87,7 +87,9 @@ func (b *backCalls) take(id uint64) *pendingCall {
 // with the methods it serves ([Client.Register], web/jsonrpc.js's handle).
 //
 // The call waits at most until ctx's deadline, or Options.CallbackTimeout (30 s) when ctx has
-// none; ctx's end and the timeout return an error wrapping ctx's error. An error answer is
+// none; ctx's end and the timeout return an error wrapping ctx's error, and send the client
+// the cancel notification (Options.CancelMethod) with the call's id, so that a polyrpc client
+// stops the method. An error answer is
 // returned as *[Error] with the client's code, message and data (Code [CodeMethodNotFound]
 // when the client does not serve method). A connection that closes before the answer returns
 // an error wrapping [ErrConnectionLost]; an HTTP connection, which has no way back, an error
@@ -204,7 +206,30 @@ func (ss *Session) callClient(ctx context.Context, result any, method string, ar
 	case <-ss.ctx.Done(): // ctx may not follow the session's (context.WithoutCancel)
 		timeout = 0
 	}
+	b.take(id) // from here an answer is stray: the one the cancel brings back must not win
+	ss.cancelBack(id)
 	return pc.finish(ss.backFailed(ctx, method, timeout, "")) // the answer, if it came meanwhile
+}
+
+// cancelBack tells the client that the server gave up on its call id: the server's cancel
+// notification (Options.CancelMethod, {"id":"sN"}), which a polyrpc Client serving the method
+// takes as the server's own clients' cancellations are taken, ending the method's context. A
+// client that knows no such notification ignores it, as JSON-RPC 2.0 has it; the answer that
+// may still come is dropped as a stray answer. Nothing is sent with cancellation off or once
+// the connection is closed.
+func (ss *Session) cancelBack(id uint64) {
+	q := ss.srv.cfg.cancelQuoted
+	if q == nil || ss.ctx.Err() != nil {
+		return
+	}
+	bp := getBuf()
+	defer putBuf(bp)
+	buf := append(*bp, `{"jsonrpc":"2.0","method":`...)
+	buf = append(buf, q...)
+	buf = append(buf, `,"params":{"id":"s`...)
+	buf = strconv.AppendUint(buf, id, 10)
+	*bp = append(buf, "\"}}\n"...)
+	ss.write(*bp)
 }
 
 // backFailed words the end of a call to the client: the connection closed, the default

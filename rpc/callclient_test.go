@@ -120,13 +120,23 @@ func TestCallClientErrors(t *testing.T) {
 			e := tr.dial(t, &rpc.Options{CallbackTimeout: 50 * time.Millisecond})
 			release := make(chan struct{})
 			defer close(release)
-			if err := e.client.Register("slow", slowService{release}); err != nil {
+			ended := make(chan error, 1)
+			if err := e.client.Register("slow", slowService{release, ended}); err != nil {
 				t.Fatal(err)
 			}
 			var raw json.RawMessage
 			err := e.client.Call(context.Background(), &raw, "test_callback", "slow_wait", nil)
 			if err == nil || !strings.Contains(err.Error(), "call to the client's slow_wait: the client did not answer within 50ms") {
 				t.Fatalf("got %v, want the timeout", err)
+			}
+			// The server gave up: its cancel notification ends the client's method.
+			select {
+			case err := <-ended:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("the client's method ended with %v, want its context cancelled", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("the client's method still runs after the server gave up on it")
 			}
 		})
 	}
@@ -141,12 +151,20 @@ func (timedCaller) Call(ctx context.Context, method string, ms int) error {
 	return rpc.CallClient(ctx, nil, method)
 }
 
-type slowService struct{ release chan struct{} }
+// slowService waits until release closes or its context ends, and then sends ended its
+// context's error (when ended is not nil).
+type slowService struct {
+	release chan struct{}
+	ended   chan error
+}
 
 func (s slowService) Wait(ctx context.Context) error {
 	select {
 	case <-s.release:
 	case <-ctx.Done():
+	}
+	if s.ended != nil {
+		s.ended <- ctx.Err()
 	}
 	return nil
 }
@@ -208,13 +226,22 @@ func TestCallClientLimits(t *testing.T) {
 		t.Fatalf("got %+v, want the call to the client", first)
 	}
 	// The slot is taken: the next call to the client waits for it until its context ends,
-	// without being written; then the first times out.
+	// without being written; then the first times out, and the server tells the client it
+	// gave up on it (no such notice for the call that was never written).
 	send(`{"jsonrpc":"2.0","id":2,"method":"timed_call","params":["ui_b",50]}`)
 	for _, want := range []struct{ id, msg string }{
 		{"2", "call to the client's ui_b: the call's context ended waiting for one of the connection's Options.MaxCallbacks: context deadline exceeded"},
+		{"", rpc.DefaultCancelMethod},
 		{"1", "call to the client's ui_a: the call's context ended: context deadline exceeded"},
 	} {
-		if n := recv(); string(n.ID) != want.id || n.Error == nil || !strings.HasSuffix(n.Error.Message, want.msg) {
+		n := recv()
+		if want.id == "" {
+			if n.Method != want.msg || n.ID != nil || string(n.Params.ID) != string(first.ID) {
+				t.Fatalf("got %+v, want the cancel notification of %s", n, first.ID)
+			}
+			continue
+		}
+		if string(n.ID) != want.id || n.Error == nil || !strings.HasSuffix(n.Error.Message, want.msg) {
 			t.Fatalf("got %+v, want the error %q", n, want.msg)
 		}
 	}

@@ -250,6 +250,7 @@ type wireNote struct {
 		Subscription string          `json:"subscription"`
 		Result       json.RawMessage `json:"result"`
 		Dropped      int             `json:"dropped"`
+		ID           json.RawMessage `json:"id"` // a cancel notification's
 	} `json:"params"`
 }
 

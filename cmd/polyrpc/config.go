@@ -29,6 +29,7 @@ var configKeys = []configKey{
 	{"http.api", "http.api", 'l'},
 	{"http.corsdomain", "http.corsdomain", 'l'},
 	{"http.vhosts", "http.vhosts", 'l'},
+	{"http.trustedproxies", "http.trustedproxies", 'l'},
 	{"ws.enabled", "ws", 'b'},
 	{"ws.addr", "ws.addr", 's'},
 	{"ws.port", "ws.port", 'i'},

@@ -21,6 +21,7 @@ type serveConfig struct {
 	httpAPI    []string // nil: every namespace
 	httpCORS   []string
 	httpVHosts []string
+	proxies    trustedProxies // --http.trustedproxies (proxies.go)
 	ws         bool
 	wsAddr     string
 	wsPort     int
@@ -89,13 +90,14 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.configPath, "config", "", "TOML file with the same settings as these flags (see the README); flags win")
-	var httpAPI, httpCORS, httpVHosts, wsAPI, wsOrigins string
+	var httpAPI, httpCORS, httpVHosts, wsAPI, wsOrigins, proxies string
 	fs.BoolVar(&c.http, "http", true, "serve JSON-RPC over HTTP")
 	fs.StringVar(&c.httpAddr, "http.addr", "127.0.0.1", "HTTP listening interface")
 	fs.IntVar(&c.httpPort, "http.port", 8545, "HTTP listening port (0: any free port)")
 	fs.StringVar(&httpAPI, "http.api", "", "namespaces offered over HTTP, comma separated (empty: all but admin)")
 	fs.StringVar(&httpCORS, "http.corsdomain", "", "origins allowed to make cross-origin requests, comma separated (* for any)")
 	fs.StringVar(&httpVHosts, "http.vhosts", "localhost", "virtual hostnames accepted in the Host header, comma separated (* for any)")
+	fs.StringVar(&proxies, "http.trustedproxies", "", "load balancers and proxies (addresses or CIDR prefixes, comma separated) whose X-Forwarded-For names the client, for logs, hooks and limits keyed by ip (HTTP and WebSocket)")
 	fs.BoolVar(&c.ws, "ws", true, "serve JSON-RPC over WebSocket")
 	fs.StringVar(&c.wsAddr, "ws.addr", "", "WebSocket listening interface (empty: as --http.addr)")
 	fs.IntVar(&c.wsPort, "ws.port", -1, "WebSocket listening port (default: the HTTP port, sharing its listener)")
@@ -134,6 +136,10 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	c.httpCORS, c.httpVHosts, c.wsOrigins = list(httpCORS), list(httpVHosts), list(wsOrigins)
 	if c.httpVHosts == nil {
 		c.httpVHosts = []string{}
+	}
+	var err error
+	if c.proxies, err = parseTrustedProxies(c.name("http.trustedproxies"), list(proxies)); err != nil {
+		return nil, err
 	}
 	if c.wsAddr == "" {
 		c.wsAddr = c.httpAddr

@@ -37,7 +37,7 @@ import (
 // The console is served where WebSocket is, since the page talks to the host that served it.
 func newRouter(srv *rpc.Server, cfg *serveConfig, serveHTTP, serveWS bool) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer)
+	r.Use(middleware.Recoverer, cfg.proxies.middleware)
 	var rpcH, wsH, webH http.Handler
 	if serveHTTP {
 		rpcH = cfg.limitHTTP(httprpc.NewHandler(srv, &httprpc.Options{

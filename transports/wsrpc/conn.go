@@ -23,6 +23,7 @@ type conn struct {
 	closeCode int         // sent by Close on a healthy connection
 	closeText string
 	burst     *burstConn // under ws, when this side gathers bursts (the server); or nil
+	endsAsEOF bool       // the server side: the peer's closing ends input with io.EOF
 
 	// Keepalive state (keepalive.go); times are nanoseconds since epoch (monotonic).
 	epoch     time.Time
@@ -44,10 +45,11 @@ type conn struct {
 }
 
 var (
-	_ rpc.Conn         = (*conn)(nil)
-	_ rpc.Flusher      = (*conn)(nil)
-	_ rpc.Releaser     = (*conn)(nil)
-	_ rpc.ReasonCloser = (*conn)(nil)
+	_ rpc.Conn           = (*conn)(nil)
+	_ rpc.Flusher        = (*conn)(nil)
+	_ rpc.Releaser       = (*conn)(nil)
+	_ rpc.ReasonCloser   = (*conn)(nil)
+	_ rpc.HangupNotifier = (*conn)(nil)
 )
 
 var (

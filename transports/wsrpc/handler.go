@@ -95,6 +95,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// only tells how the connection ended; there is no one left to tell.
 	c := newConn(ws, h.cfg, h.srv.RequestBudget(), websocket.CloseGoingAway, "server stopped")
 	c.burst = hj.conn
+	c.endsAsEOF = true
 	_ = h.srv.ServeConn(c, opts)
 }
 

@@ -150,14 +150,31 @@ func (c *conn) Release(msg []byte) {
 	bufpool.Put(msg)
 }
 
-// readFailed closes the connection after a read error and returns the error to report.
+// readFailed closes the connection after a read error and returns the error to report: on the
+// server side, io.EOF when the peer ended the connection (see peerClosed), so that the server
+// does not report a failure for a client that left; PeerGone is closed by then.
 func (c *conn) readFailed(err error) error {
 	if errors.Is(err, websocket.ErrReadLimit) {
 		c.linger() // the close frame is out; let it reach a peer that is still sending
 	}
 	c.shutdown(fmt.Errorf("wsrpc: %w", err))
+	if c.endsAsEOF && peerClosed(err) {
+		return io.EOF
+	}
 	return c.cause
 }
+
+// peerClosed reports whether a read error is the peer ending the connection: its close frame
+// with a code of a normal end (1000 normal, 1001 going away, 1005 no code), or the socket
+// closed without a close frame (gorilla's 1006).
+func peerClosed(err error) bool {
+	return websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway,
+		websocket.CloseNoStatusReceived, websocket.CloseAbnormalClosure)
+}
+
+// PeerGone is closed once the socket is closed. A WebSocket peer that sent its close frame
+// reads no more messages (RFC 6455 §5.5.1), so the server cancels the calls it had received.
+func (c *conn) PeerGone() <-chan struct{} { return c.down }
 
 // linger half-closes the socket and reads until the peer closes its side (or closeLinger
 // passes), so that the close frame already sent is not destroyed by a TCP reset caused by
