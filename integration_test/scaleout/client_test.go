@@ -27,8 +27,9 @@ type position struct {
 }
 
 type subscriber struct {
-	i   int
-	url string
+	i    int
+	url  string
+	room string
 
 	mu        sync.Mutex
 	conn      *websocket.Conn
@@ -102,7 +103,7 @@ func (s *subscriber) subscribe(since *position) error {
 		err = json.Unmarshal(res, &info)
 	}
 	if err == nil {
-		params := []any{"messages", room}
+		params := []any{"messages", s.room}
 		if since != nil {
 			params = append(params, since)
 		}
@@ -231,14 +232,14 @@ func (s *subscriber) close() {
 
 var errClosed = errors.New("subscriber closed")
 
-// startSubscribers connects n subscribers through url.
-func startSubscribers(t testing.TB, url string, n int) []*subscriber {
+// startSubscribers connects n subscribers of room through url.
+func startSubscribers(t testing.TB, url, room string, n int) []*subscriber {
 	t.Helper()
 	subs := make([]*subscriber, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := range subs {
-		subs[i] = &subscriber{i: i, url: url, more: make(chan struct{}, 1)}
+		subs[i] = &subscriber{i: i, url: url, room: room, more: make(chan struct{}, 1)}
 		t.Cleanup(subs[i].close)
 	}
 	for i := range subs {
@@ -285,6 +286,7 @@ func waitReceived(t testing.TB, subs []*subscriber, last uint64, timeout time.Du
 // publisher sends chat messages over HTTP at a steady rate.
 type publisher struct {
 	url    string
+	room   string
 	client *http.Client
 	mu     sync.Mutex
 	acked  []uint64 // ids of the messages chat_send confirmed
@@ -293,8 +295,8 @@ type publisher struct {
 	errs   []string
 }
 
-func newPublisher(url string) *publisher {
-	return &publisher{url: url, client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: publishers}}}
+func newPublisher(url, room string) *publisher {
+	return &publisher{url: url, room: room, client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: publishers}}}
 }
 
 // publishers is how many requests a publisher has in flight at most: its rate must not
@@ -311,7 +313,7 @@ func (p *publisher) run(ctx context.Context, k0, n, rate int) {
 			for k := range keys {
 				var m chatMessage
 				text := fmt.Sprintf("k=%d t=%d", k, time.Now().UnixNano())
-				err := rpcCall(ctx, p.client, p.url, "chat_send", &m, room, "bench", text)
+				err := rpcCall(ctx, p.client, p.url, "chat_send", &m, p.room, "bench", text)
 				p.mu.Lock()
 				if err != nil {
 					p.failed++
