@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -54,19 +56,55 @@ func newBroker(t testing.TB, url string, o Options) *Broker {
 	return b
 }
 
+// TestConformance runs the broker conformance suite on file and memory streams. The history
+// is lost by deleting a memory stream, and by restarting the server without the files of a
+// file stream: a file stream deleted and at once recreated by the broker can lose the new
+// stream's directory to the server's removal of the old one (nats-server 2.15: every update
+// of it then fails), a race of the server's that an operator's deletion does not meet.
 func TestConformance(t *testing.T) {
-	s := runServer(t, t.TempDir(), 0)
+	dir := t.TempDir()
+	s := runServer(t, dir, 0)
+	url, port := s.ClientURL(), s.Addr().(*net.TCPAddr).Port
+	var restarted []*server.Server
+	t.Cleanup(func() {
+		for _, r := range restarted {
+			stopServer(r)
+		}
+	})
+	lose := map[string]func(testing.TB){
+		"memory": func(t testing.TB) { deleteStream(t, url, "BT_memory") },
+		"file": func(tb testing.TB) {
+			stopServer(s)
+			for _, r := range restarted {
+				stopServer(r)
+			}
+			if err := os.RemoveAll(filepath.Join(dir, "jetstream", "$G", "streams", "BT_file")); err != nil {
+				tb.Fatal(err)
+			}
+			// Started under the whole test, so that it outlives the subtest that lost the history.
+			opts := &server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true}
+			r, err := server.NewServer(opts)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			go r.Start()
+			if !r.ReadyForConnections(10 * time.Second) {
+				tb.Fatal("nats-server not ready after 10 s")
+			}
+			restarted = append(restarted, r)
+		},
+	}
 	for _, storage := range []string{"file", "memory"} {
 		t.Run(storage, func(t *testing.T) {
 			stream := "BT_" + storage
 			brokertest.RunWith(t, func(t *testing.T) subscriptions.Broker {
-				return newBroker(t, s.ClientURL(), Options{
+				return newBroker(t, url, Options{
 					Stream:        stream,
 					Subject:       "bt." + storage,
 					MemoryStorage: storage == "memory",
 					Retention:     subscriptions.Retention{Events: brokertest.Retained},
 				})
-			}, brokertest.Options{Lose: func(t testing.TB) { deleteStream(t, s.ClientURL(), stream) }})
+			}, brokertest.Options{Lose: lose[storage]})
 		})
 	}
 }

@@ -81,9 +81,10 @@ func (f *tlsFlags) stopSignals() []os.Signal {
 
 // reloadOnHangup reloads the certificate on each SIGHUP until the returned function is called
 // (which waits for the goroutine it started). A reload that fails keeps the certificate in use
-// and is logged. Without TLS it does nothing.
+// and is logged. Without TLS it does nothing. It also listens when the server was started with
+// SIGHUP ignored (nohup): a reload never stops the server, and an operator's SIGHUP must work.
 func (f *tlsFlags) reloadOnHangup(log *slog.Logger) (stop func()) {
-	if !f.on() || signal.Ignored(syscall.SIGHUP) {
+	if !f.on() {
 		return func() {}
 	}
 	hup := make(chan os.Signal, 1)
