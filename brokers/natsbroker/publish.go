@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -13,9 +14,17 @@ import (
 	"github.com/polyrpc/polyrpc/subscriptions"
 )
 
-// maxCASAttempts bounds the retries of a publish that lost the race for its topic's next
-// sequence to another node.
-const maxCASAttempts = 32
+// casPatience is how many times in a row a publish retries at once after losing the race for
+// its topic's next sequence to another node; past it, each retry first waits casPause per
+// attempt beyond (at most maxCASPause). A node that publishes back to back learns the new
+// last sequence from its own ack before a loser learns it from its error, so the loser can
+// lose every race while the other's burst lasts: it keeps trying, paced, until its context
+// ends (Timeout by default).
+const (
+	casPatience = 8
+	casPause    = 50 * time.Microsecond
+	maxCASPause = 2 * time.Millisecond
+)
 
 // Publish implements [subscriptions.Broker]. The event is stored with a header naming the
 // topic's previous sequence, on the condition that the subject's last sequence still is that
@@ -60,8 +69,16 @@ func (b *Broker) Publish(ctx context.Context, name string, data []byte) (subscri
 		}
 		t.known = false
 		conflict, actual := wrongLast(err)
-		if !conflict || attempt+1 >= maxCASAttempts {
+		if !conflict || ctx.Err() != nil {
 			return subscriptions.Position{}, b.failed(name, err)
+		}
+		if attempt >= casPatience {
+			pause := min(time.Duration(attempt-casPatience+1)*casPause, maxCASPause)
+			select {
+			case <-time.After(pause):
+			case <-ctx.Done():
+				return subscriptions.Position{}, b.failed(name, err)
+			}
 		}
 		if actual > t.last {
 			// The server says which sequence is last now: retry after it at once. (Not when

@@ -247,7 +247,7 @@ func testConcurrentPublishers(t testing.TB, b subscriptions.Broker, rec *recorde
 	if err := b.Subscribe(topic); err != nil {
 		t.Fatal(err)
 	}
-	published := publishConcurrently(t, b, topic, publishers, each)
+	published := publishConcurrently(t, b, rec, topic, publishers, each)
 	evs := rec.wait(t, topic, publishers*each)
 	checkDelivered(t, topic, evs, published)
 	// The history holds the same events, in the same order (as many as it keeps).
@@ -276,7 +276,7 @@ func testConcurrentTopics(t testing.TB, b subscriptions.Broker, rec *recorder) {
 		}
 	}
 	for i := range names {
-		wg.Go(func() { published[i] = publishConcurrently(t, b, names[i], publishers, each) })
+		wg.Go(func() { published[i] = publishConcurrently(t, b, rec, names[i], publishers, each) })
 	}
 	wg.Wait()
 	for i, topic := range names {
@@ -285,7 +285,7 @@ func testConcurrentTopics(t testing.TB, b subscriptions.Broker, rec *recorder) {
 }
 
 // publishConcurrently publishes from several goroutines and returns the values by offset.
-func publishConcurrently(t testing.TB, b subscriptions.Broker, topic string, publishers, each int) map[uint64][]byte {
+func publishConcurrently(t testing.TB, b subscriptions.Broker, rec *recorder, topic string, publishers, each int) map[uint64][]byte {
 	var mu sync.Mutex
 	published := make(map[uint64][]byte)
 	var wg sync.WaitGroup
@@ -293,6 +293,21 @@ func publishConcurrently(t testing.TB, b subscriptions.Broker, topic string, pub
 		wg.Go(func() {
 			var last uint64
 			for i := range each {
+				// Keep within retention: a delivery that falls Retained events behind may find
+				// them forgotten, as it should (a Feed then reports the gap). The suite tests
+				// order and completeness here, not how fast a consumer keeps up.
+				for deadline := time.Now().Add(timeout); ; time.Sleep(time.Millisecond) {
+					mu.Lock()
+					ahead := len(published) - rec.count(topic)
+					mu.Unlock()
+					if ahead < Retained/2 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Errorf("%s: deliveries stayed %d events behind for %v", topic, ahead, timeout)
+						return
+					}
+				}
 				v := value(topic, p*each+i)
 				pos, err := b.Publish(ctx(t), topic, v)
 				if err != nil {

@@ -61,6 +61,13 @@ func (r *recorder) events(topic string) []subscriptions.Event {
 	return append([]subscriptions.Event(nil), r.byTopic[topic]...)
 }
 
+// count is the number of events of topic delivered.
+func (r *recorder) count(topic string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.byTopic[topic])
+}
+
 // wait waits until n events of topic have been delivered and returns them; more than n is an
 // error.
 func (r *recorder) wait(t testing.TB, topic string, n int) []subscriptions.Event {
