@@ -89,9 +89,8 @@ func (b *backCalls) take(id uint64) *pendingCall {
 // The call waits at most until ctx's deadline, or Options.CallbackTimeout (30 s) when ctx has
 // none; ctx's end and the timeout return an error wrapping ctx's error, and send the client
 // the cancel notification (Options.CancelMethod) with the call's id, so that a polyrpc client
-// stops the method. An error answer is
-// returned as *[Error] with the client's code, message and data (Code [CodeMethodNotFound]
-// when the client does not serve method). A connection that closes before the answer returns
+// stops the method. An error answer is returned as *[Error] with the client's code, message
+// and data (Code [CodeMethodNotFound] when the client does not serve method). A connection that closes before the answer returns
 // an error wrapping [ErrConnectionLost]; an HTTP connection, which has no way back, an error
 // wrapping [ErrNoCallback]. At most Options.MaxCallbacks calls per connection wait for their
 // answers at once: the next waits for one of them to return, until its ctx ends.
