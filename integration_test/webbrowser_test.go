@@ -73,11 +73,12 @@ func TestBrowserConsole(t *testing.T) {
 
 	// The client module on its own, over /ws: calls by position and by name, an error, a
 	// timeout, an aborted call (which sends the cancel notification), a batch, the server's
-	// calls to handlers (a result, a thrown error, a method without a handler), and a
-	// subscription read as an async iterator (leaving the loop unsubscribes).
+	// calls to handlers (a result, a thrown error, a method without a handler, a call the server
+	// cancels), and a subscription read as an async iterator (leaving the loop unsubscribes).
 	got := eval[string](ex, "use jsonrpc.js", fmt.Sprintf(moduleScript, room+"-module"), chromedp.EvalAwaitPromise)
 	const want = `{"sum":3,"byName":7,"err":[true,-32042,{"why":"testing"}],"timeout":[true,"timeout"],"abort":["AbortError",true],` +
 		`"batch":[2,-32601],"callback":true,"refused":[4001,"no",{"why":"user"}],"nope":-32601,` +
+		`"outer":"AbortError","handlerCancelled":"AbortError",` +
 		`"note":"via module","active":false,"unsubscribed":"unsubscribed"}`
 	if got != want {
 		t.Errorf("jsonrpc.js:\n got %s\nwant %s", got, want)
@@ -259,6 +260,16 @@ const moduleScript = `(async () => {
 	out.callback = await c.call("test_callback", ["ui_confirm", ["ok?"]]);
 	try { await c.call("test_callback", ["ui_refuse", []]); } catch (e) { out.refused = [e.code, e.message, e.data]; }
 	try { await c.call("test_callback", ["ui_nope", []]); } catch (e) { out.nope = e.code; }
+	// Cancelling test_callback cancels its call to this client: the handler's signal aborts.
+	let handlerSaw = "";
+	c.handle("ui_wait", (_, { signal }) => new Promise((resolve) => {
+		signal.addEventListener("abort", () => { handlerSaw = signal.reason.name; resolve(null); }, { once: true });
+	}));
+	const ctl2 = new AbortController();
+	setTimeout(() => ctl2.abort(), 100);
+	try { await c.call("test_callback", ["ui_wait", []], { signal: ctl2.signal }); } catch (e) { out.outer = e.name; }
+	for (let i = 0; i < 250 && !handlerSaw; i++) await new Promise((r) => setTimeout(r, 20));
+	out.handlerCancelled = handlerSaw;
 	const sub = await c.subscribe("chat", "messages", %q);
 	const ended = new Promise((resolve) => sub.addEventListener("end", (e) => resolve(e.detail.reason)));
 	await c.call("chat_send", [sub.args[0], "module", "via module"]);

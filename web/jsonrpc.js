@@ -31,7 +31,9 @@
 // it throws is the error: its code, message and data when it has them (an RPCError, or any
 // object with a numeric code), else -32000 with its message. A request for a method without a
 // handler is answered -32601. A notification from the server for a handled method runs fn and
-// is not answered.
+// is not answered. fn's second argument is {signal}: an AbortSignal that aborts when the server
+// gives up on the call and says so with its cancel notification (options.cancelMethod, as a
+// polyrpc server does when rpc.CallClient's context ends); the call is then not answered.
 //
 // Positions: a subscription backed by a polyrpc Feed (chat_subscribe, for one) gets position
 // notices (NS_subscriptionPosition) and an offset with each notification; sub.position is the
@@ -80,6 +82,7 @@ export class Client extends EventTarget {
     this._nextId = 1;
     this._pending = new Map(); // id -> {resolve, reject, timer}
     this._handlers = new Map(); // method -> fn, for the server's calls
+    this._serving = new Map(); // id -> {ctl, ws}: a server's call being answered, its AbortController and connection
     this._subs = new Map(); // server id -> Subscription
     this._early = []; // notifications that arrived before their subscription's id
     this._waiters = []; // {resolve, reject} waiting for the connection to open
@@ -300,6 +303,13 @@ export class Client extends EventTarget {
 
   _handle(m) {
     if (m === null || typeof m !== "object") return;
+    if (m.method === this.options.cancelMethod && m.id === undefined && !this._handlers.has(m.method)) {
+      // The server gave up on one of its calls: its handler's signal aborts.
+      const s = this._serving.get(m.params?.id);
+      // Ids are the connection's: one of a call from before a reconnect is not this one.
+      if (s && s.ws === this._ws) s.ctl.abort(new DOMException("the server cancelled the call", "AbortError"));
+      return;
+    }
     if (typeof m.method === "string" && m.id === undefined && !this._handlers.has(m.method)) {
       this._notification(m);
       return;
@@ -318,22 +328,29 @@ export class Client extends EventTarget {
     }
   }
 
-  // Answers a request of the server's (or runs a notification) with its handler.
+  // Answers a request of the server's (or runs a notification) with its handler, which gets
+  // a signal that aborts when the server cancels the call; a cancelled call is not answered
+  // (the server no longer waits for it).
   async _serve(m) {
     const fn = this._handlers.get(m.method);
     const ws = this._ws;
+    const ctl = new AbortController();
+    const key = m.id;
+    if (key !== undefined) this._serving.set(key, { ctl, ws });
     let answer;
     if (!fn) {
       answer = { error: { code: -32601, message: `the method ${m.method} does not exist/is not available` } };
     } else {
       try {
-        const result = await fn(m.params);
+        const result = await fn(m.params, { signal: ctl.signal });
         answer = { result: result === undefined ? null : result };
       } catch (err) {
         answer = { error: errorObject(err) };
+      } finally {
+        if (this._serving.get(key)?.ctl === ctl) this._serving.delete(key);
       }
     }
-    if (m.id === undefined) return; // a notification: no answer
+    if (m.id === undefined || ctl.signal.aborted) return; // a notification, or cancelled: no answer
     // The answer goes back on the connection the request came on; gone, it is moot.
     if (this._ws !== ws || !ws || ws.readyState !== WebSocket.OPEN) return;
     ws.send(JSON.stringify({ jsonrpc: "2.0", id: m.id, ...answer }));
