@@ -24,7 +24,9 @@ import (
 //     the answers that release them; middlewares do not see answers (Hooks.Refused sees the
 //     ones dropped);
 //   - an answer whose id names no call waiting (unknown, late, answered twice, in a batch) is
-//     dropped and logged at debug level, with [RefusedStrayAnswer] for Hooks.Refused;
+//     dropped and logged at debug level, with [RefusedStrayAnswer] for Hooks.Refused, except
+//     the late answer to one of the latest calls given up on (see cancelBack), which is
+//     expected and only logged;
 //   - a call that waits while its method runs on the goroutine reading the connection moves
 //     reading to another goroutine first, so that its answer is read at once.
 
@@ -50,6 +52,8 @@ type backCalls struct {
 	mu      sync.Mutex
 	next    uint64
 	pending map[uint64]*pendingCall
+	gone    [8]uint64 // the latest calls given up on (ring): their late answers are expected
+	ngone   int
 }
 
 func newBackCalls(cfg *config) *backCalls {
@@ -67,6 +71,31 @@ func (b *backCalls) add(pc *pendingCall) uint64 {
 	b.pending[b.next] = pc
 	b.n.Store(int64(len(b.pending)))
 	return b.next
+}
+
+// giveUp removes the call id, whose caller stopped waiting, and remembers it for a while: the
+// client may still answer it (a polyrpc client answers -32800 to the cancel notification).
+func (b *backCalls) giveUp(id uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.pending[id]; ok {
+		delete(b.pending, id)
+		b.n.Store(int64(len(b.pending)))
+	}
+	b.gone[b.ngone%len(b.gone)] = id
+	b.ngone++
+}
+
+// late reports whether id is one of the latest calls given up on.
+func (b *backCalls) late(id uint64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, g := range b.gone {
+		if g == id {
+			return true
+		}
+	}
+	return false
 }
 
 // take removes and returns the call waiting for id, or nil.
@@ -205,7 +234,7 @@ func (ss *Session) callClient(ctx context.Context, result any, method string, ar
 	case <-ss.ctx.Done(): // ctx may not follow the session's (context.WithoutCancel)
 		timeout = 0
 	}
-	b.take(id) // from here an answer is stray: the one the cancel brings back must not win
+	b.giveUp(id) // from here an answer is late: the one the cancel brings back must not win
 	ss.cancelBack(id)
 	return pc.finish(ss.backFailed(ctx, method, timeout, "")) // the answer, if it came meanwhile
 }
@@ -213,8 +242,8 @@ func (ss *Session) callClient(ctx context.Context, result any, method string, ar
 // cancelBack tells the client that the server gave up on its call id: the server's cancel
 // notification (Options.CancelMethod, {"id":"sN"}), which a polyrpc Client serving the method
 // takes as the server's own clients' cancellations are taken, ending the method's context. A
-// client that knows no such notification ignores it, as JSON-RPC 2.0 has it; the answer that
-// may still come is dropped as a stray answer. Nothing is sent with cancellation off or once
+// client that knows no such notification ignores it, as JSON-RPC 2.0 has it; an answer that
+// still comes is dropped, not counted as stray (the session remembers the latest such calls). Nothing is sent with cancellation off or once
 // the connection is closed.
 func (ss *Session) cancelBack(id uint64) {
 	q := ss.srv.cfg.cancelQuoted
@@ -283,10 +312,17 @@ func (ss *Session) takeAnswer(msg []byte) {
 // routeAnswer hands the answer r to the call waiting for it, or drops it.
 func (ss *Session) routeAnswer(r response) {
 	var pc *pendingCall
-	if id, ok := backID(r.id); ok && ss.back != nil {
+	id, ok := backID(r.id)
+	if ok && ss.back != nil {
 		pc = ss.back.take(id)
 	}
 	if pc == nil {
+		if ok && ss.back != nil && ss.back.late(id) {
+			// The answer to a call given up on, expected after the cancel notification: not
+			// a stray one.
+			ss.srv.cfg.log.Debug("rpc: dropped a late answer", "id", string(r.id), "transport", ss.opts.Peer.Transport)
+			return
+		}
 		ss.strayAnswer(r.id, "no call to the client waits for it")
 		return
 	}
