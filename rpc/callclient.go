@@ -52,8 +52,10 @@ type backCalls struct {
 	mu      sync.Mutex
 	next    uint64
 	pending map[uint64]*pendingCall
-	gone    [8]uint64 // the latest calls given up on (ring): their late answers are expected
-	ngone   int
+	// gone holds the latest lateCalls calls given up on (a ring, made on first use): their
+	// late answers are expected.
+	gone  []uint64
+	ngone int
 }
 
 func newBackCalls(cfg *config) *backCalls {
@@ -82,9 +84,15 @@ func (b *backCalls) giveUp(id uint64) {
 		delete(b.pending, id)
 		b.n.Store(int64(len(b.pending)))
 	}
-	b.gone[b.ngone%len(b.gone)] = id
+	if b.gone == nil {
+		b.gone = make([]uint64, lateCalls) // most connections never give up on a call
+	}
+	b.gone[b.ngone%lateCalls] = id
 	b.ngone++
 }
+
+// lateCalls is how many of the calls given up on a session remembers.
+const lateCalls = 8
 
 // late reports whether id is one of the latest calls given up on.
 func (b *backCalls) late(id uint64) bool {
