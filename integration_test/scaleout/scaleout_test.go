@@ -138,7 +138,7 @@ func baseline(t *testing.T) figures {
 // the load balancer l, receive nQuietMsgs messages at lightRate, while the other subscribers
 // stay connected and idle; the machine is then quiet enough for the figures to show what the
 // broker adds, rather than two shared cores fanning out 30,000 notifications per second.
-func quietLatency(t *testing.T, l *lb) [3]time.Duration {
+func quietLatency(t testing.TB, l *lb) [3]time.Duration {
 	subs := startSubscribers(t, l.ws(), quietRoom, nQuiet)
 	p, lat := deliverAt(t, l.http(), subs, 0, nQuietMsgs, lightRate)
 	checkStreams(t, subs, p.acked)
