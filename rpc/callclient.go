@@ -80,10 +80,7 @@ func (b *backCalls) add(pc *pendingCall) uint64 {
 func (b *backCalls) giveUp(id uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.pending[id]; ok {
-		delete(b.pending, id)
-		b.n.Store(int64(len(b.pending)))
-	}
+	b.remove(id)
 	if b.gone == nil {
 		b.gone = make([]uint64, lateCalls) // most connections never give up on a call
 	}
@@ -94,8 +91,12 @@ func (b *backCalls) giveUp(id uint64) {
 // lateCalls is how many of the calls given up on a session remembers.
 const lateCalls = 8
 
-// late reports whether id is one of the latest calls given up on.
+// late reports whether id is one of the latest calls given up on. Ids start at 1: the ring's
+// empty slots match none.
 func (b *backCalls) late(id uint64) bool {
+	if id == 0 {
+		return false
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, g := range b.gone {
@@ -110,6 +111,11 @@ func (b *backCalls) late(id uint64) bool {
 func (b *backCalls) take(id uint64) *pendingCall {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.remove(id)
+}
+
+// remove is take with mu held.
+func (b *backCalls) remove(id uint64) *pendingCall {
 	pc := b.pending[id]
 	if pc != nil {
 		delete(b.pending, id)
